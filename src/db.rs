@@ -1,0 +1,347 @@
+//! The database: SQLite (default, embedded) or PostgreSQL, chosen from the URL.
+//!
+//! Both backends run the same SQL text wherever the dialects agree (`$1` placeholders work on
+//! both); store functions take a [`Conn`] and use [`on_conn!`] so one body is compiled for each
+//! backend with its concrete types. Timestamps are `DateTime<Utc>`: `TIMESTAMPTZ` on PostgreSQL,
+//! RFC 3339 text on SQLite (sqlx writes 0/3/6/9 fraction digits before `+00:00`, which still
+//! sorts correctly as text because `+` sorts before every digit).
+//!
+//! SQLite gets one writer connection and a pool of read-only readers: writes never fight for
+//! the lock inside one process, readers never wait for the writer (WAL). Writes start with
+//! `BEGIN IMMEDIATE` so a second process (the CLI while the server runs) waits on the busy
+//! timeout instead of failing on a lock upgrade.
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::{Context, anyhow, bail};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{PgConnection, PgPool, Postgres, Sqlite, SqliteConnection, SqlitePool, Transaction};
+
+/// Run `$body` with `$e` bound to the concrete connection of either backend.
+#[macro_export]
+macro_rules! on_conn {
+    ($conn:expr, |$e:ident| $body:expr) => {
+        match $conn {
+            $crate::db::Conn::Sqlite($e) => $body,
+            $crate::db::Conn::Pg($e) => $body,
+        }
+    };
+}
+
+/// Implements `sqlx::FromRow` for a plain struct on both backends: each field is read from the
+/// column of the same name. (sqlx's derive would compile the database drivers a second time
+/// inside its proc-macro; this keeps builds lean.)
+#[macro_export]
+macro_rules! from_row {
+    ($name:ident { $($field:ident : $ty:ty),* $(,)? }) => {
+        impl<'r, R: sqlx::Row> sqlx::FromRow<'r, R> for $name
+        where
+            &'r str: sqlx::ColumnIndex<R>,
+            $($ty: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,)*
+        {
+            fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
+                Ok(Self { $($field: row.try_get(stringify!($field))?,)* })
+            }
+        }
+    };
+}
+
+/// A borrowed connection of either backend, inside a transaction or not.
+pub enum Conn<'a> {
+    Sqlite(&'a mut SqliteConnection),
+    Pg(&'a mut PgConnection),
+}
+
+/// An open write transaction. Dropping it without `commit` rolls back.
+pub enum Tx {
+    Sqlite(Transaction<'static, Sqlite>),
+    Pg(Transaction<'static, Postgres>),
+}
+
+impl Tx {
+    pub fn conn(&mut self) -> Conn<'_> {
+        match self {
+            Tx::Sqlite(t) => Conn::Sqlite(&mut *t),
+            Tx::Pg(t) => Conn::Pg(&mut *t),
+        }
+    }
+
+    pub async fn commit(self) -> sqlx::Result<()> {
+        match self {
+            Tx::Sqlite(t) => t.commit().await,
+            Tx::Pg(t) => t.commit().await,
+        }
+    }
+}
+
+/// A pooled read connection.
+pub enum ReadConn {
+    Sqlite(sqlx::pool::PoolConnection<Sqlite>),
+    Pg(sqlx::pool::PoolConnection<Postgres>),
+}
+
+impl ReadConn {
+    pub fn conn(&mut self) -> Conn<'_> {
+        match self {
+            ReadConn::Sqlite(c) => Conn::Sqlite(&mut *c),
+            ReadConn::Pg(c) => Conn::Pg(&mut *c),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Clone)]
+pub enum Db {
+    Sqlite { write: SqlitePool, read: SqlitePool },
+    Pg(PgPool),
+}
+
+/// How SQLite syncs to disk: NORMAL survives a killed process, FULL also a power loss.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum SqliteSync {
+    #[default]
+    Normal,
+    Full,
+}
+
+impl Db {
+    pub fn backend(&self) -> Backend {
+        match self {
+            Db::Sqlite { .. } => Backend::Sqlite,
+            Db::Pg(_) => Backend::Postgres,
+        }
+    }
+
+    /// Open (creating a SQLite file and its folder when missing) and check the connection.
+    /// Errors say what to do, because they end start-up.
+    pub async fn connect(url: &str, sync: SqliteSync) -> anyhow::Result<Db> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let opts = PgConnectOptions::from_str(url)
+                .with_context(|| format!("DATABASE_URL is not a valid PostgreSQL URL: {}", redact(url)))?;
+            let pool = PgPoolOptions::new()
+                .max_connections(16)
+                .min_connections(1)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(opts)
+                .await
+                .map_err(|e| {
+                    anyhow!(
+                        "cannot connect to PostgreSQL at {}: {e}\n\
+                         Is the server running and does the database exist? Check DATABASE_URL.",
+                        redact(url)
+                    )
+                })?;
+            return Ok(Db::Pg(pool));
+        }
+        let path = sqlite_path(url)?;
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).with_context(|| {
+                format!(
+                    "cannot create the data folder {}: check that you may write there, \
+                     or point DATABASE_URL at another place",
+                    dir.display()
+                )
+            })?;
+        }
+        let base = SqliteConnectOptions::new()
+            .filename(&path)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(match sync {
+                SqliteSync::Normal => SqliteSynchronous::Normal,
+                SqliteSync::Full => SqliteSynchronous::Full,
+            })
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10))
+            .pragma("temp_store", "memory")
+            .pragma("cache_size", "-32000");
+        let open_err = |e: sqlx::Error| {
+            anyhow!(
+                "cannot open the SQLite database {}: {e}\n\
+                 Check that the file is a SQLite database and that you may read and write it \
+                 and its folder, or set DATABASE_URL to another file.",
+                path.display()
+            )
+        };
+        let write = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(base.clone().create_if_missing(true))
+            .await
+            .map_err(open_err)?;
+        let read = SqlitePoolOptions::new()
+            .max_connections(8)
+            .min_connections(1)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(base.read_only(true))
+            .await
+            .map_err(open_err)?;
+        Ok(Db::Sqlite { write, read })
+    }
+
+    /// Begin a write transaction (`BEGIN IMMEDIATE` on SQLite).
+    pub async fn begin(&self) -> sqlx::Result<Tx> {
+        Ok(match self {
+            Db::Sqlite { write, .. } => Tx::Sqlite(write.begin_with("BEGIN IMMEDIATE").await?),
+            Db::Pg(p) => Tx::Pg(p.begin().await?),
+        })
+    }
+
+    /// A connection for reading.
+    pub async fn read(&self) -> sqlx::Result<ReadConn> {
+        Ok(match self {
+            Db::Sqlite { read, .. } => ReadConn::Sqlite(read.acquire().await?),
+            Db::Pg(p) => ReadConn::Pg(p.acquire().await?),
+        })
+    }
+
+    pub async fn ping(&self) -> sqlx::Result<()> {
+        let mut c = self.read().await?;
+        on_conn!(c.conn(), |e| sqlx::query("SELECT 1").execute(e).await.map(|_| ()))
+    }
+
+    pub async fn close(&self) {
+        match self {
+            Db::Sqlite { write, read } => {
+                read.close().await;
+                write.close().await;
+            }
+            Db::Pg(p) => p.close().await,
+        }
+    }
+
+    /// Apply the migrations this binary knows and the database lacks, each in its own
+    /// transaction. Refuses to run against a database migrated by a newer version.
+    pub async fn migrate(&self) -> anyhow::Result<Vec<i64>> {
+        let list: &[(i64, &str, &str)] = match self.backend() {
+            Backend::Sqlite => SQLITE_MIGRATIONS,
+            Backend::Postgres => POSTGRES_MIGRATIONS,
+        };
+        let mut tx = self.begin().await.context("cannot start the migration transaction")?;
+        // Several instances may start at once: on PostgreSQL an advisory lock held for this
+        // transaction serialises them; on SQLite `BEGIN IMMEDIATE` already does.
+        if let Tx::Pg(t) = &mut tx {
+            sqlx::query("SELECT pg_advisory_xact_lock(727201)").execute(&mut **t).await?;
+        }
+        on_conn!(tx.conn(), |e| {
+            sqlx::raw_sql(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (\
+                 version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)",
+            )
+            .execute(&mut *e)
+            .await
+            .map(|_| ())
+        })?;
+        let applied: Vec<i64> = on_conn!(tx.conn(), |e| {
+            sqlx::query_scalar("SELECT version FROM schema_migrations ORDER BY version")
+                .fetch_all(&mut *e)
+                .await
+        })?;
+        let newest_known = list.last().map(|m| m.0).unwrap_or(0);
+        if let Some(&newest) = applied.last()
+            && newest > newest_known
+        {
+            bail!(
+                "the database is at schema version {newest}, newer than this program knows \
+                 ({newest_known}): run a newer aftersales, or restore a backup made by this one"
+            );
+        }
+        let mut done = Vec::new();
+        for &(version, name, sql) in list {
+            if applied.contains(&version) {
+                continue;
+            }
+            let now = chrono::Utc::now().to_rfc3339();
+            on_conn!(tx.conn(), |e| {
+                sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut *e).await?;
+                sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
+                    .bind(version)
+                    .bind(name)
+                    .bind(now)
+                    .execute(&mut *e)
+                    .await
+                    .map(|_| ())
+            })
+            .map_err(|e| {
+                anyhow!(
+                    "migration {version} ({name}) failed: {e}\nNothing of it was applied. \
+                     Restore a backup or report this error."
+                )
+            })?;
+            done.push(version);
+        }
+        tx.commit().await.context("cannot commit the migrations")?;
+        Ok(done)
+    }
+}
+
+macro_rules! migrations {
+    ($dir:literal: $($version:literal $name:literal),* $(,)?) => {
+        &[$(($version, $name, include_str!(concat!("../migrations/", $dir, "/", $name, ".sql")))),*]
+    };
+}
+
+// Same file names in both folders; a new migration is added to both lists.
+const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = migrations!("sqlite": 1 "0001_foundation");
+const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = migrations!("postgres": 1 "0001_foundation");
+
+/// `sqlite://path`, `sqlite:path` or a bare path.
+fn sqlite_path(url: &str) -> anyhow::Result<PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url);
+    let rest = rest.split('?').next().unwrap_or(rest);
+    if rest.is_empty() || rest == ":memory:" {
+        bail!("DATABASE_URL must name a SQLite file (for example sqlite://./data/aftersales.db)");
+    }
+    if url.contains("://") && !url.starts_with("sqlite://") {
+        bail!("unsupported DATABASE_URL {}: use sqlite://FILE or postgres://…", redact(url));
+    }
+    Ok(Path::new(rest).to_path_buf())
+}
+
+/// The URL with any password replaced, for messages and logs.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let auth = &url[s + 3..at];
+            match auth.find(':') {
+                Some(c) => format!("{}{}:***{}", &url[..s + 3], &auth[..c], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(redact("sqlite://./data/a.db"), "sqlite://./data/a.db");
+    }
+
+    #[test]
+    fn sqlite_paths() {
+        assert_eq!(sqlite_path("sqlite://./data/a.db").unwrap(), Path::new("./data/a.db"));
+        assert_eq!(sqlite_path("sqlite:x.db?mode=rwc").unwrap(), Path::new("x.db"));
+        assert!(sqlite_path("mysql://x").is_err());
+        assert!(sqlite_path("sqlite::memory:").is_err());
+    }
+}

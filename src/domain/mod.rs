@@ -1,0 +1,6 @@
+//! Domain types that parse and validate user input before anything touches the database.
+
+pub mod role;
+pub mod user;
+
+pub use role::{Perm, Role};

@@ -1,0 +1,99 @@
+//! Roles of the after-sales department and what each may do.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// 总经理
+    GeneralManager,
+    /// 服务部经理 / 管理者代表
+    ServiceManager,
+    /// 调度员 / 客服
+    Dispatcher,
+    /// 质量部
+    Quality,
+    /// 售后服务工程师
+    Engineer,
+    /// 售后仓库
+    Warehouse,
+    /// 系统管理员
+    Admin,
+}
+
+/// Things a user may be allowed to do. Checked in the service layer, never only in pages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Perm {
+    /// Create users, assign roles and regions, disable accounts, reset passwords.
+    ManageUsers,
+    /// Read the audit trail.
+    ViewAudit,
+    /// See every region's data, not only one's own.
+    AllRegions,
+}
+
+impl Role {
+    pub const ALL: [Role; 7] = [
+        Role::GeneralManager,
+        Role::ServiceManager,
+        Role::Dispatcher,
+        Role::Quality,
+        Role::Engineer,
+        Role::Warehouse,
+        Role::Admin,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Role::GeneralManager => "general_manager",
+            Role::ServiceManager => "service_manager",
+            Role::Dispatcher => "dispatcher",
+            Role::Quality => "quality",
+            Role::Engineer => "engineer",
+            Role::Warehouse => "warehouse",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.code() == s.trim())
+    }
+
+    /// The locale key of the role's display name.
+    pub fn label_key(self) -> String {
+        format!("role.{}", self.code())
+    }
+
+    pub fn allows(self, perm: Perm) -> bool {
+        use Perm::*;
+        use Role::*;
+        match perm {
+            ManageUsers => matches!(self, Admin),
+            ViewAudit => matches!(self, Admin | GeneralManager | ServiceManager),
+            AllRegions => matches!(self, Admin | GeneralManager | ServiceManager | Quality),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_round_trip() {
+        for r in Role::ALL {
+            assert_eq!(Role::parse(r.code()), Some(r));
+        }
+        assert_eq!(Role::parse("boss"), None);
+    }
+
+    #[test]
+    fn only_admins_manage_users_and_engineers_see_no_audit() {
+        assert!(Role::Admin.allows(Perm::ManageUsers));
+        assert!(!Role::GeneralManager.allows(Perm::ManageUsers));
+        assert!(Role::ServiceManager.allows(Perm::ViewAudit));
+        assert!(!Role::Engineer.allows(Perm::ViewAudit));
+        assert!(!Role::Engineer.allows(Perm::AllRegions));
+        assert!(!Role::Dispatcher.allows(Perm::AllRegions));
+    }
+}

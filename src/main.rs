@@ -1,0 +1,245 @@
+//! The `aftersales` command: the server and the operator's tools.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use aftersales::config::{Config, FileConfig, Overrides};
+use aftersales::db::{Db, SqliteSync};
+use aftersales::error::AppError;
+use aftersales::http::AppState;
+use aftersales::service::{Actor, tokens, users};
+use aftersales::{demo, startup, store};
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "aftersales", version, about = "售后服务管理系统 — after-sales service management")]
+struct Cli {
+    /// A TOML configuration file (keys: listen, database_url, public_url, sqlite_sync,
+    /// trust_forwarded_for, session_idle_minutes, login_max_failures_per_account,
+    /// login_max_failures_per_address).
+    #[arg(long, global = true, env = "AFTERSALES_CONFIG")]
+    config: Option<PathBuf>,
+    /// sqlite://FILE (default sqlite://./data/aftersales.db) or postgres://USER@HOST/DB.
+    #[arg(long = "database", global = true, env = "DATABASE_URL")]
+    database: Option<String>,
+    /// SQLite durability: normal survives a killed process, full also a power loss.
+    #[arg(long, global = true, env = "AFTERSALES_SQLITE_SYNC", value_enum)]
+    sqlite_sync: Option<SqliteSync>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the web pages and the JSON API (migrates the database first).
+    Serve(ServeArgs),
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Load the demo company (regions, one user of every role) into an empty database.
+    Demo,
+    /// Manage user accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Address to listen on, IP:PORT (default 127.0.0.1:8080).
+    #[arg(long, env = "AFTERSALES_LISTEN")]
+    listen: Option<String>,
+    /// Address users reach the server at (links, QR codes; https turns on Secure cookies).
+    #[arg(long, env = "AFTERSALES_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// Load the demo company when the database is empty.
+    #[arg(long)]
+    demo: bool,
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user.
+    Add {
+        #[arg(long)]
+        login: String,
+        #[arg(long)]
+        password: String,
+        /// general_manager, service_manager, dispatcher, quality, engineer, warehouse or admin;
+        /// repeat or separate with commas for several.
+        #[arg(long = "role", required = true, value_delimiter = ',')]
+        roles: Vec<String>,
+        /// Display name (defaults to the login).
+        #[arg(long)]
+        name: Option<String>,
+        /// Region code (see the regions list); none means all regions.
+        #[arg(long, default_value = "")]
+        region: String,
+        #[arg(long, default_value = "")]
+        email: String,
+        /// zh-CN or en.
+        #[arg(long, default_value = "zh-CN")]
+        locale: String,
+    },
+    /// Set a new password; the user's sessions end.
+    ResetPassword {
+        #[arg(long)]
+        login: String,
+        #[arg(long)]
+        password: String,
+    },
+    /// List users.
+    List,
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create an API token for a user and print it (use as `Authorization: Bearer TOKEN`).
+    Create {
+        #[arg(long)]
+        login: String,
+        /// What the token is for.
+        #[arg(long, default_value = "cli")]
+        name: String,
+    },
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("AFTERSALES_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_target(false).with_writer(std::io::stderr).init();
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Turns a use-case error into a message for the shell.
+fn explain(e: AppError) -> anyhow::Error {
+    match e {
+        AppError::Validation(list) => {
+            anyhow::anyhow!(list.iter().map(|f| format!("{}: {}", f.field, f.message_en)).collect::<Vec<_>>().join("; "))
+        }
+        AppError::Internal(e) => e,
+        other => anyhow::anyhow!("{}", aftersales::i18n::tr("en", other.message_key())),
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let file = FileConfig::load(cli.config.as_deref())?;
+    let (listen, public_url, demo_flag) = match &cli.command {
+        Command::Serve(a) => (a.listen.clone(), a.public_url.clone(), a.demo),
+        _ => (None, None, false),
+    };
+    let config = Config::resolve(
+        file,
+        Overrides { listen, database_url: cli.database.clone(), public_url, sqlite_sync: cli.sqlite_sync },
+    )?;
+    let db = startup::open_database(&config).await?;
+    let result = command(cli.command, &config, &db, demo_flag).await;
+    if !matches!(result, Ok(true)) {
+        db.close().await;
+    }
+    result.map(|_| ())
+}
+
+/// Runs one command; `Ok(true)` means the server ran and already closed the database.
+async fn command(cmd: Command, config: &Config, db: &Db, demo_flag: bool) -> anyhow::Result<bool> {
+    let actor = Actor::system("cli");
+    match cmd {
+        Command::Serve(_) => {
+            if demo_flag && demo::load(db).await? {
+                println!("{}", demo::describe(&config.public_url));
+            } else if demo_flag {
+                println!("The database already has data; the demo was not loaded. Demo logins, if present: password {}", demo::DEMO_PASSWORD);
+            }
+            let listener = tokio::net::TcpListener::bind(config.listen)
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e} (is another server running there? use --listen)", config.listen))?;
+            let addr = listener.local_addr()?;
+            println!("Aftersales is serving http://{addr}/ (public URL {})", config.public_url);
+            let state = AppState::new(db.clone(), config.clone());
+            startup::serve(state, listener, startup::shutdown_signal()).await?;
+            Ok(true)
+        }
+        Command::Migrate => {
+            println!("The database is migrated.");
+            Ok(false)
+        }
+        Command::Demo => {
+            if demo::load(db).await? {
+                println!("{}", demo::describe(&config.public_url));
+            } else {
+                println!("The database already has users; the demo was not loaded.");
+            }
+            Ok(false)
+        }
+        Command::User(UserCommand::Add { login, password, roles, name, region, email, locale }) => {
+            let input = users::NewUserInput {
+                display_name: name.unwrap_or_else(|| login.clone()),
+                login,
+                password,
+                email,
+                phone: String::new(),
+                roles,
+                region,
+                locale,
+            };
+            let u = users::create(db, &actor, &input, None).await.map_err(explain)?;
+            println!("Created user {} (id {}).", u.login, u.id);
+            Ok(false)
+        }
+        Command::User(UserCommand::ResetPassword { login, password }) => {
+            let u = {
+                let mut c = db.read().await?;
+                store::users::by_login(c.conn(), &login.trim().to_lowercase()).await?
+            }
+            .ok_or_else(|| anyhow::anyhow!("no user with login {login}"))?;
+            users::reset_password(db, &actor, u.id, &password).await.map_err(explain)?;
+            println!("Password of {} reset; their sessions have ended.", u.login);
+            Ok(false)
+        }
+        Command::User(UserCommand::List) => {
+            let filter = store::users::ListFilter { limit: 1_000_000, ..Default::default() };
+            for u in users::list(db, &actor, &filter).await.map_err(explain)? {
+                let roles: Vec<&str> = u.roles.iter().map(|r| r.code()).collect();
+                println!(
+                    "{:<6} {:<16} {:<12} {:<30} {:<10} {}",
+                    u.id,
+                    u.login,
+                    u.display_name,
+                    roles.join(","),
+                    u.region_code.as_deref().unwrap_or("-"),
+                    if u.active { "active" } else { "disabled" }
+                );
+            }
+            Ok(false)
+        }
+        Command::Token(TokenCommand::Create { login, name }) => {
+            let u = {
+                let mut c = db.read().await?;
+                store::users::by_login(c.conn(), &login.trim().to_lowercase()).await?
+            }
+            .ok_or_else(|| anyhow::anyhow!("no user with login {login}"))?;
+            let t = tokens::create(db, &actor, u.id, &name, None).await.map_err(explain)?;
+            println!("{}", t.token);
+            Ok(false)
+        }
+    }
+}

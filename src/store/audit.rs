@@ -1,0 +1,110 @@
+//! The audit trail: who changed what, when, with the state before and after.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::AssertSqlSafe;
+
+use crate::db::Conn;
+use crate::{from_row, on_conn};
+
+pub struct NewEntry<'a> {
+    pub at: DateTime<Utc>,
+    pub actor_id: Option<i64>,
+    pub actor_label: &'a str,
+    pub action: &'a str,
+    pub entity_type: &'a str,
+    pub entity_id: &'a str,
+    pub before: Option<String>,
+    pub after: Option<String>,
+    pub ip: Option<&'a str>,
+    pub request_id: Option<&'a str>,
+}
+
+pub async fn insert(c: Conn<'_>, n: &NewEntry<'_>) -> sqlx::Result<()> {
+    on_conn!(c, |e| {
+        sqlx::query(
+            "INSERT INTO audit_log (at, actor_id, actor_label, action, entity_type, entity_id, before_json, \
+             after_json, ip, request_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(n.at)
+        .bind(n.actor_id)
+        .bind(n.actor_label)
+        .bind(n.action)
+        .bind(n.entity_type)
+        .bind(n.entity_id)
+        .bind(&n.before)
+        .bind(&n.after)
+        .bind(n.ip)
+        .bind(n.request_id)
+        .execute(&mut *e)
+        .await
+        .map(|_| ())
+    })
+}
+
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct Entry {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    pub actor_id: Option<i64>,
+    pub actor_label: String,
+    pub action: String,
+    pub entity_type: String,
+    pub entity_id: String,
+    pub before_json: Option<String>,
+    pub after_json: Option<String>,
+    pub ip: Option<String>,
+    pub request_id: Option<String>,
+}
+from_row!(Entry { id: i64, at: DateTime<Utc>, actor_id: Option<i64>, actor_label: String, action: String,
+    entity_type: String, entity_id: String, before_json: Option<String>, after_json: Option<String>,
+    ip: Option<String>, request_id: Option<String> });
+
+#[derive(Default, Debug, Clone)]
+pub struct Filter {
+    pub entity_type: Option<String>,
+    pub entity_id: Option<String>,
+    pub actor_id: Option<i64>,
+    /// Keyset pagination, newest first: only entries with a smaller id.
+    pub before_id: Option<i64>,
+    pub limit: i64,
+}
+
+pub async fn list(c: Conn<'_>, f: &Filter) -> sqlx::Result<Vec<Entry>> {
+    let mut sql = String::from(
+        "SELECT id, at, actor_id, actor_label, action, entity_type, entity_id, before_json, after_json, ip, \
+         request_id FROM audit_log WHERE 1 = 1",
+    );
+    let mut n = 0;
+    for (present, col) in [
+        (f.entity_type.is_some(), "entity_type"),
+        (f.entity_id.is_some(), "entity_id"),
+        (f.actor_id.is_some(), "actor_id"),
+    ] {
+        if present {
+            n += 1;
+            sql.push_str(&format!(" AND {col} = ${n}"));
+        }
+    }
+    if f.before_id.is_some() {
+        n += 1;
+        sql.push_str(&format!(" AND id < ${n}"));
+    }
+    sql.push_str(&format!(" ORDER BY id DESC LIMIT ${}", n + 1));
+    on_conn!(c, |e| {
+        let mut q = sqlx::query_as(AssertSqlSafe(sql));
+        if let Some(v) = &f.entity_type {
+            q = q.bind(v);
+        }
+        if let Some(v) = &f.entity_id {
+            q = q.bind(v);
+        }
+        if let Some(v) = f.actor_id {
+            q = q.bind(v);
+        }
+        if let Some(v) = f.before_id {
+            q = q.bind(v);
+        }
+        q.bind(f.limit).fetch_all(&mut *e).await
+    })
+}

@@ -1,0 +1,12 @@
+//! All SQL lives here, one file per aggregate. Functions take a [`Conn`](crate::db::Conn) so
+//! the caller decides the transaction; nothing here checks permissions.
+
+pub mod audit;
+pub mod auth;
+pub mod settings;
+pub mod users;
+
+/// `$first, $first+1, …` placeholders for an `IN (…)` list of `n` values.
+pub fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
