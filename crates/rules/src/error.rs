@@ -14,20 +14,12 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: impl Into<String>, zh: impl Into<String>, en: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            message_zh: zh.into(),
-            message_en: en.into(),
-        }
+        Self { field: field.into(), message_zh: zh.into(), message_en: en.into() }
     }
 
     /// The message in the given locale (`zh-CN` or `en`); Chinese is the default.
     pub fn message(&self, locale: &str) -> &str {
-        if locale.starts_with("en") {
-            &self.message_en
-        } else {
-            &self.message_zh
-        }
+        if locale.starts_with("en") { &self.message_en } else { &self.message_zh }
     }
 }
 
