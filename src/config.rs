@@ -128,8 +128,10 @@ mod tests {
     #[test]
     fn flags_beat_file_beats_default() {
         let file: FileConfig =
-            toml::from_str("listen = \"127.0.0.1:9000\"\ndatabase_url = \"sqlite://x.db\"\nsqlite_sync = \"full\"").unwrap();
-        let c = Config::resolve(file, Overrides { listen: Some("127.0.0.1:7000".into()), ..Default::default() }).unwrap();
+            toml::from_str("listen = \"127.0.0.1:9000\"\ndatabase_url = \"sqlite://x.db\"\nsqlite_sync = \"full\"")
+                .unwrap();
+        let c =
+            Config::resolve(file, Overrides { listen: Some("127.0.0.1:7000".into()), ..Default::default() }).unwrap();
         assert_eq!(c.listen.port(), 7000);
         assert_eq!(c.database_url, "sqlite://x.db");
         assert_eq!(c.sqlite_sync, SqliteSync::Full);
@@ -139,8 +141,9 @@ mod tests {
 
     #[test]
     fn bad_values_are_explained() {
-        let err = Config::resolve(FileConfig::default(), Overrides { listen: Some("8080".into()), ..Default::default() })
-            .unwrap_err();
+        let err =
+            Config::resolve(FileConfig::default(), Overrides { listen: Some("8080".into()), ..Default::default() })
+                .unwrap_err();
         assert!(err.to_string().contains("IP:PORT"));
         assert!(toml::from_str::<FileConfig>("lisen = \"x\"").is_err(), "unknown keys are refused");
     }

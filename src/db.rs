@@ -17,9 +17,7 @@ use std::time::Duration;
 
 use anyhow::{Context, anyhow, bail};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgConnection, PgPool, Postgres, Sqlite, SqliteConnection, SqlitePool, Transaction};
 
 /// Run `$body` with `$e` bound to the concrete connection of either backend.
@@ -244,9 +242,7 @@ impl Db {
             .map(|_| ())
         })?;
         let applied: Vec<i64> = on_conn!(tx.conn(), |e| {
-            sqlx::query_scalar("SELECT version FROM schema_migrations ORDER BY version")
-                .fetch_all(&mut *e)
-                .await
+            sqlx::query_scalar("SELECT version FROM schema_migrations ORDER BY version").fetch_all(&mut *e).await
         })?;
         let newest_known = list.last().map(|m| m.0).unwrap_or(0);
         if let Some(&newest) = applied.last()
@@ -298,10 +294,7 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = migrations!("postgres": 1 "000
 
 /// `sqlite://path`, `sqlite:path` or a bare path.
 fn sqlite_path(url: &str) -> anyhow::Result<PathBuf> {
-    let rest = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))
-        .unwrap_or(url);
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
     let rest = rest.split('?').next().unwrap_or(rest);
     if rest.is_empty() || rest == ":memory:" {
         bail!("DATABASE_URL must name a SQLite file (for example sqlite://./data/aftersales.db)");

@@ -43,13 +43,15 @@ pub async fn load(db: &Db) -> anyhow::Result<bool> {
     let mut tx = db.begin().await?;
     for (code, zh, en) in REGIONS {
         on_conn!(tx.conn(), |e| {
-            sqlx::query("INSERT INTO regions (code, name_zh, name_en) VALUES ($1, $2, $3) ON CONFLICT (code) DO NOTHING")
-                .bind(code)
-                .bind(zh)
-                .bind(en)
-                .execute(&mut *e)
-                .await
-                .map(|_| ())
+            sqlx::query(
+                "INSERT INTO regions (code, name_zh, name_en) VALUES ($1, $2, $3) ON CONFLICT (code) DO NOTHING",
+            )
+            .bind(code)
+            .bind(zh)
+            .bind(en)
+            .execute(&mut *e)
+            .await
+            .map(|_| ())
         })?;
     }
     store::settings::set(tx.conn(), "company_name", "华信机电设备有限公司").await?;

@@ -25,7 +25,11 @@ pub async fn open_database(config: &Config) -> anyhow::Result<Db> {
 
 /// Serves until `shutdown` resolves, then lets in-flight requests finish, stops background
 /// work and closes the database (so SQLite checkpoints its WAL).
-pub async fn serve(state: AppState, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+pub async fn serve(
+    state: AppState,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     let (stop_tx, stop_rx) = watch::channel(false);
     let jobs = tokio::spawn(background(state.db.clone(), stop_rx));
     let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();

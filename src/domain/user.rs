@@ -16,10 +16,7 @@ pub fn parse_login(raw: &str, errors: &mut Vec<FieldError>) -> String {
         errors.push(field_error("login", "error.required"));
     } else if login.chars().count() < 2 || login.chars().count() > 32 {
         errors.push(field_error("login", "error.login_length"));
-    } else if !login
-        .chars()
-        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'))
-    {
+    } else if !login.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-')) {
         errors.push(field_error("login", "error.login_chars"));
     }
     login
@@ -75,11 +72,8 @@ pub fn parse_phone(field: &str, raw: &str, errors: &mut Vec<FieldError>) -> Opti
     if trimmed.is_empty() {
         return None;
     }
-    let digits: String = trimmed
-        .trim_start_matches("+86")
-        .chars()
-        .filter(|c| !matches!(c, ' ' | '-' | '(' | ')'))
-        .collect();
+    let digits: String =
+        trimmed.trim_start_matches("+86").chars().filter(|c| !matches!(c, ' ' | '-' | '(' | ')')).collect();
     let ok = digits.chars().all(|c| c.is_ascii_digit())
         && ((digits.len() == 11 && digits.starts_with('1'))
             || (digits.starts_with('0') && (10..=16).contains(&digits.len())));

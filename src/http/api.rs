@@ -157,7 +157,11 @@ fn page_limit(limit: Option<i64>) -> AppResult<i64> {
 
 /// Lists users (administrators).
 #[utoipa::path(get, path = "/api/v1/users", params(UserListQuery), responses((status = 200, body = UserPage), (status = 403)), tag = "accounts")]
-async fn list_users(State(st): State<AppState>, ctx: Ctx, ApiQuery(q): ApiQuery<UserListQuery>) -> AppResult<axum::Json<UserPage>> {
+async fn list_users(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    ApiQuery(q): ApiQuery<UserListQuery>,
+) -> AppResult<axum::Json<UserPage>> {
     let limit = page_limit(q.limit)?;
     let role = match q.role.as_deref().filter(|r| !r.is_empty()) {
         Some(r) => Some(Role::parse(r).ok_or_else(|| AppError::one("role", "error.unknown_role"))?),
@@ -205,7 +209,11 @@ async fn create_user(
 
 /// One user (administrators, or oneself).
 #[utoipa::path(get, path = "/api/v1/users/{id}", responses((status = 200, body = store::users::User), (status = 404)), tag = "accounts")]
-async fn get_user(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> AppResult<axum::Json<store::users::User>> {
+async fn get_user(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+) -> AppResult<axum::Json<store::users::User>> {
     Ok(axum::Json(users::get(&st.db, &ctx.actor()?, id).await?))
 }
 
@@ -299,7 +307,11 @@ pub struct AuditPage {
 
 /// The audit trail, newest first (managers and administrators).
 #[utoipa::path(get, path = "/api/v1/audit", params(AuditQuery), responses((status = 200, body = AuditPage), (status = 403)), tag = "audit")]
-async fn list_audit(State(st): State<AppState>, ctx: Ctx, ApiQuery(q): ApiQuery<AuditQuery>) -> AppResult<axum::Json<AuditPage>> {
+async fn list_audit(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    ApiQuery(q): ApiQuery<AuditQuery>,
+) -> AppResult<axum::Json<AuditPage>> {
     let limit = page_limit(q.limit)?;
     let filter = store::audit::Filter {
         entity_type: q.entity_type,

@@ -115,18 +115,12 @@ fn request_id() -> String {
 
 fn client_ip(req: &Request, cfg: &Config) -> String {
     if cfg.trust_forwarded_for
-        && let Some(first) = req
-            .headers()
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
+        && let Some(first) =
+            req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok()).and_then(|v| v.split(',').next())
     {
         return first.trim().to_string();
     }
-    req.extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip().to_string())
-        .unwrap_or_else(|| "unknown".into())
+    req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string()).unwrap_or_else(|| "unknown".into())
 }
 
 /// Builds the [`Ctx`]: who is asking (session cookie or bearer token), from where, in which
@@ -137,11 +131,8 @@ async fn context(State(st): State<AppState>, mut req: Request, next: Next) -> Re
     let ip = client_ip(&req, &st.config);
     let path = req.uri().path().to_string();
     let is_api = path.starts_with("/api/");
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|m| m.as_str().to_string())
-        .unwrap_or_else(|| "unmatched".into());
+    let route =
+        req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_string()).unwrap_or_else(|| "unmatched".into());
     let method = req.method().to_string();
     let headers = req.headers();
     let bearer = headers
@@ -151,10 +142,8 @@ async fn context(State(st): State<AppState>, mut req: Request, next: Next) -> Re
         .map(str::to_string);
     let session = cookie(headers, SESSION_COOKIE).map(str::to_string);
     let lang_cookie = cookie(headers, LANG_COOKIE).map(i18n::normalize);
-    let accept = headers
-        .get(header::ACCEPT_LANGUAGE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(i18n::from_accept_language);
+    let accept =
+        headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).and_then(i18n::from_accept_language);
 
     let user = match (&bearer, &session) {
         (Some(t), _) => auth::from_token(&st.db, t).await,
@@ -279,13 +268,12 @@ pub fn router(state: AppState) -> Router {
             HeaderValue::from_static("nosniff"),
         ))
         .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::REFERRER_POLICY,
-            HeaderValue::from_static("same-origin"),
-        ))
+        .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static("default-src 'self'; img-src 'self' data:; style-src 'self'; frame-ancestors 'none'"),
+            HeaderValue::from_static(
+                "default-src 'self'; img-src 'self' data:; style-src 'self'; frame-ancestors 'none'",
+            ),
         ))
         .layer(CatchPanicLayer::new())
         .with_state(state)

@@ -56,6 +56,11 @@ impl Layout {
         tr(self.locale, key)
     }
 
+    /// A translation with its `%{name}` placeholder filled in.
+    pub fn t_name(&self, key: &str, name: &str) -> String {
+        crate::i18n::tr_args(self.locale, key, &[("name", name)])
+    }
+
     pub fn can(&self, perm: &str) -> bool {
         let p = match perm {
             "users" => Perm::ManageUsers,
@@ -230,9 +235,10 @@ async fn login_submit(State(st): State<AppState>, ctx: Ctx, headers: HeaderMap, 
             let status = e.status();
             let page = LoginPage { l: Layout::new(&ctx, "login.title"), next, login, error: ctx.t(e.message_key()) };
             let page = match &e {
-                AppError::Validation(list) => {
-                    LoginPage { error: list.first().map(|f| f.message(ctx.locale).to_string()).unwrap_or_default(), ..page }
-                }
+                AppError::Validation(list) => LoginPage {
+                    error: list.first().map(|f| f.message(ctx.locale).to_string()).unwrap_or_default(),
+                    ..page
+                },
                 _ => page,
             };
             render_status(status, &page)
@@ -283,14 +289,22 @@ async fn home(State(st): State<AppState>, ctx: Ctx) -> AppResult<Response> {
     let company = store::settings::get(c.conn(), "company_name").await?.unwrap_or_default();
     let regions = store::settings::regions(c.conn()).await?;
     let region = match &user.region_code {
-        Some(code) => regions.iter().find(|r| &r.code == code).map(|r| r.name(ctx.locale).to_string()).unwrap_or_default(),
+        Some(code) => {
+            regions.iter().find(|r| &r.code == code).map(|r| r.name(ctx.locale).to_string()).unwrap_or_default()
+        }
         None => ctx.t("home.all_regions"),
     };
     let backend = match st.db.backend() {
         crate::db::Backend::Sqlite => "SQLite",
         crate::db::Backend::Postgres => "PostgreSQL",
     };
-    Ok(render(&HomePage { l: Layout::new(&ctx, "home.title"), company, region, backend, version: env!("CARGO_PKG_VERSION") }))
+    Ok(render(&HomePage {
+        l: Layout::new(&ctx, "home.title"),
+        company,
+        region,
+        backend,
+        version: env!("CARGO_PKG_VERSION"),
+    }))
 }
 
 // ---------------------------------------------------------------- own account
@@ -305,7 +319,13 @@ struct AccountPage {
     notice: String,
 }
 
-async fn account_view(st: &AppState, ctx: &Ctx, new_token: Option<String>, errors: Vec<FieldError>, notice: &str) -> AppResult<Response> {
+async fn account_view(
+    st: &AppState,
+    ctx: &Ctx,
+    new_token: Option<String>,
+    errors: Vec<FieldError>,
+    notice: &str,
+) -> AppResult<Response> {
     let actor = ctx.actor()?;
     let user_id = ctx.user()?.id;
     let list = tokens::list(&st.db, &actor, user_id).await?;
@@ -345,8 +365,14 @@ async fn account_password(State(st): State<AppState>, ctx: Ctx, body: Bytes) -> 
     let actor = ctx.actor()?;
     let (new, confirm) = (form.get("new_password"), form.get("confirm_password"));
     if new != confirm {
-        return account_view(&st, &ctx, None, vec![crate::i18n::field_error("confirm_password", "error.password_mismatch")], "")
-            .await;
+        return account_view(
+            &st,
+            &ctx,
+            None,
+            vec![crate::i18n::field_error("confirm_password", "error.password_mismatch")],
+            "",
+        )
+        .await;
     }
     match users::change_own_password(&st.db, &actor, &form.get("current_password"), &new).await {
         Ok(()) => Ok(Redirect::to("/account?ok=password").into_response()),
@@ -390,7 +416,12 @@ struct UsersPage {
 impl UsersPage {
     fn region_name(&self, code: &Option<String>) -> String {
         match code {
-            Some(c) => self.regions.iter().find(|r| &r.code == c).map(|r| r.name(self.l.locale).to_string()).unwrap_or(c.clone()),
+            Some(c) => self
+                .regions
+                .iter()
+                .find(|r| &r.code == c)
+                .map(|r| r.name(self.l.locale).to_string())
+                .unwrap_or(c.clone()),
             None => self.l.t("home.all_regions"),
         }
     }
@@ -611,7 +642,12 @@ async fn user_update(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>, 
     }
 }
 
-async fn user_reset_password(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>, body: Bytes) -> AppResult<Response> {
+async fn user_reset_password(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    body: Bytes,
+) -> AppResult<Response> {
     let f = FormData::parse(&body);
     let actor = ctx.actor()?;
     match users::reset_password(&st.db, &actor, id, &f.get("password")).await {
@@ -691,7 +727,8 @@ const CSS: &str = include_str!("../../static/app.css");
 const JS: &str = include_str!("../../static/app.js");
 
 async fn css() -> Response {
-    ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")], CSS).into_response()
+    ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")], CSS)
+        .into_response()
 }
 
 async fn js() -> Response {

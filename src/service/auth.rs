@@ -169,7 +169,8 @@ pub async fn from_session(db: &Db, cfg: &Config, cookie: &str) -> AppResult<Opti
     let Some(user) = store::users::get(c.conn(), user_id).await? else { return Ok(None) };
     drop(c);
     if now - last_seen > Duration::minutes(TOUCH_EVERY_MINUTES) {
-        let expires = (now + Duration::minutes(cfg.session_idle_minutes)).min(created + Duration::days(SESSION_MAX_DAYS));
+        let expires =
+            (now + Duration::minutes(cfg.session_idle_minutes)).min(created + Duration::days(SESSION_MAX_DAYS));
         let mut tx = db.begin().await?;
         store::auth::touch_session(tx.conn(), &hash, now, expires).await?;
         tx.commit().await?;

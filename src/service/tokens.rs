@@ -19,7 +19,13 @@ pub struct CreatedToken {
 }
 
 /// Creates a token for `user_id` (oneself, or anyone for an administrator).
-pub async fn create(db: &Db, actor: &Actor, user_id: i64, name: &str, idem: Option<&Idem<'_>>) -> AppResult<CreatedToken> {
+pub async fn create(
+    db: &Db,
+    actor: &Actor,
+    user_id: i64,
+    name: &str,
+    idem: Option<&Idem<'_>>,
+) -> AppResult<CreatedToken> {
     if actor.user_id != Some(user_id) {
         actor.require(Perm::ManageUsers)?;
     }

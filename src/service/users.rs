@@ -161,8 +161,17 @@ pub async fn update(db: &Db, actor: &Actor, id: i64, input: &UpdateUserInput) ->
         store::auth::delete_user_sessions(tx.conn(), id).await?;
     }
     let after = store::users::get(tx.conn(), id).await?.ok_or(AppError::NotFound)?;
-    audit::record(&mut tx, actor, now, "update", "user", &id.to_string(), Some(&snapshot(&before)), Some(&snapshot(&after)))
-        .await?;
+    audit::record(
+        &mut tx,
+        actor,
+        now,
+        "update",
+        "user",
+        &id.to_string(),
+        Some(&snapshot(&before)),
+        Some(&snapshot(&after)),
+    )
+    .await?;
     tx.commit().await?;
     Ok(after)
 }

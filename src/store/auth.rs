@@ -104,13 +104,12 @@ pub async fn record_attempt(c: Conn<'_>, login: &str, ip: &str, success: bool, n
 /// Failed attempts since `since` for this login and for this address.
 pub async fn recent_failures(c: Conn<'_>, login: &str, ip: &str, since: DateTime<Utc>) -> sqlx::Result<(i64, i64)> {
     on_conn!(c, |e| {
-        let by_login: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM login_attempts WHERE login = $1 AND at >= $2 AND success = FALSE",
-        )
-        .bind(login)
-        .bind(since)
-        .fetch_one(&mut *e)
-        .await?;
+        let by_login: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM login_attempts WHERE login = $1 AND at >= $2 AND success = FALSE")
+                .bind(login)
+                .bind(since)
+                .fetch_one(&mut *e)
+                .await?;
         let by_ip: i64 =
             sqlx::query_scalar("SELECT COUNT(*) FROM login_attempts WHERE ip = $1 AND at >= $2 AND success = FALSE")
                 .bind(ip)

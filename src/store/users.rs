@@ -147,17 +147,15 @@ async fn with_roles(mut c: Conn<'_>, rows: Vec<UserRow>) -> sqlx::Result<Vec<Use
 
 pub async fn get(mut c: Conn<'_>, id: i64) -> sqlx::Result<Option<User>> {
     let sql = format!("SELECT {COLUMNS} FROM users WHERE id = $1");
-    let row: Option<UserRow> = on_conn!(&mut c, |e| {
-        sqlx::query_as(AssertSqlSafe(sql)).bind(id).fetch_optional(&mut **e).await
-    })?;
+    let row: Option<UserRow> =
+        on_conn!(&mut c, |e| { sqlx::query_as(AssertSqlSafe(sql)).bind(id).fetch_optional(&mut **e).await })?;
     Ok(with_roles(c, row.into_iter().collect()).await?.pop())
 }
 
 pub async fn by_login(mut c: Conn<'_>, login: &str) -> sqlx::Result<Option<User>> {
     let sql = format!("SELECT {COLUMNS} FROM users WHERE login = $1");
-    let row: Option<UserRow> = on_conn!(&mut c, |e| {
-        sqlx::query_as(AssertSqlSafe(sql)).bind(login).fetch_optional(&mut **e).await
-    })?;
+    let row: Option<UserRow> =
+        on_conn!(&mut c, |e| { sqlx::query_as(AssertSqlSafe(sql)).bind(login).fetch_optional(&mut **e).await })?;
     Ok(with_roles(c, row.into_iter().collect()).await?.pop())
 }
 
@@ -192,7 +190,10 @@ pub async fn list(mut c: Conn<'_>, f: &ListFilter) -> sqlx::Result<Vec<User>> {
         ));
     }
     if f.role.is_some() {
-        sql.push_str(&format!(" AND EXISTS (SELECT 1 FROM user_roles r WHERE r.user_id = u.id AND r.role = ${})", next()));
+        sql.push_str(&format!(
+            " AND EXISTS (SELECT 1 FROM user_roles r WHERE r.user_id = u.id AND r.role = ${})",
+            next()
+        ));
     }
     if f.region.is_some() {
         sql.push_str(&format!(" AND region_code = ${}", next()));

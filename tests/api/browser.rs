@@ -1,0 +1,138 @@
+//! Pages in a real headless Chromium (Debian's `chromium` and `chromium-driver`; the test
+//! script installs them when missing).
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+
+use crate::both;
+use crate::helpers::TestApp;
+
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// A chromedriver of our own on a free port, killed when dropped.
+pub struct Driver {
+    child: Child,
+    pub port: u16,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn driver() -> Option<Driver> {
+    if !std::path::Path::new(CHROMEDRIVER).exists() || !std::path::Path::new(CHROMIUM).exists() {
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!("{CHROMEDRIVER} or {CHROMIUM} is missing under CI=true: run scripts/test.sh, which installs them");
+        }
+        eprintln!("note: skipping the browser test, install chromium and chromium-driver (scripts/test.sh does)");
+        return None;
+    }
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let child = Command::new(CHROMEDRIVER)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver starts");
+    Some(Driver { child, port })
+}
+
+/// A headless browser with a phone-sized (360 px) or desktop window.
+pub async fn browser(driver: &Driver, width: u32, height: u32) -> Client {
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({
+            "binary": CHROMIUM,
+            "prefs": {"intl.accept_languages": "zh-CN,zh"},
+            // Headless windows are at least 500 px wide; emulate the phone's viewport instead.
+            "mobileEmulation": {"deviceMetrics": {"width": width, "height": height, "pixelRatio": 1.0}},
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                     "--no-first-run", "--disable-quic", "--lang=zh-CN",
+                     format!("--window-size={width},{height}")]
+        }),
+    );
+    let url = format!("http://127.0.0.1:{}", driver.port);
+    // chromedriver needs a moment to listen.
+    for attempt in 0.. {
+        let mut builder = ClientBuilder::new(HttpConnector::new());
+        builder.capabilities(caps.clone());
+        match builder.connect(&url).await {
+            Ok(c) => return c,
+            Err(e) if attempt < 50 => {
+                let _ = e;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("cannot reach chromedriver: {e}"),
+        }
+    }
+    unreachable!()
+}
+
+pub async fn text_of(c: &Client, css: &str) -> String {
+    c.find(Locator::Css(css)).await.unwrap().text().await.unwrap()
+}
+
+pub async fn fill(c: &Client, css: &str, value: &str) {
+    let el = c.find(Locator::Css(css)).await.unwrap();
+    el.clear().await.unwrap();
+    el.send_keys(value).await.unwrap();
+}
+
+pub async fn click(c: &Client, css: &str) {
+    c.find(Locator::Css(css)).await.unwrap().click().await.unwrap();
+}
+
+both!(login_switch_language_on_a_phone);
+
+async fn login_switch_language_on_a_phone(app: &TestApp) {
+    let Some(driver) = driver() else { return };
+    let c = browser(&driver, 360, 740).await;
+    c.goto(&app.url("/")).await.unwrap();
+    assert!(c.current_url().await.unwrap().path().starts_with("/login"));
+    assert_eq!(text_of(&c, "h1").await, "登录");
+
+    // A wrong password first: the message is shown and nothing else happens.
+    fill(&c, "input[name=login]", "dispatcher").await;
+    fill(&c, "input[name=password]", "not-the-password").await;
+    click(&c, "#login-submit").await;
+    assert_eq!(text_of(&c, "#login-error").await, "账号或密码不正确");
+
+    fill(&c, "input[name=password]", aftersales::demo::DEMO_PASSWORD).await;
+    click(&c, "#login-submit").await;
+    assert_eq!(text_of(&c, "#welcome").await, "欢迎，陈静");
+    assert_eq!(text_of(&c, "#my-roles").await, "调度员/客服");
+
+    // The page fits a 360 px screen: nothing wider than the window.
+    let overflow = c.execute("return document.documentElement.scrollWidth > window.innerWidth;", vec![]).await.unwrap();
+    assert_eq!(overflow, serde_json::Value::Bool(false), "horizontal scrolling on a phone");
+
+    // The menu opens from its button on a phone, then the language switch.
+    click(&c, "label.nav-button").await;
+    click(&c, "#lang-switch").await;
+    assert_eq!(text_of(&c, "#welcome").await, "Welcome, 陈静");
+    assert_eq!(text_of(&c, "#my-roles").await, "Dispatcher / customer service");
+    if let Ok(png) = c.screenshot().await {
+        let _ = std::fs::write(std::env::temp_dir().join(format!("aftersales-home-{:?}.png", app.backend)), png);
+    }
+
+    // Sign out and in again: the language was remembered for this user.
+    click(&c, "label.nav-button").await;
+    click(&c, "#logout").await;
+    c.delete_all_cookies().await.unwrap();
+    c.goto(&app.url("/login")).await.unwrap();
+    fill(&c, "input[name=login]", "dispatcher").await;
+    fill(&c, "input[name=password]", aftersales::demo::DEMO_PASSWORD).await;
+    click(&c, "#login-submit").await;
+    assert_eq!(text_of(&c, "#welcome").await, "Welcome, 陈静");
+    c.close().await.unwrap();
+}
