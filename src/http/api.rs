@@ -339,5 +339,5 @@ async fn list_audit(
 pub struct ApiDoc;
 
 async fn openapi() -> impl IntoResponse {
-    axum::Json(ApiDoc::openapi())
+    axum::Json(super::openapi_doc())
 }

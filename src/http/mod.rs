@@ -254,10 +254,20 @@ async fn metrics_page(State(st): State<AppState>) -> Response {
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }
 
+/// The OpenAPI document: each capability's module contributes its own `ApiDoc`.
+pub fn openapi_doc() -> utoipa::openapi::OpenApi {
+    use utoipa::OpenApi;
+    // Capability modules merge their documents here, one line each.
+    api::ApiDoc::openapi()
+}
+
 pub fn router(state: AppState) -> Router {
+    // Capability modules add their page routes to `pages` and API routes to `api`, one line each.
+    let pages = web::routes();
+    let api = api::routes();
     Router::new()
-        .merge(web::routes())
-        .nest("/api/v1", api::routes())
+        .merge(pages)
+        .nest("/api/v1", api)
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_page))
         .layer(middleware::from_fn_with_state(state.clone(), context))
