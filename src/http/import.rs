@@ -1,0 +1,259 @@
+//! Spreadsheet import pages and API: upload, preview with column mapping, check, import.
+
+use askama::Template;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use utoipa::{IntoParams, OpenApi};
+
+use super::api::ApiQuery;
+use super::web::{FormData, FormErrors, Layout};
+use super::{AppState, Ctx};
+use crate::error::{AppError, AppResult};
+use crate::service::import::{self, Grid, Kind, Options, Report};
+
+/// Spreadsheets of 100,000 rows run to tens of megabytes.
+const UPLOAD_LIMIT: usize = 64 * 1024 * 1024;
+
+pub fn pages() -> Router<AppState> {
+    Router::new()
+        .route("/import", get(upload_page).post(upload).layer(DefaultBodyLimit::max(UPLOAD_LIMIT)))
+        .route("/import/{id}", get(preview_page).post(preview_submit))
+}
+
+pub fn api() -> Router<AppState> {
+    Router::new().route("/import/{kind}", post(api_import).layer(DefaultBodyLimit::max(UPLOAD_LIMIT)))
+}
+
+#[derive(Template)]
+#[template(path = "archive/import.html")]
+struct UploadPage {
+    l: Layout,
+    kind: String,
+    errors: FormErrors,
+}
+
+#[derive(Deserialize)]
+struct KindQuery {
+    #[serde(default)]
+    kind: String,
+}
+
+async fn upload_page(ctx: Ctx, Query(q): Query<KindQuery>) -> AppResult<Response> {
+    ctx.actor()?.require(crate::domain::Perm::EditArchive)?;
+    let kind = Kind::parse(&q.kind).unwrap_or(Kind::Customers).code().to_string();
+    Ok(super::web::render(&UploadPage { l: Layout::new(&ctx, "import.title"), kind, errors: FormErrors::default() }))
+}
+
+async fn upload(State(st): State<AppState>, ctx: Ctx, mut mp: Multipart) -> AppResult<Response> {
+    let actor = ctx.actor()?;
+    let (mut kind, mut file): (String, Option<(String, Bytes)>) = (String::new(), None);
+    while let Some(field) = mp.next_field().await.map_err(|_| AppError::one("file", "import.error_unreadable"))? {
+        match field.name() {
+            Some("kind") => kind = field.text().await.unwrap_or_default(),
+            Some("file") => {
+                let name = field.file_name().unwrap_or("upload").to_string();
+                let bytes = field.bytes().await.map_err(|_| AppError::one("file", "import.error_too_large"))?;
+                file = Some((name, bytes));
+            }
+            _ => {}
+        }
+    }
+    let kind_parsed = Kind::parse(&kind);
+    let result = match (&file, kind_parsed) {
+        (Some((name, bytes)), Some(k)) if !bytes.is_empty() => {
+            let (name, bytes) = (name.clone(), bytes.clone());
+            let parsed = tokio::task::spawn_blocking(move || import::parse_file(&name, &bytes))
+                .await
+                .map_err(anyhow::Error::from)?;
+            parsed.map(|g| (k, g))
+        }
+        (_, None) => Err(crate::i18n::field_error("kind", "error.bad_parameter")),
+        _ => Err(crate::i18n::field_error("file", "error.required")),
+    };
+    match result {
+        Ok((k, grid)) => {
+            let filename = file.map(|f| f.0).unwrap_or_default();
+            let id = import::store_upload(&st.db, &actor, k, &filename, &grid).await?;
+            Ok(Redirect::to(&format!("/import/{id}")).into_response())
+        }
+        Err(e) => {
+            let page =
+                UploadPage { l: Layout::new(&ctx, "import.title"), kind, errors: FormErrors::new(vec![e], ctx.locale) };
+            Ok(super::web::render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
+        }
+    }
+}
+
+/// Rows shown in the preview.
+const PREVIEW_ROWS: usize = 10;
+/// Errors listed on the page (all are counted).
+const SHOWN_ERRORS: usize = 500;
+
+#[derive(Template)]
+#[template(path = "archive/import_preview.html")]
+struct PreviewPage {
+    l: Layout,
+    id: i64,
+    kind: Kind,
+    filename: String,
+    grid: Grid,
+    mapping: Vec<Option<&'static str>>,
+    report: Option<Report>,
+    done: bool,
+    allow_duplicates: bool,
+    only_valid: bool,
+    errors: FormErrors,
+}
+
+impl PreviewPage {
+    fn preview_rows(&self) -> &[Vec<String>] {
+        &self.grid.rows[..self.grid.rows.len().min(PREVIEW_ROWS)]
+    }
+
+    fn fields(&self) -> Vec<&'static str> {
+        self.kind.fields().iter().map(|(f, _)| *f).collect()
+    }
+
+    fn is_mapped(&self, col: &usize, field: &str) -> bool {
+        self.mapping.get(*col).copied().flatten() == Some(field)
+    }
+
+    fn field_label(&self, f: &str) -> String {
+        self.l.t(&format!("import.field_{f}"))
+    }
+
+    fn shown_errors(&self) -> &[import::RowError] {
+        self.report.as_ref().map(|r| &r.errors[..r.errors.len().min(SHOWN_ERRORS)]).unwrap_or(&[])
+    }
+
+    fn message(&self, e: &import::RowError) -> String {
+        if self.l.locale == "en" { e.message_en.clone() } else { e.message_zh.clone() }
+    }
+}
+
+async fn preview_page(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> AppResult<Response> {
+    let (kind, filename, grid) = import::load_upload(&st.db, &ctx.actor()?, id).await?;
+    let mapping = import::guess_mapping(kind, &grid.headers);
+    Ok(super::web::render(&PreviewPage {
+        l: Layout::new(&ctx, "import.title"),
+        id,
+        kind,
+        filename,
+        grid,
+        mapping,
+        report: None,
+        done: false,
+        allow_duplicates: false,
+        only_valid: false,
+        errors: FormErrors::default(),
+    }))
+}
+
+async fn preview_submit(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>, body: Bytes) -> AppResult<Response> {
+    let actor = ctx.actor()?;
+    let (kind, filename, grid) = import::load_upload(&st.db, &actor, id).await?;
+    let form = FormData::parse(&body);
+    let chosen: Vec<Option<String>> =
+        (0..grid.headers.len()).map(|i| Some(form.get(&format!("map_{i}"))).filter(|s| !s.is_empty())).collect();
+    let opts = Options {
+        allow_duplicates: form.get("allow_duplicates") == "on",
+        only_valid: form.get("only_valid") == "on",
+        commit: form.get("action") == "import",
+    };
+    let mut page = PreviewPage {
+        l: Layout::new(&ctx, "import.title"),
+        id,
+        kind,
+        filename,
+        mapping: chosen
+            .iter()
+            .map(|c| kind.fields().iter().map(|(f, _)| *f).find(|f| Some(*f) == c.as_deref()))
+            .collect(),
+        grid,
+        report: None,
+        done: false,
+        allow_duplicates: opts.allow_duplicates,
+        only_valid: opts.only_valid,
+        errors: FormErrors::default(),
+    };
+    let mapping = match import::check_mapping(kind, &chosen) {
+        Ok(m) => m,
+        Err(e) => {
+            page.errors = FormErrors::new(vec![e], ctx.locale);
+            return Ok(super::web::render_status(StatusCode::UNPROCESSABLE_ENTITY, &page));
+        }
+    };
+    let report = import::run(&st.db, &actor, kind, &page.grid, &mapping, opts).await?;
+    page.done = report.imported > 0;
+    if page.done {
+        import::forget_upload(&st.db, id).await?;
+    }
+    let status = if report.errors.is_empty() || page.done { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    page.report = Some(report);
+    Ok(super::web::render_status(status, &page))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct ImportQuery {
+    /// Only check and report; write nothing.
+    #[serde(default)]
+    dry_run: bool,
+    /// Write the valid rows even when others have errors.
+    #[serde(default)]
+    only_valid: bool,
+    /// Accept rows that look like existing customers.
+    #[serde(default)]
+    allow_duplicates: bool,
+    /// File name, for its extension (.xlsx or .csv); otherwise guessed from the content.
+    #[serde(default)]
+    filename: String,
+}
+
+/// Imports customers or units from the request body (.xlsx or .csv, headers in the first
+/// row, mapped by their names in Chinese or English). Errors are reported per row and
+/// column; unless `only_valid`, one error means nothing is written (422).
+#[utoipa::path(post, path = "/api/v1/import/{kind}", params(("kind" = String, Path, description = "customers, units or models"), ImportQuery),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 200, body = Report), (status = 422, body = Report)), tag = "archive")]
+async fn api_import(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(kind): Path<String>,
+    ApiQuery(q): ApiQuery<ImportQuery>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> AppResult<Response> {
+    let actor = ctx.actor()?;
+    let kind = Kind::parse(&kind).ok_or_else(|| AppError::one("kind", "error.bad_parameter"))?;
+    let name = if q.filename.is_empty() {
+        let ct = headers.get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+        if ct.contains("csv") { "upload.csv".to_string() } else { "upload".to_string() }
+    } else {
+        q.filename.clone()
+    };
+    let grid = tokio::task::spawn_blocking(move || import::parse_file(&name, &body))
+        .await
+        .map_err(anyhow::Error::from)?
+        .map_err(|e| AppError::Validation(vec![e]))?;
+    let mapping = import::guess_mapping(kind, &grid.headers);
+    let chosen: Vec<Option<String>> = mapping.iter().map(|m| m.map(str::to_string)).collect();
+    let mapping = import::check_mapping(kind, &chosen).map_err(|e| AppError::Validation(vec![e]))?;
+    let opts = Options { allow_duplicates: q.allow_duplicates, only_valid: q.only_valid, commit: !q.dry_run };
+    let report = import::run(&st.db, &actor, kind, &grid, &mapping, opts).await?;
+    let status = if report.errors.is_empty() || (q.only_valid && !q.dry_run) {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    Ok((status, axum::Json(report)).into_response())
+}
+
+#[derive(OpenApi)]
+#[openapi(paths(api_import))]
+pub struct ApiDoc;
