@@ -55,6 +55,7 @@ pub async fn load(db: &Db) -> anyhow::Result<bool> {
         })?;
     }
     store::settings::set(tx.conn(), "company_name", "华信机电设备有限公司").await?;
+    store::settings::set(tx.conn(), "service_hotline", "400-820-8820").await?;
     tx.commit().await?;
 
     let actor = Actor::system("demo");
@@ -75,10 +76,185 @@ pub async fn load(db: &Db) -> anyhow::Result<bool> {
             Err(e) => anyhow::bail!("loading the demo user {login} failed: {e:?}"),
         }
     }
+    load_archive(db, &actor).await?;
     let mut tx = db.begin().await?;
     store::settings::set(tx.conn(), "demo_loaded", &chrono::Utc::now().to_rfc3339()).await?;
     tx.commit().await?;
     Ok(true)
+}
+
+/// Categories, models, customers of every class and region, and units sold at dates that
+/// show each warranty state (7-day window, 15-day window, in warranty, expired).
+async fn load_archive(db: &Db, actor: &Actor) -> anyhow::Result<()> {
+    use crate::service::archive::{self, CustomerInput, ModelInput, UnitInput};
+    use crate::store::customers::Contact;
+    {
+        let mut c = db.read().await?;
+        if !store::products::categories(c.conn()).await?.is_empty() {
+            return Ok(());
+        }
+    }
+    let mut tx = db.begin().await?;
+    for (code, zh, en) in [
+        ("air_conditioner", "空调", "Air conditioner"),
+        ("compressor", "压缩机组", "Compressor unit"),
+        ("vehicle", "家用电动汽车", "Electric car"),
+        ("fan", "小家电", "Small appliance"),
+    ] {
+        let cat = store::products::Category { code: code.into(), name_zh: zh.into(), name_en: en.into() };
+        store::products::upsert_category(tx.conn(), &cat).await?;
+    }
+    tx.commit().await?;
+    let fail = |what: &str, e: AppError| anyhow::anyhow!("loading the demo {what} failed: {e:?}");
+    for (code, name, cat, grade, policy, parts) in [
+        ("HX-KF35", "华信 KF35 壁挂式变频空调", "air_conditioner", "high", "seed-company", "压缩机, 控制器, 电机"),
+        ("HX-LG120", "华信 LG120 螺杆压缩机组", "compressor", "high", "seed-company", "压缩机, 控制器, 电机, 轴承"),
+        ("HX-EV01", "华信 EV01 家用电动汽车", "vehicle", "high", "cn-car-2021", "驱动电机, 动力电池, 控制器"),
+        ("HX-FS10", "华信 FS10 台式电风扇", "fan", "low", "cn-general-1995", "电机"),
+    ] {
+        let m = ModelInput {
+            code: code.into(),
+            name: name.into(),
+            category: cat.into(),
+            grade: grade.into(),
+            policy: policy.into(),
+            key_parts: parts.into(),
+            ..Default::default()
+        };
+        archive::create_model(db, actor, &m).await.map_err(|e| fail("model", e))?;
+    }
+    let contact = |name: &str, phone: &str, position: &str| Contact {
+        name: name.into(),
+        phone: Some(phone.into()),
+        email: None,
+        position: position.into(),
+    };
+    let customers = [
+        (
+            "上海浦东华联商厦有限公司",
+            "company",
+            "A",
+            true,
+            "east",
+            "上海市",
+            "上海市",
+            "浦东新区",
+            "张江路88号",
+            "021-58881234",
+            "商场, 中央空调",
+            "商场三楼机房有两台螺杆机，夏季高峰前需安排保养。",
+            vec![contact("王建华", "13800138001", "工程部经理")],
+        ),
+        (
+            "杭州西溪花园业主 张晓明",
+            "person",
+            "C",
+            false,
+            "east",
+            "浙江省",
+            "杭州市",
+            "西湖区",
+            "西溪花园 12 幢 302 室",
+            "13912345678",
+            "个人用户",
+            "",
+            vec![],
+        ),
+        (
+            "广州天河宏远物业管理有限公司",
+            "company",
+            "B",
+            false,
+            "south",
+            "广东省",
+            "广州市",
+            "天河区",
+            "天河北路 233 号",
+            "020-38765432",
+            "物业, 经销商",
+            "管理 6 个小区，空调维修需求集中在 6–9 月。",
+            vec![contact("李倩", "13602001234", "采购主管")],
+        ),
+        (
+            "北京中关村科技园服务中心",
+            "company",
+            "A",
+            true,
+            "north",
+            "北京市",
+            "北京市",
+            "海淀区",
+            "中关村大街 1 号",
+            "010-62551234",
+            "政府园区",
+            "重点客户，每半年上门回访。",
+            vec![contact("赵刚", "13701001234", "后勤处长")],
+        ),
+        (
+            "成都锦江宾馆",
+            "company",
+            "B",
+            false,
+            "southwest",
+            "四川省",
+            "成都市",
+            "锦江区",
+            "人民南路二段 80 号",
+            "028-85551234",
+            "酒店",
+            "",
+            vec![contact("周敏", "13808001234", "设备主管")],
+        ),
+    ];
+    let mut ids = vec![];
+    for (name, kind, class, key, region, province, city, district, address, phone, tags, notes, contacts) in customers {
+        let input = CustomerInput {
+            kind: kind.into(),
+            name: name.into(),
+            class: class.into(),
+            key_customer: key,
+            region: region.into(),
+            province: province.into(),
+            city: city.into(),
+            district: district.into(),
+            address: address.into(),
+            phone: phone.into(),
+            tags: tags.into(),
+            notes: notes.into(),
+            contacts,
+            ..Default::default()
+        };
+        ids.push(archive::create_customer(db, actor, &input, None).await.map_err(|e| fail("customer", e))?.customer.id);
+    }
+    let today = chrono::Utc::now().with_timezone(&chrono_tz::Asia::Shanghai).date_naive();
+    let ago = |days: i64| (today - chrono::Duration::days(days)).to_string();
+    let units = [
+        ("KF35A0001", "HX-KF35", 1, 5, None),
+        ("KF35A0002", "HX-KF35", 0, 12, None),
+        ("LG120B0007", "HX-LG120", 0, 400, None),
+        ("LG120B0008", "HX-LG120", 3, 800, None),
+        ("FS10C0100", "HX-FS10", 1, 500, None),
+        ("LHXEV01A5N0000123", "HX-EV01", 2, 45, Some(2800)),
+        ("KF35A0010", "HX-KF35", 4, 200, None),
+    ];
+    for (i, (serial, model, owner, days, km)) in units.into_iter().enumerate() {
+        let sold = ago(days);
+        let input = UnitInput {
+            serial: serial.into(),
+            model: model.into(),
+            customer_id: ids[owner],
+            dealer: "华信机电华东销售公司".into(),
+            sale_date: sold.clone(),
+            invoice_no: format!("FP{:08}", 31_000_000 + i * 7919),
+            invoice_date: sold.clone(),
+            install_date: sold,
+            certificate_no: format!("SB-{serial}"),
+            odometer_km: km,
+            ..Default::default()
+        };
+        archive::create_unit(db, actor, &input, None).await.map_err(|e| fail("unit", e))?;
+    }
+    Ok(())
 }
 
 pub fn describe(public_url: &str) -> String {

@@ -7,7 +7,7 @@ use aftersales::config::{Config, FileConfig, Overrides};
 use aftersales::db::{Db, SqliteSync};
 use aftersales::error::AppError;
 use aftersales::http::AppState;
-use aftersales::service::{Actor, tokens, users};
+use aftersales::service::{Actor, entitlement, tokens, users};
 use aftersales::{demo, startup, store};
 use clap::{Args, Parser, Subcommand};
 
@@ -43,6 +43,31 @@ enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Warranty and 三包 entitlement decisions.
+    #[command(subcommand)]
+    Entitlement(EntitlementCommand),
+    /// Fill the database with realistic synthetic customers and sold units (for benchmarks).
+    Gen(GenArgs),
+}
+
+#[derive(Args)]
+#[command(after_help = "Deterministic: the same seed, sizes and starting database give the same data (except the \
+units' public tokens, which always come from the system's random source). A database that has the demo loaded \
+already has customers: run `aftersales demo` first, then `aftersales gen --append`.")]
+struct GenArgs {
+    /// Customers to create, with contacts, phones, addresses, tags, notes and search terms.
+    #[arg(long, default_value_t = 10_000)]
+    customers: u64,
+    /// Sold units to create, each owned by one of the new customers (or, with --customers 0,
+    /// of the customers already there).
+    #[arg(long, default_value_t = 20_000)]
+    units: u64,
+    /// Seed of the generator.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Add to a database that already has customers (otherwise refused).
+    #[arg(long)]
+    append: bool,
 }
 
 #[derive(Args)]
@@ -91,6 +116,23 @@ enum UserCommand {
     },
     /// List users.
     List,
+}
+
+#[derive(Subcommand)]
+enum EntitlementCommand {
+    /// Decide one request: reads the JSON of POST /api/v1/entitlement/evaluate from FILE (or
+    /// standard input for -) and prints the same answer. Bad input: field errors on stderr,
+    /// exit status 1.
+    Evaluate {
+        /// The request JSON file, or - for standard input.
+        file: String,
+        /// Use this version of the policy instead of its latest.
+        #[arg(long)]
+        policy_version: Option<u32>,
+        /// Also store the decision (recorded as made by "cli").
+        #[arg(long)]
+        record: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -249,6 +291,51 @@ async fn command(cmd: Command, config: &Config, db: &Db, demo_flag: bool) -> any
                     if u.active { "active" } else { "disabled" }
                 );
             }
+            Ok(false)
+        }
+        Command::Entitlement(EntitlementCommand::Evaluate { file, policy_version, record }) => {
+            let body = if file == "-" {
+                tokio::task::spawn_blocking(|| std::io::read_to_string(std::io::stdin())).await??
+            } else {
+                std::fs::read_to_string(&file).map_err(|e| anyhow::anyhow!("cannot read {file}: {e}"))?
+            };
+            let cache = entitlement::PolicyCache::new();
+            let opts = entitlement::EvaluateOptions { policy_version, record, source: "cli" };
+            match entitlement::evaluate(db, &cache, &actor, &body, &opts).await {
+                Ok(out) => {
+                    println!("{}", serde_json::to_string_pretty(&out.evaluation)?);
+                    if let Some(id) = out.decision_id {
+                        eprintln!("Recorded as decision {id}.");
+                    }
+                    Ok(false)
+                }
+                Err(AppError::Validation(list)) => {
+                    let lines: Vec<String> = list.iter().map(|f| format!("  {}: {}", f.field, f.message_en)).collect();
+                    Err(anyhow::anyhow!("the request is not valid:\n{}", lines.join("\n")))
+                }
+                Err(e) => Err(explain(e)),
+            }
+        }
+        Command::Gen(a) => {
+            let opts = aftersales::r#gen::Options {
+                customers: a.customers,
+                units: a.units,
+                seed: a.seed,
+                append: a.append,
+                progress: true,
+            };
+            let r = aftersales::r#gen::run(db, &opts).await?;
+            let secs = r.elapsed.as_secs_f64();
+            println!(
+                "Generated {} customers and {} units ({} rows in all) in {secs:.1} s, {:.0} rows/s. \
+                 The database now has {} customers and {} units.",
+                r.customers,
+                r.units,
+                r.rows,
+                r.rows as f64 / secs.max(1e-9),
+                r.totals.customers,
+                r.totals.units
+            );
             Ok(false)
         }
         Command::Token(TokenCommand::Create { login, name }) => {

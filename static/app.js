@@ -8,3 +8,24 @@ document.addEventListener("submit", (ev) => {
     ev.preventDefault();
   }
 });
+
+// Entitlement form: "add a row" copies the last service-history row with the next index.
+document.documentElement.classList.add("has-js");
+document.addEventListener("click", (ev) => {
+  const add = ev.target.closest ? ev.target.closest("#history-add") : null;
+  if (!add) return;
+  const rows = document.querySelectorAll("#history .history-row");
+  const last = rows[rows.length - 1];
+  if (!last) return;
+  const next = Number(last.dataset.row) + 1;
+  const copy = last.cloneNode(true);
+  copy.dataset.row = String(next);
+  copy.querySelectorAll("[name]").forEach((el) => {
+    el.name = el.name.replace(/^history\[\d+\]/, "history[" + next + "]");
+    if (el.type === "checkbox") el.checked = false;
+    else if (el.tagName === "SELECT") el.selectedIndex = 0;
+    else el.value = "";
+  });
+  copy.querySelectorAll(".field-error").forEach((el) => { el.textContent = ""; });
+  last.after(copy);
+});

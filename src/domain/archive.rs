@@ -67,8 +67,7 @@ pub fn parse_date(field: &str, raw: &str, errors: &mut Vec<FieldError>) -> Optio
     if t.is_empty() {
         return None;
     }
-    let norm: String =
-        t.replace(['/', '.'], "-").replace('年', "-").replace('月', "-").trim_end_matches('日').to_string();
+    let norm: String = t.replace(['/', '.', '年', '月'], "-").trim_end_matches('日').to_string();
     match NaiveDate::parse_from_str(&norm, "%Y-%m-%d") {
         Ok(d) if d.year_ce().1 >= 1900 && d.year_ce().1 <= 2200 => Some(d),
         _ => {

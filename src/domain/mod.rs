@@ -1,5 +1,6 @@
 //! Domain types that parse and validate user input before anything touches the database.
 
+pub mod archive;
 pub mod role;
 pub mod user;
 

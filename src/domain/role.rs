@@ -30,6 +30,10 @@ pub enum Perm {
     ViewAudit,
     /// See every region's data, not only one's own.
     AllRegions,
+    /// Create and edit customers, product models and sold units.
+    EditArchive,
+    /// Create entitlement (三包) policies and their new versions.
+    ManagePolicies,
 }
 
 impl Role {
@@ -71,6 +75,8 @@ impl Role {
             ManageUsers => matches!(self, Admin),
             ViewAudit => matches!(self, Admin | GeneralManager | ServiceManager),
             AllRegions => matches!(self, Admin | GeneralManager | ServiceManager | Quality),
+            ManagePolicies => matches!(self, Admin | GeneralManager | ServiceManager),
+            EditArchive => matches!(self, Admin | GeneralManager | ServiceManager | Dispatcher | Quality),
         }
     }
 }
@@ -95,5 +101,13 @@ mod tests {
         assert!(!Role::Engineer.allows(Perm::ViewAudit));
         assert!(!Role::Engineer.allows(Perm::AllRegions));
         assert!(!Role::Dispatcher.allows(Perm::AllRegions));
+    }
+
+    #[test]
+    fn only_managers_and_admins_edit_entitlement_policies() {
+        for r in Role::ALL {
+            let expected = matches!(r, Role::Admin | Role::GeneralManager | Role::ServiceManager);
+            assert_eq!(r.allows(Perm::ManagePolicies), expected, "{r:?}");
+        }
     }
 }

@@ -76,7 +76,7 @@ impl<T: DeserializeOwned, S: Send + Sync> axum::extract::FromRequestParts<S> for
     }
 }
 
-fn idempotency_key(headers: &HeaderMap) -> AppResult<Option<String>> {
+pub(crate) fn idempotency_key(headers: &HeaderMap) -> AppResult<Option<String>> {
     match headers.get("idempotency-key") {
         None => Ok(None),
         Some(v) => match v.to_str() {
@@ -87,7 +87,7 @@ fn idempotency_key(headers: &HeaderMap) -> AppResult<Option<String>> {
 }
 
 /// A stored answer replayed for a repeated `Idempotency-Key`.
-fn replayed(status: u16, body: String) -> Response {
+pub(crate) fn replayed(status: u16, body: String) -> Response {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
     let mut res = (status, [(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response();
     res.headers_mut().insert("idempotent-replayed", axum::http::HeaderValue::from_static("true"));
@@ -147,7 +147,7 @@ pub struct UserPage {
     next_after: Option<i64>,
 }
 
-fn page_limit(limit: Option<i64>) -> AppResult<i64> {
+pub(crate) fn page_limit(limit: Option<i64>) -> AppResult<i64> {
     match limit {
         None => Ok(50),
         Some(n) if (1..=200).contains(&n) => Ok(n),

@@ -325,7 +325,7 @@ async fn customer_page(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>
             events.push(Event { at: e.at, who: e.actor_label, what, link });
         }
     }
-    events.sort_by(|a, b| b.at.cmp(&a.at));
+    events.sort_by_key(|e| std::cmp::Reverse(e.at));
     events.truncate(100);
     Ok(render(&CustomerPage {
         l: Layout::new(&ctx, "archive.customer"),
@@ -831,7 +831,11 @@ async fn products_view(
         l: Layout::new(ctx, "archive.products"),
         categories: store::products::categories(c.conn()).await?,
         models,
-        policies: crate::service::entitlement::list_policies(&st.db, &actor).await?.into_iter().map(|p| p.code).collect(),
+        policies: crate::service::entitlement::list_policies(&st.db, &actor)
+            .await?
+            .into_iter()
+            .map(|p| p.code)
+            .collect(),
         f,
         edit_id,
         errors: FormErrors::new(errors, ctx.locale),

@@ -2,6 +2,9 @@
 //! rendering of errors. Handlers stay thin: extract, parse, call one service, render.
 
 pub mod api;
+pub mod archive;
+pub mod entitlement;
+pub mod import;
 pub mod web;
 
 use std::net::SocketAddr;
@@ -17,7 +20,6 @@ use axum::routing::get;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::csrf::CsrfLayer;
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::config::Config;
@@ -36,11 +38,19 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub metrics: PrometheusHandle,
     pub started: Instant,
+    /// Company entitlement policies resolved recently (see `service::entitlement`).
+    pub policies: Arc<crate::service::entitlement::PolicyCache>,
 }
 
 impl AppState {
     pub fn new(db: Db, config: Config) -> AppState {
-        AppState { db, config: Arc::new(config), metrics: metrics_handle(), started: Instant::now() }
+        AppState {
+            db,
+            config: Arc::new(config),
+            metrics: metrics_handle(),
+            started: Instant::now(),
+            policies: Arc::new(crate::service::entitlement::PolicyCache::new()),
+        }
     }
 }
 
@@ -258,13 +268,17 @@ async fn metrics_page(State(st): State<AppState>) -> Response {
 pub fn openapi_doc() -> utoipa::openapi::OpenApi {
     use utoipa::OpenApi;
     // Capability modules merge their documents here, one line each.
-    api::ApiDoc::openapi()
+    let mut doc = api::ApiDoc::openapi();
+    doc.merge(archive::ApiDoc::openapi());
+    doc.merge(import::ApiDoc::openapi());
+    doc.merge(entitlement::ApiDoc::openapi());
+    doc
 }
 
 pub fn router(state: AppState) -> Router {
     // Capability modules add their page routes to `pages` and API routes to `api`, one line each.
-    let pages = web::routes();
-    let api = api::routes();
+    let pages = web::routes().merge(archive::pages()).merge(import::pages()).merge(entitlement::pages());
+    let api = api::routes().merge(archive::api()).merge(import::api()).merge(entitlement::api());
     Router::new()
         .merge(pages)
         .nest("/api/v1", api)
@@ -272,7 +286,8 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics_page))
         .layer(middleware::from_fn_with_state(state.clone(), context))
         .layer(CsrfLayer::new())
-        .layer(RequestBodyLimitLayer::new(1024 * 1024))
+        // 1 MiB for every body; the upload routes raise it for themselves.
+        .layer(axum::extract::DefaultBodyLimit::max(1024 * 1024))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),

@@ -114,6 +114,16 @@ impl FormErrors {
     pub fn any(&self) -> bool {
         !self.list.is_empty()
     }
+
+    /// Every error of row `i` of a repeated group (`contacts[1].phone` …), field names included.
+    pub fn row(&self, list: &str, i: &usize) -> String {
+        let prefix = format!("{list}[{i}].");
+        self.list
+            .iter()
+            .filter_map(|f| f.field.strip_prefix(&prefix).map(|rest| format!("{rest}: {}", f.message(self.locale))))
+            .collect::<Vec<_>>()
+            .join("；")
+    }
 }
 
 /// A submitted form, keeping repeated keys (checkbox groups).
@@ -133,14 +143,14 @@ impl FormData {
     }
 }
 
-fn render<T: Template>(t: &T) -> Response {
+pub(crate) fn render<T: Template>(t: &T) -> Response {
     match t.render() {
         Ok(html) => Html(html).into_response(),
         Err(e) => AppError::Internal(e.into()).into_response(),
     }
 }
 
-fn render_status<T: Template>(status: StatusCode, t: &T) -> Response {
+pub(crate) fn render_status<T: Template>(status: StatusCode, t: &T) -> Response {
     let mut r = render(t);
     if r.status() == StatusCode::OK {
         *r.status_mut() = status;

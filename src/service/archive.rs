@@ -169,7 +169,8 @@ pub async fn parse_customer(db: &Db, actor: &Actor, input: &CustomerInput) -> Ap
     Ok(Parsed { data, contacts, phones })
 }
 
-fn search_terms(d: &CustomerData, contacts: &[Contact]) -> String {
+/// The words a customer is found by (also used by `gen`, so generated data searches alike).
+pub fn search_terms(d: &CustomerData, contacts: &[Contact]) -> String {
     let mut parts: Vec<&str> = vec![&d.name, &d.province, &d.city, &d.district, &d.address, &d.tags, &d.notes];
     for c in contacts {
         parts.push(&c.name);

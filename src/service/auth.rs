@@ -185,10 +185,9 @@ pub async fn from_token(db: &Db, token: &str) -> AppResult<Option<CurrentUser>> 
     let hash = hash_secret(token.trim());
     let now = Utc::now();
     let mut c = db.read().await?;
-    let Some((token_id, user_id, last_used)) = store::auth::token_user(c.conn(), &hash).await? else {
+    let Some((token_id, last_used, user)) = store::users::by_token_hash(c.conn(), &hash).await? else {
         return Ok(None);
     };
-    let Some(user) = store::users::get(c.conn(), user_id).await? else { return Ok(None) };
     drop(c);
     if last_used.is_none_or(|t| now - t > Duration::minutes(TOUCH_EVERY_MINUTES)) {
         let mut tx = db.begin().await?;

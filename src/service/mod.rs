@@ -1,8 +1,11 @@
 //! Use cases: each user action is one function, one transaction, a permission check and an
 //! audit entry. Pages, the API and the CLI all call these.
 
+pub mod archive;
 pub mod audit;
 pub mod auth;
+pub mod entitlement;
+pub mod import;
 pub mod tokens;
 pub mod users;
 

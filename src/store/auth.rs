@@ -189,19 +189,6 @@ pub async fn revoke_token(c: Conn<'_>, id: i64, now: DateTime<Utc>) -> sqlx::Res
     })
 }
 
-/// The owner of a valid token and when it was last used.
-pub async fn token_user(c: Conn<'_>, token_hash: &str) -> sqlx::Result<Option<(i64, i64, Option<DateTime<Utc>>)>> {
-    on_conn!(c, |e| {
-        sqlx::query_as(
-            "SELECT t.id, t.user_id, t.last_used_at FROM api_tokens t JOIN users u ON u.id = t.user_id \
-             WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.active = TRUE",
-        )
-        .bind(token_hash)
-        .fetch_optional(&mut *e)
-        .await
-    })
-}
-
 pub async fn touch_token(c: Conn<'_>, id: i64, now: DateTime<Utc>) -> sqlx::Result<()> {
     on_conn!(c, |e| {
         sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")

@@ -3,7 +3,13 @@
 
 pub mod audit;
 pub mod auth;
+pub mod customers;
+pub mod entitlement;
+pub mod r#gen;
+pub mod imports;
+pub mod products;
 pub mod settings;
+pub mod units;
 pub mod users;
 
 /// `$first, $first+1, …` placeholders for an `IN (…)` list of `n` values.

@@ -159,6 +159,32 @@ pub async fn by_login(mut c: Conn<'_>, login: &str) -> sqlx::Result<Option<User>
     Ok(with_roles(c, row.into_iter().collect()).await?.pop())
 }
 
+/// The active owner of a live API token, with the token's id and last use, in one query
+/// plus the roles (authentication runs on every API request).
+pub async fn by_token_hash(
+    mut c: Conn<'_>,
+    token_hash: &str,
+) -> sqlx::Result<Option<(i64, Option<DateTime<Utc>>, User)>> {
+    let cols: String = COLUMNS.split(", ").map(|col| format!("u.{col}")).collect::<Vec<_>>().join(", ");
+    let sql = format!(
+        "SELECT {cols}, t.id AS token_id, t.last_used_at AS token_last_used FROM api_tokens t \
+         JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.active = TRUE"
+    );
+    let row = on_conn!(&mut c, |e| {
+        use sqlx::Row;
+        let r = sqlx::query(AssertSqlSafe(sql)).bind(token_hash).fetch_optional(&mut **e).await?;
+        r.map(|r| -> sqlx::Result<_> {
+            let token_id: i64 = r.try_get("token_id")?;
+            let last: Option<DateTime<Utc>> = r.try_get("token_last_used")?;
+            Ok((token_id, last, <UserRow as sqlx::FromRow<_>>::from_row(&r)?))
+        })
+        .transpose()
+    })?;
+    let Some((token_id, last, user)) = row else { return Ok(None) };
+    let user = with_roles(c, vec![user]).await?.pop();
+    Ok(user.map(|u| (token_id, last, u)))
+}
+
 pub async fn count(c: Conn<'_>) -> sqlx::Result<i64> {
     on_conn!(c, |e| sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(&mut *e).await)
 }

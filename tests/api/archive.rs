@@ -238,7 +238,8 @@ async fn units_serials_transfer_and_warranty_status(app: &TestApp) {
             Some(json!({"serial": "KF72X1", "model": "HX-KF72", "customer_id": owner, "invoice_date": "2025-03-01"})),
         )
         .await;
-    let (_, w) = app.api(Method::GET, &format!("/api/v1/units/{}/warranty?date=2026-03-01", u2["id"]), &token, None).await;
+    let (_, w) =
+        app.api(Method::GET, &format!("/api/v1/units/{}/warranty?date=2026-03-01", u2["id"]), &token, None).await;
     assert_eq!(w["policy"], "huaxin-2026", "{w}");
     assert_eq!(w["warranty_ends"], "2028-02-29", "the model's 36 months override the policy");
 

@@ -68,7 +68,7 @@ pub async fn browser(driver: &Driver, width: u32, height: u32) -> Client {
         builder.capabilities(caps.clone());
         match builder.connect(&url).await {
             Ok(c) => return c,
-            Err(e) if attempt < 50 => {
+            Err(e) if attempt < 300 => {
                 let _ = e;
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
@@ -78,18 +78,44 @@ pub async fn browser(driver: &Driver, width: u32, height: u32) -> Client {
     unreachable!()
 }
 
+/// Pages can be slow on a loaded 2-core machine: every lookup waits for its element.
+const PATIENCE: Duration = Duration::from_secs(30);
+
+pub async fn element(c: &Client, loc: Locator<'_>) -> fantoccini::elements::Element {
+    match c.wait().at_most(PATIENCE).for_element(loc).await {
+        Ok(e) => e,
+        Err(e) => panic!("element {loc:?} did not appear on {:?}: {e}", c.current_url().await.ok()),
+    }
+}
+
 pub async fn text_of(c: &Client, css: &str) -> String {
-    c.find(Locator::Css(css)).await.unwrap().text().await.unwrap()
+    element(c, Locator::Css(css)).await.text().await.unwrap()
+}
+
+/// The element's text once it equals `expected` (after a navigation the old page may still
+/// be showing for a moment), or whatever it is when patience runs out.
+pub async fn wait_text(c: &Client, css: &str, expected: &str) -> String {
+    let start = std::time::Instant::now();
+    loop {
+        let text = match c.find(Locator::Css(css)).await {
+            Ok(el) => el.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        if text == expected || start.elapsed() > PATIENCE {
+            return text;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 pub async fn fill(c: &Client, css: &str, value: &str) {
-    let el = c.find(Locator::Css(css)).await.unwrap();
+    let el = element(c, Locator::Css(css)).await;
     el.clear().await.unwrap();
     el.send_keys(value).await.unwrap();
 }
 
 pub async fn click(c: &Client, css: &str) {
-    c.find(Locator::Css(css)).await.unwrap().click().await.unwrap();
+    element(c, Locator::Css(css)).await.click().await.unwrap();
 }
 
 both!(login_switch_language_on_a_phone);
@@ -99,18 +125,18 @@ async fn login_switch_language_on_a_phone(app: &TestApp) {
     let c = browser(&driver, 360, 740).await;
     c.goto(&app.url("/")).await.unwrap();
     assert!(c.current_url().await.unwrap().path().starts_with("/login"));
-    assert_eq!(text_of(&c, "h1").await, "登录");
+    assert_eq!(wait_text(&c, "h1", "登录").await, "登录");
 
     // A wrong password first: the message is shown and nothing else happens.
     fill(&c, "input[name=login]", "dispatcher").await;
     fill(&c, "input[name=password]", "not-the-password").await;
     click(&c, "#login-submit").await;
-    assert_eq!(text_of(&c, "#login-error").await, "账号或密码不正确");
+    assert_eq!(wait_text(&c, "#login-error", "账号或密码不正确").await, "账号或密码不正确");
 
     fill(&c, "input[name=password]", aftersales::demo::DEMO_PASSWORD).await;
     click(&c, "#login-submit").await;
-    assert_eq!(text_of(&c, "#welcome").await, "欢迎，陈静");
-    assert_eq!(text_of(&c, "#my-roles").await, "调度员/客服");
+    assert_eq!(wait_text(&c, "#welcome", "欢迎，陈静").await, "欢迎，陈静");
+    assert_eq!(wait_text(&c, "#my-roles", "调度员/客服").await, "调度员/客服");
 
     // The page fits a 360 px screen: nothing wider than the window.
     let overflow = c.execute("return document.documentElement.scrollWidth > window.innerWidth;", vec![]).await.unwrap();
@@ -119,8 +145,8 @@ async fn login_switch_language_on_a_phone(app: &TestApp) {
     // The menu opens from its button on a phone, then the language switch.
     click(&c, "label.nav-button").await;
     click(&c, "#lang-switch").await;
-    assert_eq!(text_of(&c, "#welcome").await, "Welcome, 陈静");
-    assert_eq!(text_of(&c, "#my-roles").await, "Dispatcher / customer service");
+    assert_eq!(wait_text(&c, "#welcome", "Welcome, 陈静").await, "Welcome, 陈静");
+    assert_eq!(wait_text(&c, "#my-roles", "Dispatcher / customer service").await, "Dispatcher / customer service");
     if let Ok(png) = c.screenshot().await {
         let _ = std::fs::write(std::env::temp_dir().join(format!("aftersales-home-{:?}.png", app.backend)), png);
     }
@@ -133,6 +159,49 @@ async fn login_switch_language_on_a_phone(app: &TestApp) {
     fill(&c, "input[name=login]", "dispatcher").await;
     fill(&c, "input[name=password]", aftersales::demo::DEMO_PASSWORD).await;
     click(&c, "#login-submit").await;
-    assert_eq!(text_of(&c, "#welcome").await, "Welcome, 陈静");
+    assert_eq!(wait_text(&c, "#welcome", "Welcome, 陈静").await, "Welcome, 陈静");
     c.close().await.unwrap();
+}
+
+both!(archive_search_customer_unit_and_card_on_a_phone);
+
+async fn archive_search_customer_unit_and_card_on_a_phone(app: &TestApp) {
+    let Some(driver) = driver() else { return };
+    let c = browser(&driver, 360, 740).await;
+    c.goto(&app.url("/login")).await.unwrap();
+    fill(&c, "input[name=login]", "dispatcher").await;
+    fill(&c, "input[name=password]", aftersales::demo::DEMO_PASSWORD).await;
+    click(&c, "#login-submit").await;
+
+    // The search box in the header: a Chinese word from a customer's notes.
+    fill(&c, "#top-search", "保养\n").await;
+    let found = text_of(&c, "#search-customers").await;
+    assert!(found.contains("上海浦东华联商厦有限公司"), "{found}");
+    element(&c, Locator::LinkText("上海浦东华联商厦有限公司")).await.click().await.unwrap();
+    assert_eq!(
+        wait_text(&c, "#customer-name", "上海浦东华联商厦有限公司 重点客户").await,
+        "上海浦东华联商厦有限公司 重点客户"
+    );
+    let units = text_of(&c, "#customer-units").await;
+    assert!(units.contains("KF35A0002"), "{units}");
+    shot(&c, app, "customer").await;
+
+    element(&c, Locator::LinkText("KF35A0002")).await.click().await.unwrap();
+    let status = text_of(&c, "#warranty-status").await;
+    assert!(status.contains("在保"), "{status}");
+    let overflow = c.execute("return document.documentElement.scrollWidth > window.innerWidth;", vec![]).await.unwrap();
+    assert_eq!(overflow, serde_json::Value::Bool(false), "horizontal scrolling on a phone");
+    shot(&c, app, "unit").await;
+
+    click(&c, "#card-link").await;
+    let card = text_of(&c, "#warranty-card").await;
+    assert!(card.contains("KF35A0002") && card.contains("扫码查看保修状态"), "{card}");
+    element(&c, Locator::Css("#warranty-card svg")).await; // the QR code is drawn
+    c.close().await.unwrap();
+}
+
+async fn shot(c: &Client, app: &TestApp, name: &str) {
+    if let Ok(png) = c.screenshot().await {
+        let _ = std::fs::write(std::env::temp_dir().join(format!("aftersales-{name}-{:?}.png", app.backend)), png);
+    }
 }

@@ -1,7 +1,10 @@
 //! One integration-test binary: the real server on port 0, each database test on a temporary
 //! SQLite file and on a fresh PostgreSQL database.
 
+mod archive;
 mod browser;
 mod cli;
+mod entitlement;
 mod foundation;
+mod r#gen;
 mod helpers;

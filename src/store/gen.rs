@@ -1,0 +1,309 @@
+//! Bulk writes for the synthetic data generator (`aftersales gen`): multi-row INSERTs with
+//! explicit ids, so one statement carries hundreds of rows and nothing is read back.
+
+use chrono::{DateTime, Utc};
+use sqlx::AssertSqlSafe;
+
+use crate::db::{Backend, Conn};
+use crate::on_conn;
+use crate::store::customers::{Contact, CustomerData};
+use crate::store::units::UnitData;
+
+/// A customer with everything written alongside it (as `service::archive` writes one).
+pub struct NewCustomer {
+    pub id: i64,
+    pub data: CustomerData,
+    pub contacts: Vec<Contact>,
+    /// Every distinct phone of the customer and its contacts, digits only.
+    pub phones: Vec<String>,
+    /// `search::index_terms` of the customer's text, as the app indexes it.
+    pub terms: String,
+}
+
+pub struct NewUnit {
+    pub id: i64,
+    pub data: UnitData,
+    pub public_token: String,
+    /// Start of the first (and only) ownership.
+    pub owned_from: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Counts {
+    pub customers: i64,
+    pub contacts: i64,
+    pub phones: i64,
+    pub search: i64,
+    pub units: i64,
+    pub owners: i64,
+}
+
+pub async fn counts(c: Conn<'_>) -> sqlx::Result<Counts> {
+    let row: (i64, i64, i64, i64, i64, i64) = on_conn!(c, |e| {
+        sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM customers), (SELECT COUNT(*) FROM customer_contacts), \
+             (SELECT COUNT(*) FROM customer_phones), (SELECT COUNT(*) FROM customer_search), \
+             (SELECT COUNT(*) FROM units), (SELECT COUNT(*) FROM unit_owners)",
+        )
+        .fetch_one(&mut *e)
+        .await
+    })?;
+    Ok(Counts { customers: row.0, contacts: row.1, phones: row.2, search: row.3, units: row.4, owners: row.5 })
+}
+
+/// The highest customer and unit ids (0 when empty): new rows take the ids after them.
+pub async fn max_ids(c: Conn<'_>) -> sqlx::Result<(i64, i64)> {
+    on_conn!(c, |e| {
+        sqlx::query_as("SELECT COALESCE((SELECT MAX(id) FROM customers), 0), COALESCE((SELECT MAX(id) FROM units), 0)")
+            .fetch_one(&mut *e)
+            .await
+    })
+}
+
+/// Ids of the customers not deleted, for units added to an existing archive.
+pub async fn customer_ids(c: Conn<'_>) -> sqlx::Result<Vec<i64>> {
+    on_conn!(c, |e| {
+        sqlx::query_scalar("SELECT id FROM customers WHERE deleted_at IS NULL ORDER BY id").fetch_all(&mut *e).await
+    })
+}
+
+/// Per-transaction settings for bulk loading. PostgreSQL: no wait for the WAL flush at commit
+/// (a crash loses at most the last batches of generated data, never consistency). SQLite: a
+/// larger page cache on the writer so the random-order unique indexes (public_token) stay in
+/// memory; `restore` puts back the size `db.rs` sets.
+pub async fn bulk_settings(c: Conn<'_>, backend: Backend, restore: bool) -> sqlx::Result<()> {
+    let sql = match (backend, restore) {
+        (Backend::Postgres, false) => "SET LOCAL synchronous_commit = off",
+        (Backend::Postgres, true) => return Ok(()),
+        (Backend::Sqlite, false) => "PRAGMA cache_size = -262144",
+        (Backend::Sqlite, true) => "PRAGMA cache_size = -32000",
+    };
+    on_conn!(c, |e| sqlx::query(sql).execute(&mut *e).await.map(|_| ()))
+}
+
+/// Explicit ids leave PostgreSQL's identity sequences behind; move them past the rows.
+/// (SQLite's AUTOINCREMENT already tracks the largest id inserted.)
+pub async fn sync_sequences(c: Conn<'_>, backend: Backend) -> sqlx::Result<()> {
+    if backend == Backend::Sqlite {
+        return Ok(());
+    }
+    on_conn!(c, |e| {
+        for table in ["customers", "units"] {
+            sqlx::query(AssertSqlSafe(format!(
+                "SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT COALESCE(MAX(id), 0) + 1 FROM {table}), false)"
+            )))
+            .execute(&mut *e)
+            .await?;
+        }
+        Ok(())
+    })
+}
+
+/// Rows per statement: as many as the bound-parameter limit allows (SQLite 32766, PostgreSQL
+/// 65535; `cols` counts the values bound per row), capped so statements stay a manageable size.
+fn rows_per_statement(backend: Backend, cols: usize) -> usize {
+    let limit = match backend {
+        Backend::Sqlite => 32766,
+        Backend::Postgres => 65535,
+    };
+    ((limit - 1) / cols).min(2000)
+}
+
+/// `(p, p, …, tail), (…)`: `rows` groups of `cols` parameters. PostgreSQL numbers them from
+/// `first` (2 when `$1` is shared by every row); SQLite gets anonymous `?`, because sqlx looks
+/// up the name of every numbered parameter and SQLite finds a name by walking a list, which
+/// made a 2,000-row statement quadratic (80 % of the time in `sqlite3_bind_parameter_name`).
+/// A `tail` with `$1` becomes `?` on SQLite, so the caller binds the shared value on every row.
+fn values(backend: Backend, rows: usize, cols: usize, first: usize, tail: &str) -> String {
+    let tail = match backend {
+        Backend::Sqlite => tail.replace("$1", "?"),
+        Backend::Postgres => tail.to_string(),
+    };
+    let mut s = String::with_capacity(rows * (cols * 7 + tail.len() + 4));
+    let mut n = first;
+    for r in 0..rows {
+        if r > 0 {
+            s.push_str(", ");
+        }
+        s.push('(');
+        for c in 0..cols {
+            if c > 0 {
+                s.push_str(", ");
+            }
+            match backend {
+                Backend::Sqlite => s.push('?'),
+                Backend::Postgres => {
+                    s.push('$');
+                    s.push_str(&n.to_string());
+                }
+            }
+            n += 1;
+        }
+        s.push_str(&tail);
+        s.push(')');
+    }
+    s
+}
+
+/// Inserts customers with their contacts, phone lookup rows and search terms.
+pub async fn insert_customers(
+    mut c: Conn<'_>,
+    backend: Backend,
+    rows: &[NewCustomer],
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    const COLS: usize = 14;
+    // Two more values per row on SQLite: created_at and updated_at.
+    for chunk in rows.chunks(rows_per_statement(backend, COLS + 2)) {
+        let sql = format!(
+            "INSERT INTO customers (id, kind, name, class, key_customer, region_code, province, city, district, \
+             address, phone, email, tags, notes, version, created_at, updated_at) VALUES {}",
+            values(backend, chunk.len(), COLS, 2, ", 1, $1, $1")
+        );
+        on_conn!(&mut c, |e| {
+            let shared = backend == Backend::Postgres;
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            if shared {
+                q = q.bind(now);
+            }
+            for r in chunk {
+                let d = &r.data;
+                q = q
+                    .bind(r.id)
+                    .bind(&d.kind)
+                    .bind(&d.name)
+                    .bind(&d.class)
+                    .bind(d.key_customer)
+                    .bind(&d.region_code)
+                    .bind(&d.province)
+                    .bind(&d.city)
+                    .bind(&d.district)
+                    .bind(&d.address)
+                    .bind(&d.phone)
+                    .bind(&d.email)
+                    .bind(&d.tags)
+                    .bind(&d.notes);
+                if !shared {
+                    q = q.bind(now).bind(now);
+                }
+            }
+            q.execute(&mut **e).await.map(|_| ())
+        })?;
+    }
+
+    let contacts: Vec<(i64, &Contact)> =
+        rows.iter().flat_map(|r| r.contacts.iter().map(move |ct| (r.id, ct))).collect();
+    for chunk in contacts.chunks(rows_per_statement(backend, 5)) {
+        let sql = format!(
+            "INSERT INTO customer_contacts (customer_id, name, phone, email, position) VALUES {}",
+            values(backend, chunk.len(), 5, 1, "")
+        );
+        on_conn!(&mut c, |e| {
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for (id, ct) in chunk {
+                q = q.bind(*id).bind(&ct.name).bind(&ct.phone).bind(&ct.email).bind(&ct.position);
+            }
+            q.execute(&mut **e).await.map(|_| ())
+        })?;
+    }
+
+    let phones: Vec<(&str, i64)> = rows.iter().flat_map(|r| r.phones.iter().map(move |p| (p.as_str(), r.id))).collect();
+    for chunk in phones.chunks(rows_per_statement(backend, 2)) {
+        let sql = format!(
+            "INSERT INTO customer_phones (phone, customer_id) VALUES {}",
+            values(backend, chunk.len(), 2, 1, "")
+        );
+        on_conn!(&mut c, |e| {
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for (p, id) in chunk {
+                q = q.bind(*p).bind(*id);
+            }
+            q.execute(&mut **e).await.map(|_| ())
+        })?;
+    }
+
+    let target = match backend {
+        Backend::Sqlite => "customer_search (rowid, terms)",
+        Backend::Postgres => "customer_search (customer_id, terms)",
+    };
+    for chunk in rows.chunks(rows_per_statement(backend, 2)) {
+        let sql = format!("INSERT INTO {target} VALUES {}", values(backend, chunk.len(), 2, 1, ""));
+        on_conn!(&mut c, |e| {
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for r in chunk {
+                q = q.bind(r.id).bind(&r.terms);
+            }
+            q.execute(&mut **e).await.map(|_| ())
+        })?;
+    }
+    Ok(())
+}
+
+/// Inserts units, each with its first ownership.
+pub async fn insert_units(mut c: Conn<'_>, backend: Backend, rows: &[NewUnit], now: DateTime<Utc>) -> sqlx::Result<()> {
+    const COLS: usize = 13;
+    for chunk in rows.chunks(rows_per_statement(backend, COLS + 2)) {
+        let sql = format!(
+            "INSERT INTO units (id, serial, model_id, customer_id, dealer, sale_date, invoice_no, invoice_date, \
+             delivery_date, install_date, certificate_no, odometer_km, public_token, version, created_at, updated_at) \
+             VALUES {}",
+            values(backend, chunk.len(), COLS, 2, ", 1, $1, $1")
+        );
+        on_conn!(&mut c, |e| {
+            let shared = backend == Backend::Postgres;
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            if shared {
+                q = q.bind(now);
+            }
+            for r in chunk {
+                let d = &r.data;
+                q = q
+                    .bind(r.id)
+                    .bind(&d.serial)
+                    .bind(d.model_id)
+                    .bind(d.customer_id)
+                    .bind(&d.dealer)
+                    .bind(d.sale_date)
+                    .bind(&d.invoice_no)
+                    .bind(d.invoice_date)
+                    .bind(d.delivery_date)
+                    .bind(d.install_date)
+                    .bind(&d.certificate_no)
+                    .bind(d.odometer_km)
+                    .bind(&r.public_token);
+                if !shared {
+                    q = q.bind(now).bind(now);
+                }
+            }
+            q.execute(&mut **e).await.map(|_| ())
+        })?;
+    }
+    for chunk in rows.chunks(rows_per_statement(backend, 3)) {
+        let sql = format!(
+            "INSERT INTO unit_owners (unit_id, customer_id, from_at, note) VALUES {}",
+            values(backend, chunk.len(), 3, 1, ", ''")
+        );
+        on_conn!(&mut c, |e| {
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for r in chunk {
+                q = q.bind(r.id).bind(r.data.customer_id).bind(r.owned_from);
+            }
+            q.execute(&mut **e).await.map(|_| ())
+        })?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn value_groups_number_after_the_shared_parameter() {
+        assert_eq!(values(Backend::Postgres, 2, 2, 2, ", $1"), "($2, $3, $1), ($4, $5, $1)");
+        assert_eq!(values(Backend::Postgres, 2, 1, 1, ""), "($1), ($2)");
+        assert_eq!(values(Backend::Sqlite, 2, 2, 2, ", 1, $1"), "(?, ?, 1, ?), (?, ?, 1, ?)");
+        assert_eq!(rows_per_statement(Backend::Sqlite, 16), 2000);
+        assert!(rows_per_statement(Backend::Sqlite, 20) * 20 < 32766);
+    }
+}

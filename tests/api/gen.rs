@@ -1,0 +1,137 @@
+//! `aftersales gen`: synthetic data that the archive's own search finds, on both databases.
+
+use std::collections::HashSet;
+
+use aftersales::db::{Db, SqliteSync};
+use aftersales::r#gen::{self, Options};
+use aftersales::store;
+use aftersales::store::customers::Customer;
+use aftersales::store::units::Unit;
+use reqwest::Method;
+use serde_json::Value;
+
+use crate::both;
+use crate::helpers::TestApp;
+
+both!(gen_fills_a_searchable_archive_deterministically);
+
+fn options(append: bool) -> Options {
+    Options { customers: 300, units: 600, seed: 42, append, progress: false }
+}
+
+async fn everything(db: &Db) -> (Vec<Customer>, Vec<Unit>) {
+    let mut c = db.read().await.unwrap();
+    let f = store::customers::Filter { limit: 10_000, ..Default::default() };
+    let customers = store::customers::list(c.conn(), db.backend(), &f).await.unwrap();
+    let units =
+        store::units::list(c.conn(), &store::units::Filter { limit: 10_000, ..Default::default() }).await.unwrap();
+    (customers, units)
+}
+
+fn ids(res: &Value, key: &str) -> Vec<i64> {
+    res[key].as_array().unwrap().iter().map(|c| c["id"].as_i64().unwrap()).collect()
+}
+
+async fn gen_fills_a_searchable_archive_deterministically(app: &TestApp) {
+    let counts = || async {
+        let mut c = app.db.read().await.unwrap();
+        store::r#gen::counts(c.conn()).await.unwrap()
+    };
+    let before = counts().await;
+    assert!(before.customers > 0, "the demo has customers");
+    let refused = r#gen::run(&app.db, &options(false)).await.unwrap_err();
+    assert!(refused.to_string().contains("--append"), "{refused}");
+    assert_eq!(counts().await, before, "a refused run writes nothing");
+
+    let report = r#gen::run(&app.db, &options(true)).await.unwrap();
+    let after = counts().await;
+    assert_eq!(after.customers, before.customers + 300);
+    assert_eq!(after.units, before.units + 600);
+    assert_eq!(after.owners, before.owners + 600, "one owner row per unit");
+    assert_eq!(after.search, after.customers, "every customer is indexed");
+    assert!(after.phones - before.phones >= 300, "customers and their contacts have phones");
+    assert!(after.contacts - before.contacts >= 200);
+    assert_eq!(report.totals, after);
+    assert_eq!(
+        report.rows as i64,
+        (after.customers + after.contacts + after.phones + after.search + after.units + after.owners)
+            - (before.customers + before.contacts + before.phones + before.search + before.units + before.owners)
+    );
+    assert!(r#gen::run(&app.db, &options(false)).await.is_err(), "still refused without --append");
+
+    let (customers, units) = everything(&app.db).await;
+    let generated: Vec<&Customer> = customers.iter().filter(|c| c.id > 5).collect();
+    assert_eq!(generated.len(), 300);
+    let serials: HashSet<&str> = units.iter().map(|u| u.serial.as_str()).collect();
+    assert_eq!(serials.len(), units.len(), "serials are unique");
+    let tokens: HashSet<&str> = units.iter().map(|u| u.public_token.as_str()).collect();
+    assert_eq!(tokens.len(), units.len());
+    assert!(units.iter().all(|u| u.public_token.len() == 32 && u.public_token.chars().all(|c| c.is_ascii_hexdigit())));
+    let classes = |k: &str| generated.iter().filter(|c| c.class == k).count();
+    assert!(classes("C") > classes("B") && classes("B") > classes("A") && classes("A") > 0);
+
+    // The app's own search finds generated customers by a word of their notes and by a phone prefix.
+    let token = app.token("manager").await;
+    let mut found_by_note = 0;
+    for word in ["异响", "漏水", "保养", "维修"] {
+        let Some(c) = generated.iter().find(|c| c.notes.contains(word)) else { continue };
+        let q = aftersales::http::urlencode(&format!("{word} {}", c.district));
+        let (status, res) = app.api(Method::GET, &format!("/api/v1/search?q={q}"), &token, None).await;
+        assert_eq!(status, 200);
+        assert!(ids(&res, "customers").contains(&c.id), "{word} {} → {res}", c.district);
+        let (_, res) = app
+            .api(Method::GET, &format!("/api/v1/search?q={}", aftersales::http::urlencode(word)), &token, None)
+            .await;
+        let hits = res["customers"].as_array().unwrap();
+        assert!(!hits.is_empty());
+        assert!(hits.iter().all(|h| h["notes"].as_str().unwrap().contains(word)), "{word} → {res}");
+        found_by_note += 1;
+    }
+    assert!(found_by_note >= 3, "notes use the after-sales vocabulary");
+    for c in generated.iter().filter(|c| c.phone.is_some()).take(5) {
+        let prefix = &c.phone.as_deref().unwrap()[..7];
+        let (_, res) = app.api(Method::GET, &format!("/api/v1/search?q={prefix}"), &token, None).await;
+        assert!(ids(&res, "customers").contains(&c.id), "{prefix} → {res}");
+    }
+    let unit = units.iter().find(|u| u.id > 7).unwrap();
+    let (_, res) = app
+        .api(Method::GET, &format!("/api/v1/search?q={}", &unit.serial[..unit.serial.len() - 3]), &token, None)
+        .await;
+    assert!(ids(&res, "units").contains(&unit.id), "{} → {res}", unit.serial);
+
+    // The same seed on the same starting point (a demo database) gives the same data, on any backend.
+    let dir = tempfile::tempdir().unwrap();
+    let other = Db::connect(&format!("sqlite://{}/other.db", dir.path().display()), SqliteSync::Normal).await.unwrap();
+    other.migrate().await.unwrap();
+    aftersales::demo::load(&other).await.unwrap();
+    r#gen::run(&other, &options(true)).await.unwrap();
+    let (customers2, units2) = everything(&other).await;
+    other.close().await;
+    let key =
+        |c: &Customer| (c.id, c.kind.clone(), c.name.clone(), c.class.clone(), c.key_customer, c.region_code.clone());
+    assert_eq!(customers.iter().map(key).collect::<Vec<_>>(), customers2.iter().map(key).collect::<Vec<_>>());
+    let text = |c: &Customer| {
+        [&c.province, &c.city, &c.district, &c.address, &c.tags, &c.notes].map(|s| s.to_string()).join("|")
+            + &format!("|{:?}|{:?}", c.phone, c.email)
+    };
+    assert_eq!(customers.iter().map(text).collect::<Vec<_>>(), customers2.iter().map(text).collect::<Vec<_>>());
+    let unit_key = |u: &Unit| {
+        format!(
+            "{} {} {} {} {:?} {:?} {:?} {:?} {:?} {:?} {:?}",
+            u.id,
+            u.serial,
+            u.model_code,
+            u.customer_id,
+            u.sale_date,
+            u.invoice_no,
+            u.invoice_date,
+            u.delivery_date,
+            u.install_date,
+            u.certificate_no,
+            u.odometer_km
+        ) + &u.dealer
+    };
+    assert_eq!(units.iter().map(unit_key).collect::<Vec<_>>(), units2.iter().map(unit_key).collect::<Vec<_>>());
+    let tokens2: HashSet<&str> = units2.iter().map(|u| u.public_token.as_str()).collect();
+    assert!(tokens.is_disjoint(&tokens2), "public tokens are never derived from the seed");
+}
