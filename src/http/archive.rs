@@ -306,24 +306,17 @@ async fn customer_page(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>
     // The time line grows as capabilities arrive (requests, visits, complaints, surveys);
     // today it shows the archive's own changes from the audit trail.
     let mut events = vec![];
-    let mut sources = vec![("customer", id.to_string())];
-    sources.extend(units.iter().map(|u| ("unit", u.id.to_string())));
-    for (kind, key) in sources {
-        let filter = store::audit::Filter {
-            entity_type: Some(kind.into()),
-            entity_id: Some(key.clone()),
-            limit: 50,
-            ..Default::default()
-        };
-        for e in store::audit::list(c.conn(), &filter).await? {
-            let link = if kind == "unit" { format!("/units/{key}") } else { String::new() };
-            let what = format!(
-                "{} · {}",
-                ctx.t(&format!("archive.event_{kind}")),
-                ctx.t(&format!("archive.action_{}", e.action))
-            );
-            events.push(Event { at: e.at, who: e.actor_label, what, link });
-        }
+    let unit_ids: Vec<String> = units.iter().map(|u| u.id.to_string()).collect();
+    let customer = store::audit::of_records(c.conn(), "customer", &[id.to_string()], 100).await?;
+    let of_units = store::audit::of_records(c.conn(), "unit", &unit_ids, 100).await?;
+    for e in customer.into_iter().chain(of_units) {
+        let link = if e.entity_type == "unit" { format!("/units/{}", e.entity_id) } else { String::new() };
+        let what = format!(
+            "{} · {}",
+            ctx.t(&format!("archive.event_{}", e.entity_type)),
+            ctx.t(&format!("archive.action_{}", e.action))
+        );
+        events.push(Event { at: e.at, who: e.actor_label, what, link });
     }
     events.sort_by_key(|e| std::cmp::Reverse(e.at));
     events.truncate(100);
@@ -875,7 +868,6 @@ async fn model_update(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>,
     match svc::update_model(&st.db, &ctx.actor()?, id, &input).await {
         Ok(_) => Ok(Redirect::to("/products").into_response()),
         Err(AppError::Validation(list)) => products_view(&st, &ctx, Some(input), Some(id), list).await,
-        Err(AppError::Conflict(k)) => Err(AppError::Conflict(k)),
         Err(e) => Err(e),
     }
 }

@@ -108,3 +108,24 @@ pub async fn list(c: Conn<'_>, f: &Filter) -> sqlx::Result<Vec<Entry>> {
         q.bind(f.limit).fetch_all(&mut *e).await
     })
 }
+
+/// The newest entries of several records of one type, in one query (a customer's time line
+/// covers all its units).
+pub async fn of_records(c: Conn<'_>, entity_type: &str, ids: &[String], limit: i64) -> sqlx::Result<Vec<Entry>> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let sql = format!(
+        "SELECT id, at, actor_id, actor_label, action, entity_type, entity_id, before_json, after_json, ip, \
+         request_id FROM audit_log WHERE entity_type = $1 AND entity_id IN ({}) ORDER BY id DESC LIMIT ${}",
+        super::placeholders(2, ids.len()),
+        ids.len() + 2
+    );
+    on_conn!(c, |e| {
+        let mut q = sqlx::query_as(AssertSqlSafe(sql)).bind(entity_type);
+        for id in ids {
+            q = q.bind(id);
+        }
+        q.bind(limit).fetch_all(&mut *e).await
+    })
+}
