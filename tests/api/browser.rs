@@ -205,3 +205,34 @@ async fn shot(c: &Client, app: &TestApp, name: &str) {
         let _ = std::fs::write(std::env::temp_dir().join(format!("aftersales-{name}-{:?}.png", app.backend)), png);
     }
 }
+
+both!(import_a_spreadsheet_and_see_the_catalogue_in_a_browser);
+
+async fn import_a_spreadsheet_and_see_the_catalogue_in_a_browser(app: &TestApp) {
+    let Some(driver) = driver() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("客户.csv");
+    std::fs::write(
+        &file,
+        "客户名称,城市,电话\n合肥新站物流园,合肥市,0551-63351234\n芜湖江北机电,芜湖市,0553-5881234\n",
+    )
+    .unwrap();
+    let c = browser(&driver, 1024, 800).await;
+    c.goto(&app.url("/login?next=/import")).await.unwrap();
+    fill(&c, "input[name=login]", "manager").await;
+    fill(&c, "input[name=password]", aftersales::demo::DEMO_PASSWORD).await;
+    click(&c, "#login-submit").await;
+    element(&c, Locator::Css("input[type=file]")).await.send_keys(file.to_str().unwrap()).await.unwrap();
+    click(&c, "#import-upload").await;
+    let preview = text_of(&c, "#preview-table").await;
+    assert!(preview.contains("合肥新站物流园") && preview.contains("芜湖江北机电"), "{preview}");
+    click(&c, "#import-check").await;
+    assert_eq!(wait_text(&c, "#import-clean", "检查通过，没有发现问题 (2)").await, "检查通过，没有发现问题 (2)");
+    click(&c, "#import-commit").await;
+    assert_eq!(wait_text(&c, "#imported-count", "2").await, "2");
+
+    c.goto(&app.url("/products")).await.unwrap();
+    let models = text_of(&c, "#models-table").await;
+    assert!(models.contains("HX-KF35") && models.contains("seed-company"), "{models}");
+    c.close().await.unwrap();
+}
