@@ -226,7 +226,7 @@ async fn update_user(
     Path(id): Path<i64>,
     ApiJson(input): ApiJson<users::UpdateUserInput>,
 ) -> AppResult<axum::Json<store::users::User>> {
-    Ok(axum::Json(users::update(&st.db, &ctx.actor()?, id, &input).await?))
+    Ok(axum::Json(users::update(&st.db, &st.tokens, &ctx.actor()?, id, &input).await?))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -284,7 +284,7 @@ async fn create_token(
 /// Revokes one of the caller's tokens (administrators: anyone's).
 #[utoipa::path(delete, path = "/api/v1/tokens/{id}", responses((status = 204), (status = 404)), tag = "accounts")]
 async fn revoke_token(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> AppResult<StatusCode> {
-    tokens::revoke(&st.db, &ctx.actor()?, id).await?;
+    tokens::revoke(&st.db, &st.tokens, &ctx.actor()?, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -40,6 +40,8 @@ pub struct AppState {
     pub started: Instant,
     /// Company entitlement policies resolved recently (see `service::entitlement`).
     pub policies: Arc<crate::service::entitlement::PolicyCache>,
+    /// API tokens resolved recently (see `service::auth::TokenCache`).
+    pub tokens: Arc<auth::TokenCache>,
 }
 
 impl AppState {
@@ -50,6 +52,7 @@ impl AppState {
             metrics: metrics_handle(),
             started: Instant::now(),
             policies: Arc::new(crate::service::entitlement::PolicyCache::new()),
+            tokens: Arc::new(auth::TokenCache::new()),
         }
     }
 }
@@ -156,7 +159,7 @@ async fn context(State(st): State<AppState>, mut req: Request, next: Next) -> Re
         headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).and_then(i18n::from_accept_language);
 
     let user = match (&bearer, &session) {
-        (Some(t), _) => auth::from_token(&st.db, t).await,
+        (Some(t), _) => auth::from_token(&st.db, &st.tokens, t).await,
         (None, Some(s)) => auth::from_session(&st.db, &st.config, s).await,
         (None, None) => Ok(None),
     };

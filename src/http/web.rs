@@ -272,7 +272,7 @@ async fn set_lang(State(st): State<AppState>, ctx: Ctx, body: Bytes) -> Response
     let form = FormData::parse(&body);
     let locale = crate::i18n::normalize(&form.get("locale"));
     if let Some(u) = &ctx.user
-        && let Err(e) = users::set_own_locale(&st.db, &u.actor(&ctx.ip, &ctx.request_id), locale).await
+        && let Err(e) = users::set_own_locale(&st.db, &st.tokens, &u.actor(&ctx.ip, &ctx.request_id), locale).await
     {
         return e.into_response();
     }
@@ -403,7 +403,7 @@ async fn account_token_create(State(st): State<AppState>, ctx: Ctx, body: Bytes)
 }
 
 async fn account_token_revoke(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> AppResult<Response> {
-    tokens::revoke(&st.db, &ctx.actor()?, id).await?;
+    tokens::revoke(&st.db, &st.tokens, &ctx.actor()?, id).await?;
     Ok(Redirect::to("/account?ok=revoked").into_response())
 }
 
@@ -634,7 +634,7 @@ async fn user_update(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>, 
         };
         AppResult::Ok(form)
     };
-    match users::update(&st.db, &actor, id, &input).await {
+    match users::update(&st.db, &st.tokens, &actor, id, &input).await {
         Ok(_) => Ok(Redirect::to(&format!("/admin/users/{id}?ok=saved")).into_response()),
         Err(AppError::Validation(list)) => {
             let login = users::get(&st.db, &actor, id).await?.login;

@@ -180,9 +180,58 @@ pub async fn from_session(db: &Db, cfg: &Config, cookie: &str) -> AppResult<Opti
     Ok(Some(cu))
 }
 
+/// How long an instance trusts a token it has already checked. Revoking a token, disabling
+/// its user or changing their roles clears this instance's cache at once; another instance
+/// may accept the token for up to this long afterwards.
+pub const TOKEN_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(5);
+/// Past this many live entries the cache starts again from empty (bounded memory).
+const TOKEN_CACHE_MAX: usize = 4096;
+
+/// Tokens this instance resolved recently, by the SHA-256 of the token (never the token).
+/// API clients send the same token on every call; without this each call costs two database
+/// reads before any work is done.
+#[derive(Default)]
+pub struct TokenCache {
+    map: std::sync::RwLock<std::collections::HashMap<String, (CurrentUser, std::time::Instant)>>,
+}
+
+impl TokenCache {
+    pub fn new() -> TokenCache {
+        TokenCache::default()
+    }
+
+    fn get(&self, hash: &str) -> Option<CurrentUser> {
+        let map = self.map.read().ok()?;
+        let (user, at) = map.get(hash)?;
+        (at.elapsed() < TOKEN_CACHE_TTL).then(|| user.clone())
+    }
+
+    fn put(&self, hash: String, user: CurrentUser) {
+        if let Ok(mut m) = self.map.write() {
+            if m.len() >= TOKEN_CACHE_MAX {
+                m.retain(|_, (_, at)| at.elapsed() < TOKEN_CACHE_TTL);
+                if m.len() >= TOKEN_CACHE_MAX {
+                    m.clear();
+                }
+            }
+            m.insert(hash, (user, std::time::Instant::now()));
+        }
+    }
+
+    /// Forget everything: called after any change to tokens, users or roles on this instance.
+    pub fn clear(&self) {
+        if let Ok(mut m) = self.map.write() {
+            m.clear();
+        }
+    }
+}
+
 /// The user behind an API token (`Authorization: Bearer …`).
-pub async fn from_token(db: &Db, token: &str) -> AppResult<Option<CurrentUser>> {
+pub async fn from_token(db: &Db, cache: &TokenCache, token: &str) -> AppResult<Option<CurrentUser>> {
     let hash = hash_secret(token.trim());
+    if let Some(user) = cache.get(&hash) {
+        return Ok(Some(user));
+    }
     let now = Utc::now();
     let mut c = db.read().await?;
     let Some((token_id, last_used, user)) = store::users::by_token_hash(c.conn(), &hash).await? else {
@@ -194,7 +243,9 @@ pub async fn from_token(db: &Db, token: &str) -> AppResult<Option<CurrentUser>> 
         store::auth::touch_token(tx.conn(), token_id, now).await?;
         tx.commit().await?;
     }
-    Ok(Some(CurrentUser::from(user)))
+    let user = CurrentUser::from(user);
+    cache.put(hash, user.clone());
+    Ok(Some(user))
 }
 
 /// Deletes expired sessions and old login attempts. Safe to run on every instance at once.

@@ -4,6 +4,7 @@
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
+use super::auth::TokenCache;
 use super::{Actor, Idem, audit};
 use crate::db::Db;
 use crate::domain::user::{
@@ -128,7 +129,9 @@ pub async fn create(db: &Db, actor: &Actor, input: &NewUserInput, idem: Option<&
     Ok(user)
 }
 
-pub async fn update(db: &Db, actor: &Actor, id: i64, input: &UpdateUserInput) -> AppResult<User> {
+/// `tokens` is this instance's token cache: roles, region, locale or the account itself may
+/// change, so API tokens are resolved afresh.
+pub async fn update(db: &Db, tokens: &TokenCache, actor: &Actor, id: i64, input: &UpdateUserInput) -> AppResult<User> {
     actor.require(Perm::ManageUsers)?;
     let mut errors = vec![];
     let name = parse_display_name(&input.display_name, &mut errors);
@@ -173,6 +176,7 @@ pub async fn update(db: &Db, actor: &Actor, id: i64, input: &UpdateUserInput) ->
     )
     .await?;
     tx.commit().await?;
+    tokens.clear();
     Ok(after)
 }
 
@@ -215,7 +219,7 @@ async fn set_password(db: &Db, actor: &Actor, id: i64, password: &str, action: &
     Ok(())
 }
 
-pub async fn set_own_locale(db: &Db, actor: &Actor, locale: &str) -> AppResult<()> {
+pub async fn set_own_locale(db: &Db, tokens: &TokenCache, actor: &Actor, locale: &str) -> AppResult<()> {
     let id = actor.user_id.ok_or(AppError::Unauthorized)?;
     let mut errors = vec![];
     let locale = parse_locale(locale, &mut errors);
@@ -236,6 +240,7 @@ pub async fn set_own_locale(db: &Db, actor: &Actor, locale: &str) -> AppResult<(
     )
     .await?;
     tx.commit().await?;
+    tokens.clear();
     Ok(())
 }
 

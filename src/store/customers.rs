@@ -229,10 +229,14 @@ pub struct Filter {
     pub limit: i64,
 }
 
+/// How many of the newest matches a search ranks. Cost stays bounded however common a word is
+/// (有限公司 matches most companies): a word found in more customers than this is ranked among
+/// its newest matches; another word narrows the search.
+pub const SEARCH_CANDIDATES: i64 = 1000;
+
 /// Customers matching the filter. Searches (words or phone) are ranked and return one page;
 /// plain lists page with a keyset cursor.
 pub async fn list(c: Conn<'_>, backend: Backend, f: &Filter) -> sqlx::Result<Vec<Customer>> {
-    let mut sql = format!("SELECT {COLUMNS} FROM customers c");
     let mut wh = vec!["c.deleted_at IS NULL".to_string()];
     let mut binds: Vec<String> = vec![];
     let arg = |v: String, binds: &mut Vec<String>| {
@@ -243,27 +247,15 @@ pub async fn list(c: Conn<'_>, backend: Backend, f: &Filter) -> sqlx::Result<Vec
         Sort::Newest => "c.id DESC".to_string(),
         Sort::Name => "c.name, c.id".to_string(),
     };
-    if !f.words.is_empty() {
-        match backend {
-            Backend::Sqlite => {
-                let p = arg(crate::search::fts5_query(&f.words), &mut binds);
-                sql.push_str(" JOIN customer_search s ON s.rowid = c.id");
-                wh.push(format!("s.terms MATCH {p}"));
-                order = "s.rank, c.id DESC".into();
-            }
-            Backend::Postgres => {
-                let p = arg(f.words.join(" "), &mut binds);
-                sql.push_str(" JOIN customer_search s ON s.customer_id = c.id");
-                wh.push(format!("s.vec @@ plainto_tsquery('simple', {p})"));
-                order = format!("ts_rank(s.vec, plainto_tsquery('simple', {p})) DESC, c.id DESC");
-            }
-        }
-    }
     if let Some(prefix) = &f.phone_prefix {
-        // A range on the primary key, so the index serves the prefix on both databases.
+        // Walk the phone index in order and stop after the candidates, so a short prefix
+        // (138…) costs the same at a million customers as at a thousand.
         let lo = arg(prefix.clone(), &mut binds);
         let hi = arg(format!("{prefix}\u{7f}"), &mut binds);
-        wh.push(format!("c.id IN (SELECT customer_id FROM customer_phones WHERE phone >= {lo} AND phone < {hi})"));
+        wh.push(format!(
+            "c.id IN (SELECT customer_id FROM customer_phones WHERE phone >= {lo} AND phone < {hi} \
+             ORDER BY phone LIMIT {SEARCH_CANDIDATES})"
+        ));
     }
     if let Some(r) = &f.region_scope {
         let p = arg(r.clone(), &mut binds);
@@ -300,7 +292,46 @@ pub async fn list(c: Conn<'_>, backend: Backend, f: &Filter) -> sqlx::Result<Vec
         }
     }
     let limit_pos = binds.len() + 1 + usize::from(after_id.is_some());
-    sql.push_str(&format!(" WHERE {} ORDER BY {order} LIMIT ${limit_pos}", wh.join(" AND ")));
+    let sql = if f.words.is_empty() {
+        format!("SELECT {COLUMNS} FROM customers c WHERE {} ORDER BY {order} LIMIT ${limit_pos}", wh.join(" AND "))
+    } else {
+        // The newest matching candidates that pass every filter (the full-text index yields
+        // them newest first and the scan stops at the limit), then the best of those by rank.
+        let (candidates, rank) = match backend {
+            Backend::Sqlite => {
+                let p = arg(crate::search::fts5_query(&f.words), &mut binds);
+                wh.push(format!("s.terms MATCH {p}"));
+                (
+                    format!(
+                        "SELECT c.id AS cid, s.rank AS r FROM customer_search s JOIN customers c ON c.id = s.rowid \
+                         WHERE {} ORDER BY s.rowid DESC LIMIT {SEARCH_CANDIDATES}",
+                        wh.join(" AND ")
+                    ),
+                    "k.r",
+                )
+            }
+            Backend::Postgres => {
+                let p = arg(f.words.join(" "), &mut binds);
+                wh.push(format!("s.vec @@ plainto_tsquery('simple', {p})"));
+                order = format!("ts_rank(s.vec, plainto_tsquery('simple', {p})) DESC");
+                (
+                    format!(
+                        "SELECT c.id AS cid FROM customer_search s JOIN customers c ON c.id = s.customer_id \
+                         WHERE {} ORDER BY s.customer_id DESC LIMIT {SEARCH_CANDIDATES}",
+                        wh.join(" AND ")
+                    ),
+                    order.as_str(),
+                )
+            }
+        };
+        let join_search =
+            if backend == Backend::Postgres { " JOIN customer_search s ON s.customer_id = k.cid" } else { "" };
+        format!(
+            "SELECT {COLUMNS} FROM ({candidates}) k JOIN customers c ON c.id = k.cid{join_search} \
+             ORDER BY {rank}, c.id DESC LIMIT ${}",
+            binds.len() + 1
+        )
+    };
     on_conn!(c, |e| {
         let mut q = sqlx::query_as(AssertSqlSafe(sql));
         for b in &binds {

@@ -336,6 +336,36 @@ async fn api_tokens_idempotency_and_revocation(app: &TestApp) {
     assert_eq!(status, 401);
     assert_eq!(body["error"]["code"], "unauthorized");
 
+    // A token already checked (and so cached by this instance) follows its user's changes at
+    // once: fewer roles take effect on the next call, and a disabled account's token is refused.
+    let admin = app.token("admin").await;
+    let wh = app.token("warehouse").await;
+    assert_eq!(app.api(Method::GET, "/api/v1/me", &wh, None).await.0, 200);
+    let (_, page) = app.api(Method::GET, "/api/v1/users?q=warehouse", &admin, None).await;
+    let u = page["items"][0].clone();
+    let uid = u["id"].as_i64().unwrap();
+    let put = |version: &Value, roles: Value, active: bool| json!({"version": version, "display_name": u["display_name"], "roles": roles, "active": active});
+    let (status, after) = app
+        .api(Method::PUT, &format!("/api/v1/users/{uid}"), &admin, Some(put(&u["version"], json!(["engineer"]), true)))
+        .await;
+    assert_eq!(status, 200, "{after}");
+    let (_, me) = app.api(Method::GET, "/api/v1/me", &wh, None).await;
+    assert_eq!(me["roles"], json!(["engineer"]), "{me}");
+    let (status, _) = app
+        .api(
+            Method::PUT,
+            &format!("/api/v1/users/{uid}"),
+            &admin,
+            Some(put(&after["version"], json!(["engineer"]), false)),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        app.api(Method::GET, "/api/v1/me", &wh, None).await.0,
+        401,
+        "a disabled user's token is refused at once"
+    );
+
     // A malformed body names the problem.
     let res = reqwest::Client::new()
         .post(app.url("/api/v1/tokens"))
