@@ -29,3 +29,68 @@ document.addEventListener("click", (ev) => {
   copy.querySelectorAll(".field-error").forEach((el) => { el.textContent = ""; });
   last.after(copy);
 });
+
+// Imports: post the form with fetch and show the server's progress lines on a bar while a
+// large file is checked and written; the answer ends with the result page, shown in place.
+document.addEventListener("submit", async (ev) => {
+  const form = ev.target;
+  if (ev.defaultPrevented || !form.matches || !form.matches("form[data-progress]")) return;
+  if (!window.fetch || !window.TextDecoderStream) return;
+  ev.preventDefault();
+  const data = new FormData(form);
+  if (ev.submitter && ev.submitter.name) data.append(ev.submitter.name, ev.submitter.value);
+  const box = document.getElementById("import-progress");
+  const phase = document.getElementById("import-phase");
+  const count = document.getElementById("import-count");
+  const bar = document.getElementById("import-bar");
+  const failed = document.getElementById("import-failed");
+  box.hidden = false;
+  failed.hidden = true;
+  form.querySelectorAll("button").forEach((b) => { b.disabled = true; });
+  const fail = (message) => {
+    failed.textContent = message;
+    failed.hidden = false;
+    form.querySelectorAll("button").forEach((b) => { b.disabled = false; });
+  };
+  let res;
+  try {
+    // A control named "action" shadows form.action, so read the attribute.
+    res = await fetch(form.getAttribute("action"), { method: "POST", body: new URLSearchParams(data), headers: { "x-import-progress": "1" } });
+  } catch (e) {
+    fail(String(e));
+    return;
+  }
+  if (!res.body) { fail(res.statusText); return; }
+  const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buf = "";
+  let page = false;
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buf += value;
+    let nl;
+    while (!page && (nl = buf.indexOf("\n")) >= 0) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      if (line === "page") {
+        page = true;
+      } else if (line.startsWith("progress ")) {
+        const [, p, d, t] = line.split(" ");
+        phase.textContent = phase.dataset[p] || p;
+        count.textContent = Number(d).toLocaleString() + " / " + Number(t).toLocaleString();
+        bar.max = Math.max(Number(t), 1);
+        bar.value = Number(d);
+      } else if (line.startsWith("error ")) {
+        fail(line.slice(6));
+      }
+    }
+  }
+  if (page) {
+    const doc = new DOMParser().parseFromString(buf, "text/html");
+    document.title = doc.title;
+    document.body.replaceWith(document.adoptNode(doc.body));
+    window.scrollTo(0, 0);
+  } else if (failed.hidden) {
+    fail(res.statusText);
+  }
+});

@@ -154,7 +154,13 @@ async fn preview_page(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>)
     }))
 }
 
-async fn preview_submit(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>, body: Bytes) -> AppResult<Response> {
+async fn preview_submit(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> AppResult<Response> {
     let actor = ctx.actor()?;
     let (kind, filename, grid) = import::load_upload(&st.db, &actor, id).await?;
     let form = FormData::parse(&body);
@@ -188,14 +194,74 @@ async fn preview_submit(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64
             return Ok(super::web::render_status(StatusCode::UNPROCESSABLE_ENTITY, &page));
         }
     };
-    let report = import::run(&st.db, &actor, kind, &page.grid, &mapping, opts).await?;
+    if headers.contains_key(PROGRESS_HEADER) {
+        return Ok(with_progress(st, actor, page, mapping, opts, ctx.locale));
+    }
+    let report = import::run(&st.db, &actor, kind, &page.grid, &mapping, opts, &|_, _, _| {}).await?;
+    let status = finish(&st, &mut page, report).await?;
+    Ok(super::web::render_status(status, &page))
+}
+
+/// Sent by the page's script, which then reads the answer as it comes: lines
+/// `progress PHASE DONE TOTAL`, then a line `page` followed by the result page's HTML
+/// (or a line `error MESSAGE`). Without it the answer is the page, as a plain form post gets.
+const PROGRESS_HEADER: &str = "x-import-progress";
+
+async fn finish(st: &AppState, page: &mut PreviewPage, report: Report) -> AppResult<StatusCode> {
     page.done = report.imported > 0;
     if page.done {
-        import::forget_upload(&st.db, id).await?;
+        import::forget_upload(&st.db, page.id).await?;
     }
     let status = if report.errors.is_empty() || page.done { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
     page.report = Some(report);
-    Ok(super::web::render_status(status, &page))
+    Ok(status)
+}
+
+/// Runs the import in its own task and streams its progress. The task finishes even if the
+/// browser goes away, so an import once started is never left half done.
+fn with_progress(
+    st: AppState,
+    actor: crate::service::Actor,
+    mut page: PreviewPage,
+    mapping: Vec<Option<&'static str>>,
+    opts: Options,
+    locale: &'static str,
+) -> Response {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    tokio::spawn(async move {
+        let grid = std::mem::take(&mut page.grid);
+        let report = {
+            let send = |phase: import::Phase, done: usize, total: usize| {
+                let _ = tx.send(format!("progress {} {done} {total}\n", phase.code()));
+            };
+            import::run(&st.db, &actor, page.kind, &grid, &mapping, opts, &send).await
+        };
+        page.grid = grid;
+        let html = match report {
+            Ok(report) => match finish(&st, &mut page, report).await {
+                Ok(_) => page.render().map_err(|e| AppError::Internal(e.into())),
+                Err(e) => Err(e),
+            },
+            Err(e) => Err(e),
+        };
+        let _ = tx.send(match html {
+            Ok(html) => format!("page\n{html}"),
+            Err(e) => {
+                if let AppError::Internal(inner) = &e {
+                    tracing::error!(error = ?inner, "import failed");
+                }
+                format!("error {}\n", crate::i18n::tr(locale, e.message_key()))
+            }
+        });
+    });
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|line| (Ok::<_, std::convert::Infallible>(Bytes::from(line)), rx))
+    });
+    let mut res = Response::new(axum::body::Body::from_stream(stream));
+    res.headers_mut()
+        .insert(axum::http::header::CONTENT_TYPE, axum::http::HeaderValue::from_static("text/plain; charset=utf-8"));
+    res.headers_mut().insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
+    res
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -245,7 +311,7 @@ async fn api_import(
     let chosen: Vec<Option<String>> = mapping.iter().map(|m| m.map(str::to_string)).collect();
     let mapping = import::check_mapping(kind, &chosen).map_err(|e| AppError::Validation(vec![e]))?;
     let opts = Options { allow_duplicates: q.allow_duplicates, only_valid: q.only_valid, commit: !q.dry_run };
-    let report = import::run(&st.db, &actor, kind, &grid, &mapping, opts).await?;
+    let report = import::run(&st.db, &actor, kind, &grid, &mapping, opts, &|_, _, _| {}).await?;
     let status = if report.errors.is_empty() || (q.only_valid && !q.dry_run) {
         StatusCode::OK
     } else {

@@ -280,6 +280,28 @@ fn yes(raw: &str) -> bool {
 }
 
 /// Validates every row; returns the report and the rows ready to write.
+/// The two phases of an import, for a progress bar.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    Check,
+    Write,
+}
+
+impl Phase {
+    pub fn code(self) -> &'static str {
+        match self {
+            Phase::Check => "check",
+            Phase::Write => "write",
+        }
+    }
+}
+
+/// Told how far an import has come: phase, rows done, rows in the phase.
+pub type Progress<'a> = &'a (dyn Fn(Phase, usize, usize) + Sync);
+
+/// Rows between two progress reports.
+const PROGRESS_EVERY: usize = 500;
+
 async fn check_rows(
     db: &Db,
     actor: &Actor,
@@ -287,6 +309,7 @@ async fn check_rows(
     grid: &Grid,
     mapping: &[Option<&'static str>],
     allow_duplicates: bool,
+    progress: Progress<'_>,
 ) -> AppResult<(Report, Vec<Checked>)> {
     let mut report = Report { rows: grid.rows.len(), ..Default::default() };
     let mut ready = vec![];
@@ -306,7 +329,11 @@ async fn check_rows(
     };
     let mut seen_keys: HashMap<String, usize> = HashMap::new();
     let mut customer_by_name: HashMap<String, Option<i64>> = HashMap::new();
+    let total = grid.rows.len();
     for (i, row) in grid.rows.iter().enumerate() {
+        if i % PROGRESS_EVERY == 0 {
+            progress(Phase::Check, i, total);
+        }
         let row_no = i + 2;
         let push = |errs: Vec<FieldError>, report: &mut Report| {
             for e in errs {
@@ -517,6 +544,7 @@ async fn check_rows(
             }
         }
     }
+    progress(Phase::Check, total, total);
     // As a spreadsheet reads: by row, then left to right.
     let col = |name: &str| grid.headers.iter().position(|h| h == name).unwrap_or(usize::MAX);
     report.errors.sort_by_key(|e| (e.row, col(&e.column)));
@@ -552,15 +580,20 @@ pub async fn run(
     grid: &Grid,
     mapping: &[Option<&'static str>],
     o: Options,
+    progress: Progress<'_>,
 ) -> AppResult<Report> {
     actor.require(Perm::EditArchive)?;
-    let (mut report, ready) = check_rows(db, actor, kind, grid, mapping, o.allow_duplicates).await?;
+    let (mut report, ready) = check_rows(db, actor, kind, grid, mapping, o.allow_duplicates, progress).await?;
     if !o.commit || ready.is_empty() || (!report.errors.is_empty() && !o.only_valid) {
         return Ok(report);
     }
     let now = Utc::now();
+    let total = ready.len();
     let mut tx = db.begin().await?;
-    for item in ready {
+    for (i, item) in ready.into_iter().enumerate() {
+        if i % PROGRESS_EVERY == 0 {
+            progress(Phase::Write, i, total);
+        }
         match item {
             Checked::Customer(p) => {
                 archive::insert_customer(&mut tx, db.backend(), actor, *p, now).await?;
@@ -586,6 +619,7 @@ pub async fn run(
     )
     .await?;
     tx.commit().await?;
+    progress(Phase::Write, total, total);
     Ok(report)
 }
 

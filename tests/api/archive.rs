@@ -348,7 +348,11 @@ fn urlencode(s: &str) -> String {
     aftersales::http::urlencode(s)
 }
 
-both!(import_customers_and_units_with_row_errors_then_clean, export_round_trips_through_import);
+both!(
+    import_customers_and_units_with_row_errors_then_clean,
+    export_round_trips_through_import,
+    import_page_streams_progress_then_the_result,
+);
 
 async fn import(app: &TestApp, token: &str, kind: &str, query: &str, filename: &str, body: Vec<u8>) -> (u16, Value) {
     let res = reqwest::Client::new()
@@ -495,4 +499,57 @@ async fn export_round_trips_through_import(app: &TestApp) {
     assert_eq!(status, 422);
     assert_eq!(report["errors"].as_array().unwrap().len(), 7, "{report}");
     assert!(report["errors"][0]["message_en"].as_str().unwrap().contains("registered already"));
+}
+
+/// The import page's script asks for progress: the answer streams `progress` lines for both
+/// phases, then the result page; a file with an error streams the check and writes nothing.
+async fn import_page_streams_progress_then_the_result(app: &TestApp) {
+    let c = app.login("manager", aftersales::demo::DEMO_PASSWORD).await;
+    let upload = |csv: String| {
+        let c = c.clone();
+        async move {
+            let part = reqwest::multipart::Part::bytes(csv.into_bytes()).file_name("big.csv");
+            let form = reqwest::multipart::Form::new().text("kind", "customers").part("file", part);
+            let res = c.post(app.url("/import")).multipart(form).send().await.unwrap();
+            assert_eq!(res.status(), 303);
+            res.headers()["location"].to_str().unwrap().to_string()
+        }
+    };
+    let submit = |at: String| {
+        let c = c.clone();
+        async move {
+            let res = c
+                .post(app.url(&at))
+                .header("x-import-progress", "1")
+                .form(&[("map_0", "name"), ("map_1", "city"), ("map_2", "phone"), ("action", "import")])
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 200);
+            res.text().await.unwrap()
+        }
+    };
+    let rows = 1200;
+    let mut csv = String::from("名称,城市,电话\n");
+    for i in 0..rows {
+        csv.push_str(&format!("进度测试客户{i},苏州,0512-6{i:07}\n"));
+    }
+    let mut bad = csv.clone();
+    bad.push_str("进度测试客户坏行,苏州,12ab\n");
+
+    let body = submit(upload(bad).await).await;
+    let lines: Vec<&str> = body.lines().take_while(|l| *l != "page").collect();
+    assert_eq!(lines.first(), Some(&"progress check 0 1201"), "{body:.300}");
+    assert!(lines.contains(&"progress check 500 1201") && lines.contains(&"progress check 1201 1201"), "{lines:?}");
+    assert!(!lines.iter().any(|l| l.starts_with("progress write")), "nothing is written with an error: {lines:?}");
+    let page = body.split_once("page\n").map(|(_, p)| p).expect("the result page follows");
+    assert!(page.contains("id=\"import-errors\"") && page.contains("1202"), "the bad row is reported by number");
+
+    let body = submit(upload(csv).await).await;
+    let lines: Vec<&str> = body.lines().take_while(|l| *l != "page").collect();
+    assert!(lines.contains(&"progress write 0 1200") && lines.contains(&"progress write 1200 1200"), "{lines:?}");
+    assert!(body.contains("id=\"import-done\"") && body.contains(">1200</strong>"), "{body:.2000}");
+    let token = app.token("manager").await;
+    let (_, found) = app.api(Method::GET, "/api/v1/customers?q=0512-60001199", &token, None).await;
+    assert_eq!(found["items"][0]["name"], "进度测试客户1199", "{found}");
 }
