@@ -20,8 +20,8 @@ use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 
 use crate::db::Db;
 use crate::store;
+use crate::store::bulk::{Counts, NewCustomer, NewUnit};
 use crate::store::customers::{Contact, CustomerData};
-use crate::store::r#gen::{Counts, NewCustomer, NewUnit};
 use crate::store::units::UnitData;
 
 #[derive(Debug, Clone)]
@@ -57,7 +57,7 @@ pub async fn run(db: &Db, opts: &Options) -> anyhow::Result<Report> {
     let backend = db.backend();
     let before = {
         let mut c = db.read().await?;
-        store::r#gen::counts(c.conn()).await?
+        store::bulk::counts(c.conn()).await?
     };
     if before.customers > 0 && !opts.append {
         bail!("the database already has {} customers; add --append to generate more into it", before.customers);
@@ -65,13 +65,13 @@ pub async fn run(db: &Db, opts: &Options) -> anyhow::Result<Report> {
     let catalogue = Arc::new(prepare_catalogue(db).await?);
     let (max_customer, max_unit) = {
         let mut c = db.read().await?;
-        store::r#gen::max_ids(c.conn()).await?
+        store::bulk::max_ids(c.conn()).await?
     };
     let owners = if opts.customers > 0 {
         Owners::Range(max_customer + 1, opts.customers as i64)
     } else if opts.units > 0 {
         let mut c = db.read().await?;
-        let ids = store::r#gen::customer_ids(c.conn()).await?;
+        let ids = store::bulk::customer_ids(c.conn()).await?;
         if ids.is_empty() {
             bail!("units need customers: give --customers, or generate into a database that has some");
         }
@@ -118,14 +118,14 @@ pub async fn run(db: &Db, opts: &Options) -> anyhow::Result<Report> {
             write_units(db, job, now, &mut progress).await?;
         }
         let mut tx = db.begin().await?;
-        store::r#gen::sync_sequences(tx.conn(), backend).await?;
+        store::bulk::sync_sequences(tx.conn(), backend).await?;
         tx.commit().await?;
         anyhow::Ok(())
     }
     .await;
     // Back to the server's cache size whether or not the run finished.
     if let Ok(mut tx) = db.begin().await
-        && store::r#gen::bulk_settings(tx.conn(), backend, true).await.is_ok()
+        && store::bulk::bulk_settings(tx.conn(), backend, true).await.is_ok()
     {
         let _ = tx.commit().await;
     }
@@ -134,7 +134,7 @@ pub async fn run(db: &Db, opts: &Options) -> anyhow::Result<Report> {
 
     let totals = {
         let mut c = db.read().await?;
-        store::r#gen::counts(c.conn()).await?
+        store::bulk::counts(c.conn()).await?
     };
     let rows = [
         totals.customers - before.customers,
@@ -157,8 +157,8 @@ async fn write_customers(
 ) -> anyhow::Result<()> {
     let rows = job.await.context("a generator thread failed")?;
     let mut tx = db.begin().await?;
-    store::r#gen::bulk_settings(tx.conn(), db.backend(), false).await?;
-    store::r#gen::insert_customers(tx.conn(), db.backend(), &rows, now).await?;
+    store::bulk::bulk_settings(tx.conn(), db.backend(), false).await?;
+    store::bulk::insert_customers(tx.conn(), db.backend(), &rows, now).await?;
     tx.commit().await?;
     progress.add(rows.len() as u64, "customers");
     Ok(())
@@ -172,8 +172,8 @@ async fn write_units(
 ) -> anyhow::Result<()> {
     let rows = job.await.context("a generator thread failed")??;
     let mut tx = db.begin().await?;
-    store::r#gen::bulk_settings(tx.conn(), db.backend(), false).await?;
-    store::r#gen::insert_units(tx.conn(), db.backend(), &rows, now).await?;
+    store::bulk::bulk_settings(tx.conn(), db.backend(), false).await?;
+    store::bulk::insert_units(tx.conn(), db.backend(), &rows, now).await?;
     tx.commit().await?;
     progress.add(rows.len() as u64, "units");
     Ok(())

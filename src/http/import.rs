@@ -303,10 +303,12 @@ async fn api_import(
     } else {
         q.filename.clone()
     };
+    let started = std::time::Instant::now();
     let grid = tokio::task::spawn_blocking(move || import::parse_file(&name, &body))
         .await
         .map_err(anyhow::Error::from)?
         .map_err(|e| AppError::Validation(vec![e]))?;
+    tracing::info!(rows = grid.rows.len(), seconds = started.elapsed().as_secs_f64(), "import file parsed");
     let mapping = import::guess_mapping(kind, &grid.headers);
     let chosen: Vec<Option<String>> = mapping.iter().map(|m| m.map(str::to_string)).collect();
     let mapping = import::check_mapping(kind, &chosen).map_err(|e| AppError::Validation(vec![e]))?;

@@ -242,6 +242,115 @@ pub async fn insert_customer(
     Ok(detail)
 }
 
+/// A validated customer with its search terms, ready for [`insert_customers_bulk`].
+pub struct Indexed {
+    pub parsed: Parsed,
+    pub terms: String,
+}
+
+/// Segments the customers' text for search on every core (jieba is the costly part of writing
+/// a customer), before any transaction starts.
+pub async fn index_customers(parsed: Vec<Parsed>) -> AppResult<Vec<Indexed>> {
+    let job = tokio::task::spawn_blocking(move || {
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+        let per = parsed.len().div_ceil(threads).max(1);
+        let mut parts: Vec<Vec<Parsed>> = vec![];
+        let mut rest = parsed;
+        while rest.len() > per {
+            let tail = rest.split_off(per);
+            parts.push(rest);
+            rest = tail;
+        }
+        parts.push(rest);
+        std::thread::scope(|s| {
+            let handles: Vec<_> = parts
+                .into_iter()
+                .map(|part| {
+                    s.spawn(move || {
+                        part.into_iter()
+                            .map(|p| Indexed { terms: search_terms(&p.data, &p.contacts), parsed: p })
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles.into_iter().flat_map(|h| h.join().expect("indexing thread")).collect::<Vec<_>>()
+        })
+    });
+    Ok(job.await.map_err(anyhow::Error::from)?)
+}
+
+/// Writes many customers at once, as [`insert_customer`] writes one (contacts, phones, search
+/// terms, an audit entry each), with multi-row statements inside the caller's transaction.
+pub async fn insert_customers_bulk(
+    tx: &mut Tx,
+    backend: crate::db::Backend,
+    actor: &Actor,
+    rows: Vec<Indexed>,
+    now: chrono::DateTime<Utc>,
+) -> AppResult<usize> {
+    let ids = store::bulk::reserve_customer_ids(tx.conn(), backend, rows.len()).await?;
+    let rows: Vec<store::bulk::NewCustomer> = rows
+        .into_iter()
+        .zip(ids)
+        .map(|(r, id)| store::bulk::NewCustomer {
+            id,
+            data: r.parsed.data,
+            contacts: r.parsed.contacts,
+            phones: r.parsed.phones,
+            terms: r.terms,
+        })
+        .collect();
+    store::bulk::insert_customers(tx.conn(), backend, &rows, now).await?;
+    let ids: Vec<String> = rows.iter().map(|r| r.id.to_string()).collect();
+    let after: Vec<String> = rows
+        .iter()
+        .map(|r| {
+            let d = &r.data;
+            let detail = CustomerDetail {
+                customer: Customer {
+                    id: r.id,
+                    kind: d.kind.clone(),
+                    name: d.name.clone(),
+                    class: d.class.clone(),
+                    key_customer: d.key_customer,
+                    region_code: d.region_code.clone(),
+                    province: d.province.clone(),
+                    city: d.city.clone(),
+                    district: d.district.clone(),
+                    address: d.address.clone(),
+                    phone: d.phone.clone(),
+                    email: d.email.clone(),
+                    tags: d.tags.clone(),
+                    notes: d.notes.clone(),
+                    version: 1,
+                    created_at: now,
+                    updated_at: now,
+                },
+                contacts: r.contacts.clone(),
+            };
+            serde_json::to_string(&detail).unwrap_or_default()
+        })
+        .collect();
+    let entries: Vec<store::audit::NewEntry<'_>> = ids
+        .iter()
+        .zip(after)
+        .map(|(id, json)| store::audit::NewEntry {
+            at: now,
+            actor_id: actor.user_id,
+            actor_label: &actor.label,
+            action: "create",
+            entity_type: "customer",
+            entity_id: id,
+            before: None,
+            after: Some(json),
+            ip: actor.ip.as_deref(),
+            request_id: actor.request_id.as_deref(),
+        })
+        .collect();
+    store::audit::insert_many(tx.conn(), backend, &entries).await?;
+    Ok(rows.len())
+}
+
 pub async fn update_customer(db: &Db, actor: &Actor, id: i64, input: &CustomerInput) -> AppResult<CustomerDetail> {
     actor.require(Perm::EditArchive)?;
     let version = input.version.ok_or_else(|| AppError::one("version", "error.required"))?;

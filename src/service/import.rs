@@ -301,6 +301,8 @@ pub type Progress<'a> = &'a (dyn Fn(Phase, usize, usize) + Sync);
 
 /// Rows between two progress reports.
 const PROGRESS_EVERY: usize = 500;
+/// Customers written per round of multi-row statements (a progress report after each).
+const BULK_ROWS: usize = 2000;
 
 async fn check_rows(
     db: &Db,
@@ -583,21 +585,44 @@ pub async fn run(
     progress: Progress<'_>,
 ) -> AppResult<Report> {
     actor.require(Perm::EditArchive)?;
+    let started = std::time::Instant::now();
     let (mut report, ready) = check_rows(db, actor, kind, grid, mapping, o.allow_duplicates, progress).await?;
+    tracing::info!(
+        kind = kind.code(),
+        rows = report.rows,
+        valid = report.valid,
+        seconds = started.elapsed().as_secs_f64(),
+        "import checked"
+    );
     if !o.commit || ready.is_empty() || (!report.errors.is_empty() && !o.only_valid) {
         return Ok(report);
     }
     let now = Utc::now();
     let total = ready.len();
+    // Customers go in bulk: their search terms first, on every core and outside the
+    // transaction, then multi-row statements.
+    let mut customers = vec![];
+    let mut others = vec![];
+    for item in ready {
+        match item {
+            Checked::Customer(p) => customers.push(*p),
+            other => others.push(other),
+        }
+    }
+    let mut customers = archive::index_customers(customers).await?;
     let mut tx = db.begin().await?;
-    for (i, item) in ready.into_iter().enumerate() {
+    while !customers.is_empty() {
+        progress(Phase::Write, report.imported, total);
+        let rest = customers.split_off(customers.len().min(BULK_ROWS));
+        let chunk = std::mem::replace(&mut customers, rest);
+        report.imported += archive::insert_customers_bulk(&mut tx, db.backend(), actor, chunk, now).await?;
+    }
+    for (i, item) in others.into_iter().enumerate() {
         if i % PROGRESS_EVERY == 0 {
             progress(Phase::Write, i, total);
         }
         match item {
-            Checked::Customer(p) => {
-                archive::insert_customer(&mut tx, db.backend(), actor, *p, now).await?;
-            }
+            Checked::Customer(_) => {} // written in bulk above
             Checked::Unit(d) => {
                 archive::insert_unit(&mut tx, actor, &d, now).await?;
             }
@@ -620,6 +645,12 @@ pub async fn run(
     .await?;
     tx.commit().await?;
     progress(Phase::Write, total, total);
+    tracing::info!(
+        kind = kind.code(),
+        imported = report.imported,
+        seconds = started.elapsed().as_secs_f64(),
+        "import written"
+    );
     Ok(report)
 }
 

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::AssertSqlSafe;
 
-use crate::db::Conn;
+use crate::db::{Backend, Conn};
 use crate::{from_row, on_conn};
 
 pub struct NewEntry<'a> {
@@ -40,6 +40,36 @@ pub async fn insert(c: Conn<'_>, n: &NewEntry<'_>) -> sqlx::Result<()> {
         .await
         .map(|_| ())
     })
+}
+
+/// Many entries with multi-row statements (imports write one per imported record).
+pub async fn insert_many(mut c: Conn<'_>, backend: Backend, entries: &[NewEntry<'_>]) -> sqlx::Result<()> {
+    const COLS: usize = 10;
+    for chunk in entries.chunks(super::bulk::rows_per_statement(backend, COLS)) {
+        let sql = format!(
+            "INSERT INTO audit_log (at, actor_id, actor_label, action, entity_type, entity_id, before_json, \
+             after_json, ip, request_id) VALUES {}",
+            super::bulk::values(backend, chunk.len(), COLS, 1, "")
+        );
+        on_conn!(&mut c, |e| {
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for n in chunk {
+                q = q
+                    .bind(n.at)
+                    .bind(n.actor_id)
+                    .bind(n.actor_label)
+                    .bind(n.action)
+                    .bind(n.entity_type)
+                    .bind(n.entity_id)
+                    .bind(&n.before)
+                    .bind(&n.after)
+                    .bind(n.ip)
+                    .bind(n.request_id);
+            }
+            q.execute(&mut **e).await.map(|_| ())
+        })?;
+    }
+    Ok(())
 }
 
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]

@@ -3,9 +3,9 @@
 
 pub mod audit;
 pub mod auth;
+pub mod bulk;
 pub mod customers;
 pub mod entitlement;
-pub mod r#gen;
 pub mod imports;
 pub mod products;
 pub mod settings;

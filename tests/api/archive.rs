@@ -552,4 +552,25 @@ async fn import_page_streams_progress_then_the_result(app: &TestApp) {
     let token = app.token("manager").await;
     let (_, found) = app.api(Method::GET, "/api/v1/customers?q=0512-60001199", &token, None).await;
     assert_eq!(found["items"][0]["name"], "进度测试客户1199", "{found}");
+    // Written in bulk, each imported customer is still whole: found by a word, and in the
+    // audit trail as its own creation; a customer created afterwards takes the next number.
+    let id = found["items"][0]["id"].as_i64().unwrap();
+    let (_, words) = app.api(Method::GET, "/api/v1/customers?q=进度测试客户1199", &token, None).await;
+    assert!(words["items"].as_array().unwrap().iter().any(|c| c["id"] == id), "{words}");
+    let (_, audit) = app
+        .api(
+            Method::GET,
+            &format!("/api/v1/audit?entity_type=customer&entity_id={id}"),
+            &app.token("admin").await,
+            None,
+        )
+        .await;
+    let entry = &audit["items"][0];
+    assert_eq!((entry["action"].as_str(), entry["actor_label"].as_str()), (Some("create"), Some("manager")), "{audit}");
+    assert!(entry["after_json"].as_str().unwrap_or_default().contains("60001199"), "{entry}");
+    let (status, next) = app
+        .api(Method::POST, "/api/v1/customers", &token, Some(json!({"name": "导入之后的客户", "city": "苏州"})))
+        .await;
+    assert_eq!(status, 201, "{next}");
+    assert!(next["id"].as_i64().unwrap() > id, "{next}");
 }

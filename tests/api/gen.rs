@@ -35,7 +35,7 @@ fn ids(res: &Value, key: &str) -> Vec<i64> {
 async fn gen_fills_a_searchable_archive_deterministically(app: &TestApp) {
     let counts = || async {
         let mut c = app.db.read().await.unwrap();
-        store::r#gen::counts(c.conn()).await.unwrap()
+        store::bulk::counts(c.conn()).await.unwrap()
     };
     let before = counts().await;
     assert!(before.customers > 0, "the demo has customers");

@@ -1,5 +1,7 @@
-//! Bulk writes for the synthetic data generator (`aftersales gen`): multi-row INSERTs with
-//! explicit ids, so one statement carries hundreds of rows and nothing is read back.
+//! Bulk writes for imports and the synthetic data generator (`aftersales gen`): multi-row
+//! INSERTs with ids chosen up front, so one statement carries hundreds of rows and nothing is
+//! read back. (One statement per row costs two thread switches each on SQLite, which made a
+//! 100,000-row import spend most of its time waiting.)
 
 use chrono::{DateTime, Utc};
 use sqlx::AssertSqlSafe;
@@ -99,9 +101,39 @@ pub async fn sync_sequences(c: Conn<'_>, backend: Backend) -> sqlx::Result<()> {
     })
 }
 
+/// `n` new customer ids, reserved inside the caller's transaction. PostgreSQL draws them from
+/// the identity sequence (so other instances inserting meanwhile never collide); SQLite has a
+/// single writer, so the ids after the highest one ever used are free.
+pub async fn reserve_customer_ids(c: Conn<'_>, backend: Backend, n: usize) -> sqlx::Result<Vec<i64>> {
+    if n == 0 {
+        return Ok(vec![]);
+    }
+    match backend {
+        Backend::Postgres => on_conn!(c, |e| {
+            sqlx::query_scalar(
+                "SELECT nextval(pg_get_serial_sequence('customers', 'id')) FROM generate_series(1, $1::BIGINT)",
+            )
+            .bind(n as i64)
+            .fetch_all(&mut *e)
+            .await
+        }),
+        Backend::Sqlite => {
+            let top: i64 = on_conn!(c, |e| {
+                sqlx::query_scalar(
+                    "SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'customers'), 0), \
+                     COALESCE((SELECT MAX(id) FROM customers), 0))",
+                )
+                .fetch_one(&mut *e)
+                .await
+            })?;
+            Ok((top + 1..=top + n as i64).collect())
+        }
+    }
+}
+
 /// Rows per statement: as many as the bound-parameter limit allows (SQLite 32766, PostgreSQL
 /// 65535; `cols` counts the values bound per row), capped so statements stay a manageable size.
-fn rows_per_statement(backend: Backend, cols: usize) -> usize {
+pub(crate) fn rows_per_statement(backend: Backend, cols: usize) -> usize {
     let limit = match backend {
         Backend::Sqlite => 32766,
         Backend::Postgres => 65535,
@@ -114,7 +146,7 @@ fn rows_per_statement(backend: Backend, cols: usize) -> usize {
 /// up the name of every numbered parameter and SQLite finds a name by walking a list, which
 /// made a 2,000-row statement quadratic (80 % of the time in `sqlite3_bind_parameter_name`).
 /// A `tail` with `$1` becomes `?` on SQLite, so the caller binds the shared value on every row.
-fn values(backend: Backend, rows: usize, cols: usize, first: usize, tail: &str) -> String {
+pub(crate) fn values(backend: Backend, rows: usize, cols: usize, first: usize, tail: &str) -> String {
     let tail = match backend {
         Backend::Sqlite => tail.replace("$1", "?"),
         Backend::Postgres => tail.to_string(),
