@@ -34,6 +34,8 @@ pub enum Perm {
     EditArchive,
     /// Create entitlement (三包) policies and their new versions.
     ManagePolicies,
+    /// Edit working-time calendars (hours, holidays, make-up days) and create new ones.
+    ManageCalendars,
 }
 
 impl Role {
@@ -75,7 +77,7 @@ impl Role {
             ManageUsers => matches!(self, Admin),
             ViewAudit => matches!(self, Admin | GeneralManager | ServiceManager),
             AllRegions => matches!(self, Admin | GeneralManager | ServiceManager | Quality),
-            ManagePolicies => matches!(self, Admin | GeneralManager | ServiceManager),
+            ManagePolicies | ManageCalendars => matches!(self, Admin | GeneralManager | ServiceManager),
             EditArchive => matches!(self, Admin | GeneralManager | ServiceManager | Dispatcher | Quality),
         }
     }

@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod archive;
+pub mod calendars;
 pub mod entitlement;
 pub mod import;
 pub mod web;
@@ -42,6 +43,8 @@ pub struct AppState {
     pub policies: Arc<crate::service::entitlement::PolicyCache>,
     /// API tokens resolved recently (see `service::auth::TokenCache`).
     pub tokens: Arc<auth::TokenCache>,
+    /// Calendars compiled recently (see `service::calendars`).
+    pub calendars: Arc<crate::service::calendars::CalendarCache>,
 }
 
 impl AppState {
@@ -53,6 +56,7 @@ impl AppState {
             started: Instant::now(),
             policies: Arc::new(crate::service::entitlement::PolicyCache::new()),
             tokens: Arc::new(auth::TokenCache::new()),
+            calendars: Arc::new(crate::service::calendars::CalendarCache::new()),
         }
     }
 }
@@ -275,13 +279,19 @@ pub fn openapi_doc() -> utoipa::openapi::OpenApi {
     doc.merge(archive::ApiDoc::openapi());
     doc.merge(import::ApiDoc::openapi());
     doc.merge(entitlement::ApiDoc::openapi());
+    doc.merge(calendars::ApiDoc::openapi());
     doc
 }
 
 pub fn router(state: AppState) -> Router {
     // Capability modules add their page routes to `pages` and API routes to `api`, one line each.
-    let pages = web::routes().merge(archive::pages()).merge(import::pages()).merge(entitlement::pages());
-    let api = api::routes().merge(archive::api()).merge(import::api()).merge(entitlement::api());
+    let pages = web::routes()
+        .merge(archive::pages())
+        .merge(import::pages())
+        .merge(entitlement::pages())
+        .merge(calendars::pages());
+    let api =
+        api::routes().merge(archive::api()).merge(import::api()).merge(entitlement::api()).merge(calendars::api());
     Router::new()
         .merge(pages)
         .nest("/api/v1", api)

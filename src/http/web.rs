@@ -65,6 +65,7 @@ impl Layout {
         let p = match perm {
             "users" => Perm::ManageUsers,
             "audit" => Perm::ViewAudit,
+            "calendars" => Perm::ManageCalendars,
             _ => return false,
         };
         self.user.as_ref().is_some_and(|u| u.can(p))
@@ -127,6 +128,7 @@ impl FormErrors {
 }
 
 /// A submitted form, keeping repeated keys (checkbox groups).
+#[derive(Default)]
 pub struct FormData(Vec<(String, String)>);
 
 impl FormData {
@@ -140,6 +142,12 @@ impl FormData {
 
     pub fn all(&self, name: &str) -> Vec<String> {
         self.0.iter().filter(|(k, _)| k == name).map(|(_, v)| v.clone()).collect()
+    }
+
+    /// Sets one value (a form shown with what the server knows, or what the user typed).
+    pub fn set(&mut self, name: &str, value: &str) {
+        self.0.retain(|(k, _)| k != name);
+        self.0.push((name.to_owned(), value.to_owned()));
     }
 }
 

@@ -4,6 +4,7 @@
 pub mod archive;
 pub mod audit;
 pub mod auth;
+pub mod calendars;
 pub mod entitlement;
 pub mod import;
 pub mod tokens;

@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod auth;
 pub mod bulk;
+pub mod calendars;
 pub mod customers;
 pub mod entitlement;
 pub mod imports;

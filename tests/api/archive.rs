@@ -130,6 +130,15 @@ async fn search_finds_chinese_words_phones_and_serials(app: &TestApp) {
     let invoice = res["units"][0]["invoice_no"].as_str().unwrap().to_string();
     let (_, res) = app.api(Method::GET, &format!("/api/v1/search?q={invoice}"), &token, None).await;
     assert_eq!(res["units"].as_array().unwrap().len(), 1);
+    // Ranking: a customer whose name holds the word comes before newer ones that only mention it.
+    for body in [
+        json!({"name": "冷水机组服务站", "city": "无锡"}),
+        json!({"name": "华东宾馆", "city": "无锡", "notes": "冷水机组年检"}),
+    ] {
+        assert_eq!(app.api(Method::POST, "/api/v1/customers", &token, Some(body)).await.0, 201);
+    }
+    let (_, res) = app.api(Method::GET, &format!("/api/v1/search?q={}", urlencode("冷水机组")), &token, None).await;
+    assert_eq!(names(&res, "customers").await, vec!["冷水机组服务站", "华东宾馆"], "{res}");
     // Nothing matches nonsense.
     let (_, res) = app.api(Method::GET, "/api/v1/search?q=不存在的名字", &token, None).await;
     assert!(res["customers"].as_array().unwrap().is_empty());

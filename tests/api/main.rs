@@ -3,6 +3,7 @@
 
 mod archive;
 mod browser;
+mod calendars;
 mod cli;
 mod entitlement;
 mod foundation;
