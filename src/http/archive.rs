@@ -876,15 +876,15 @@ async fn model_update(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>,
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-struct ExportFormat {
+pub(crate) struct ExportFormat {
     /// xlsx (default) or csv
     #[serde(default)]
-    format: String,
+    pub(crate) format: String,
 }
 
 const EXPORT_MAX_ROWS: i64 = 1_000_000;
 
-fn download(bytes: Vec<u8>, format: crate::tabular::Format, name: &str) -> Response {
+pub(crate) fn download(bytes: Vec<u8>, format: crate::tabular::Format, name: &str) -> Response {
     let disposition = format!("attachment; filename=\"{name}.{}\"", format.extension());
     (
         [
@@ -896,7 +896,7 @@ fn download(bytes: Vec<u8>, format: crate::tabular::Format, name: &str) -> Respo
         .into_response()
 }
 
-fn export_format(raw: &str) -> AppResult<crate::tabular::Format> {
+pub(crate) fn export_format(raw: &str) -> AppResult<crate::tabular::Format> {
     crate::tabular::Format::parse(raw).ok_or_else(|| AppError::one("format", "error.bad_parameter"))
 }
 

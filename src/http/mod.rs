@@ -5,6 +5,7 @@ pub mod api;
 pub mod archive;
 pub mod calendars;
 pub mod entitlement;
+pub mod exports;
 pub mod import;
 pub mod web;
 
@@ -280,6 +281,7 @@ pub fn openapi_doc() -> utoipa::openapi::OpenApi {
     doc.merge(import::ApiDoc::openapi());
     doc.merge(entitlement::ApiDoc::openapi());
     doc.merge(calendars::ApiDoc::openapi());
+    doc.merge(exports::ApiDoc::openapi());
     doc
 }
 
@@ -289,9 +291,14 @@ pub fn router(state: AppState) -> Router {
         .merge(archive::pages())
         .merge(import::pages())
         .merge(entitlement::pages())
-        .merge(calendars::pages());
-    let api =
-        api::routes().merge(archive::api()).merge(import::api()).merge(entitlement::api()).merge(calendars::api());
+        .merge(calendars::pages())
+        .merge(exports::pages());
+    let api = api::routes()
+        .merge(archive::api())
+        .merge(import::api())
+        .merge(entitlement::api())
+        .merge(calendars::api())
+        .merge(exports::api());
     Router::new()
         .merge(pages)
         .nest("/api/v1", api)

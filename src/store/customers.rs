@@ -233,7 +233,7 @@ pub struct Filter {
 /// (有限公司 matches most companies): a word found in more customers than this is ranked among
 /// its newest matches; another word narrows the search. Ranking: customers whose name holds
 /// more of the query words first, then the newest.
-pub const SEARCH_CANDIDATES: i64 = 1000;
+pub const SEARCH_CANDIDATES: i64 = 500;
 
 /// Customers matching the filter. Searches (words or phone) are ranked and return one page;
 /// plain lists page with a keyset cursor.

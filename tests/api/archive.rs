@@ -508,6 +508,30 @@ async fn export_round_trips_through_import(app: &TestApp) {
     assert_eq!(status, 422);
     assert_eq!(report["errors"].as_array().unwrap().len(), 7, "{report}");
     assert!(report["errors"][0]["message_en"].as_str().unwrap().contains("registered already"));
+
+    // The product catalogue reads back as a model import (every code already taken).
+    let res =
+        reqwest::Client::new().get(app.url("/api/v1/product-models/export")).bearer_auth(&token).send().await.unwrap();
+    let bytes = res.bytes().await.unwrap().to_vec();
+    let (status, report) = import(app, &token, "models", "&dry_run=true", "models.xlsx", bytes).await;
+    assert_eq!(status, 422);
+    assert_eq!(report["rows"], 4, "{report}");
+    assert!(report["errors"].as_array().unwrap().iter().all(|e| e["column"] == "型号编码"), "{report}");
+    // Users and the audit trail, with their filters, for those who may read them.
+    let admin = app.token("admin").await;
+    let get = |path: &'static str, token: String| async move {
+        let res = reqwest::Client::new().get(app.url(path)).bearer_auth(token).send().await.unwrap();
+        (res.status().as_u16(), res.text().await.unwrap())
+    };
+    let (status, users) = get("/api/v1/users/export?format=csv&role=engineer", admin.clone()).await;
+    assert_eq!(status, 200);
+    assert_eq!(users.lines().count(), 3, "header + two engineers: {users}");
+    assert!(users.contains("engineer2") && !users.contains("warehouse"), "{users}");
+    let (status, audit) = get("/api/v1/audit/export?format=csv&entity_type=api_token", admin).await;
+    assert_eq!(status, 200);
+    assert!(audit.lines().count() >= 3 && audit.lines().skip(1).all(|l| l.contains("api_token")), "{audit}");
+    assert_eq!(get("/api/v1/users/export", token.clone()).await.0, 403);
+    assert_eq!(get("/api/v1/audit/export", app.token("engineer").await).await.0, 403);
 }
 
 /// The import page's script asks for progress: the answer streams `progress` lines for both

@@ -236,3 +236,30 @@ async fn import_a_spreadsheet_and_see_the_catalogue_in_a_browser(app: &TestApp) 
     assert!(models.contains("HX-KF35") && models.contains("seed-company"), "{models}");
     c.close().await.unwrap();
 }
+
+both!(calendar_calculator_and_notice_import_on_a_phone);
+
+async fn calendar_calculator_and_notice_import_on_a_phone(app: &TestApp) {
+    let Some(driver) = driver() else { return };
+    let c = browser(&driver, 360, 740).await;
+    c.goto(&app.url("/login?next=/calendars")).await.unwrap();
+    fill(&c, "input[name=login]", "manager").await;
+    fill(&c, "input[name=password]", aftersales::demo::DEMO_PASSWORD).await;
+    click(&c, "#login-submit").await;
+    click(&c, "#calendars-table a[href='/calendars/cn-standard']").await;
+    fill(&c, "#calculator input[name=from]", "2026-02-14 17:00").await;
+    fill(&c, "#calculator input[name=minutes]", "120").await;
+    click(&c, "#calc-submit").await;
+    assert_eq!(wait_text(&c, "#calc-due", "2026-02-24 10:00 (+08:00)").await, "2026-02-24 10:00 (+08:00)");
+    let overflow = c.execute("return document.documentElement.scrollWidth > window.innerWidth;", vec![]).await.unwrap();
+    assert_eq!(overflow, serde_json::Value::Bool(false), "horizontal scrolling on a phone");
+
+    // Next year's National Day notice, pasted as a list.
+    fill(&c, "#calendar-import textarea[name=text]", "2027-10-01..2027-10-07 国庆节\n2027-09-26 补班").await;
+    click(&c, "#import-submit").await;
+    assert_eq!(wait_text(&c, "#notice", "已导入放假通知，新版本已生效").await, "已导入放假通知，新版本已生效");
+    let year = text_of(&c, "#year-2027").await;
+    assert!(year.contains("2027-10-07") && year.contains("国庆节") && year.contains("调休上班"), "{year}");
+    shot(&c, app, "calendar").await;
+    c.close().await.unwrap();
+}
