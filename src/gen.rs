@@ -131,6 +131,13 @@ pub async fn run(db: &Db, opts: &Options) -> anyhow::Result<Report> {
     }
     result?;
     progress.finish();
+    // Fresh planner statistics: right after a bulk load PostgreSQL still believes the tables
+    // are small and picks plans (sorting every match) that take seconds at a million rows.
+    {
+        let mut tx = db.begin().await?;
+        store::bulk::analyze(tx.conn(), backend).await?;
+        tx.commit().await?;
+    }
 
     let totals = {
         let mut c = db.read().await?;

@@ -6,6 +6,8 @@
 #   DURATION=30s CONNECTIONS=32 bench/archive/run.sh --postgres 100000 200000
 # --postgres creates a fresh database on 127.0.0.1:5432 as user postgres (psql, trust) and drops
 # it at the end (KEEP=1 keeps it, and the SQLite file, and prints where they are).
+# REUSE=DATABASE_URL measures again on a data set kept earlier (KEEP=1) with the same sizes,
+# skipping the demo and the generation; that database is never dropped.
 # Writes bench/results/archive-CUSTOMERS-BACKEND-DATE.md and prints it. Needs wrk and curl.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -30,7 +32,9 @@ cargo build --release --quiet
 BIN="$CARGO_TARGET_DIR/release/aftersales"
 WORK=$(mktemp -d)
 PGDB=""
-if [ "$BACKEND" = postgres ]; then
+if [ -n "${REUSE:-}" ]; then
+  export DATABASE_URL="$REUSE"
+elif [ "$BACKEND" = postgres ]; then
   PGDB="as_bench_$$"
   psql -q -h 127.0.0.1 -U postgres -d postgres -c "CREATE DATABASE $PGDB" >/dev/null
   export DATABASE_URL="postgres://postgres@127.0.0.1:5432/$PGDB"
@@ -50,13 +54,18 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$BIN" demo >/dev/null
-# The demo has customers, hence --append.
-GEN_START=$(date +%s.%N)
-"$BIN" gen --customers "$CUSTOMERS" --units "$UNITS" --seed 1 --append | tee "$WORK/gen.txt"
-GEN_S=$(echo "$(date +%s.%N) - $GEN_START" | bc)
+if [ -n "${REUSE:-}" ]; then
+  echo "reused $(echo "$REUSE" | sed 's/:[^:@]*@/:…@/') (generated earlier)" > "$WORK/gen.txt"
+  GEN_S=0
+else
+  "$BIN" demo >/dev/null
+  # The demo has customers, hence --append.
+  GEN_START=$(date +%s.%N)
+  "$BIN" gen --customers "$CUSTOMERS" --units "$UNITS" --seed 1 --append | tee "$WORK/gen.txt"
+  GEN_S=$(echo "$(date +%s.%N) - $GEN_START" | bc)
+fi
 if [ "$BACKEND" = postgres ]; then
-  DB_SIZE=$(psql -Atq -h 127.0.0.1 -U postgres -d postgres -c "SELECT pg_size_pretty(pg_database_size('$PGDB'))")
+  DB_SIZE=$(psql -Atq -h 127.0.0.1 -U postgres -d postgres -c "SELECT pg_size_pretty(pg_database_size('${PGDB:-${REUSE##*/}}'))")
 else
   DB_SIZE=$(du -sh "$WORK" | cut -f1)
 fi

@@ -131,6 +131,16 @@ pub async fn reserve_customer_ids(c: Conn<'_>, backend: Backend, n: usize) -> sq
     }
 }
 
+/// Updates PostgreSQL's planner statistics of the archive tables after a bulk load. (SQLite
+/// plans these queries from its indexes alone, and its tuned plans are kept as they are.)
+pub async fn analyze(c: Conn<'_>, backend: Backend) -> sqlx::Result<()> {
+    if backend == Backend::Sqlite {
+        return Ok(());
+    }
+    let sql = "ANALYZE customers, customer_contacts, customer_phones, customer_search, units, unit_owners";
+    on_conn!(c, |e| sqlx::raw_sql(AssertSqlSafe(sql)).execute(&mut *e).await.map(|_| ()))
+}
+
 /// Rows per statement: as many as the bound-parameter limit allows (SQLite 32766, PostgreSQL
 /// 65535; `cols` counts the values bound per row), capped so statements stay a manageable size.
 pub(crate) fn rows_per_statement(backend: Backend, cols: usize) -> usize {

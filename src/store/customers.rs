@@ -227,13 +227,15 @@ pub struct Filter {
     /// Keyset cursor: (name, id) of the last row for `Name`, id for `Newest`.
     pub after: Option<(String, i64)>,
     pub limit: i64,
+    /// Word searches: only customers with a larger id (the newest ones; see `service::archive`).
+    pub newer_than: Option<i64>,
 }
 
 /// How many of the newest matches a search ranks. Cost stays bounded however common a word is
 /// (有限公司 matches most companies): a word found in more customers than this is ranked among
 /// its newest matches; another word narrows the search. Ranking: customers whose name holds
 /// more of the query words first, then the newest.
-pub const SEARCH_CANDIDATES: i64 = 500;
+pub const SEARCH_CANDIDATES: i64 = 200;
 
 /// Customers matching the filter. Searches (words or phone) are ranked and return one page;
 /// plain lists page with a keyset cursor.
@@ -244,7 +246,7 @@ pub async fn list(c: Conn<'_>, backend: Backend, f: &Filter) -> sqlx::Result<Vec
         binds.push(v);
         format!("${}", binds.len())
     };
-    let order = match f.sort {
+    let mut order = match f.sort {
         Sort::Newest => "c.id DESC".to_string(),
         Sort::Name => "c.name, c.id".to_string(),
     };
@@ -293,6 +295,10 @@ pub async fn list(c: Conn<'_>, backend: Backend, f: &Filter) -> sqlx::Result<Vec
         }
     }
     let limit_pos = binds.len() + 1 + usize::from(after_id.is_some());
+    if f.phone_prefix.is_some() && f.sort == Sort::Newest {
+        // Few candidates: sort them rather than walk the primary key hoping to meet them.
+        order = "c.id + 0 DESC".into();
+    }
     let sql = if f.words.is_empty() {
         format!("SELECT {COLUMNS} FROM customers c WHERE {} ORDER BY {order} LIMIT ${limit_pos}", wh.join(" AND "))
     } else {
@@ -313,6 +319,9 @@ pub async fn list(c: Conn<'_>, backend: Backend, f: &Filter) -> sqlx::Result<Vec
             }
         };
         let key = if backend == Backend::Sqlite { "s.rowid" } else { "s.customer_id" };
+        if let Some(floor) = f.newer_than {
+            wh.push(format!("{key} > {floor}"));
+        }
         let position = if backend == Backend::Sqlite { "instr" } else { "strpos" };
         let in_name: Vec<String> = f
             .words
@@ -324,8 +333,10 @@ pub async fn list(c: Conn<'_>, backend: Backend, f: &Filter) -> sqlx::Result<Vec
             .collect();
         format!(
             "SELECT {COLUMNS} FROM (SELECT c.id AS cid FROM {matches} WHERE {} ORDER BY {key} DESC \
-             LIMIT {SEARCH_CANDIDATES}) k JOIN customers c ON c.id = k.cid ORDER BY {} DESC, c.id DESC LIMIT ${}",
+             LIMIT {}) k JOIN customers c ON c.id = k.cid ORDER BY {} DESC, c.id DESC LIMIT ${}",
             wh.join(" AND "),
+            // An export of a search takes every match.
+            SEARCH_CANDIDATES.max(f.limit),
             in_name.join(" + "),
             binds.len() + 1
         )
@@ -368,6 +379,11 @@ pub async fn possible_duplicates(
         }
         q.fetch_all(&mut *e).await
     })
+}
+
+/// The highest customer id (0 when there are none).
+pub async fn max_id(c: Conn<'_>) -> sqlx::Result<i64> {
+    on_conn!(c, |e| sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM customers").fetch_one(&mut *e).await)
 }
 
 /// Ids of live customers with exactly this name, within a region when given.

@@ -195,7 +195,7 @@ pub async fn by_token(c: Conn<'_>, token: &str) -> sqlx::Result<Option<Unit>> {
 }
 
 /// How many units per number (serial, invoice, certificate) a prefix search considers.
-pub const NUMBER_CANDIDATES: i64 = 1000;
+pub const NUMBER_CANDIDATES: i64 = 500;
 
 #[derive(Default, Debug, Clone)]
 pub struct Filter {
@@ -240,7 +240,10 @@ pub async fn list(c: Conn<'_>, f: &Filter) -> sqlx::Result<Vec<Unit>> {
     if f.before_id.is_some() {
         wh.push(format!("u.id < {}", next()));
     }
-    let sql = format!("{SELECT} WHERE {} ORDER BY u.id DESC LIMIT {}", wh.join(" AND "), next());
+    // With a number prefix the candidates are few: `+ 0` keeps the planner from walking the
+    // whole primary key backwards hoping to meet them early (2 s at 2M units on PostgreSQL).
+    let order = if f.number_prefix.is_some() { "u.id + 0 DESC" } else { "u.id DESC" };
+    let sql = format!("{SELECT} WHERE {} ORDER BY {order} LIMIT {}", wh.join(" AND "), next());
     on_conn!(c, |e| {
         let mut q = sqlx::query_as(AssertSqlSafe(sql));
         if let Some(v) = &f.region_scope {

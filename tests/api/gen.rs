@@ -88,6 +88,20 @@ async fn gen_fills_a_searchable_archive_deterministically(app: &TestApp) {
         found_by_note += 1;
     }
     assert!(found_by_note >= 3, "notes use the after-sales vocabulary");
+    // A search window keeps to the newest customers, and the name-first ranking holds inside it.
+    {
+        let newest = generated.iter().map(|c| c.id).max().unwrap();
+        let words = vec!["维修".to_string()];
+        let mut c = app.db.read().await.unwrap();
+        let mut f = store::customers::Filter { words: words.clone(), limit: 1000, ..Default::default() };
+        let all = store::customers::list(c.conn(), app.db.backend(), &f).await.unwrap();
+        f.newer_than = Some(newest - 100);
+        let recent = store::customers::list(c.conn(), app.db.backend(), &f).await.unwrap();
+        assert!(!recent.is_empty() && recent.len() < all.len(), "{} of {}", recent.len(), all.len());
+        assert!(recent.iter().all(|r| r.id > newest - 100));
+        let expected: Vec<i64> = all.iter().filter(|r| r.id > newest - 100).map(|r| r.id).collect();
+        assert_eq!(recent.iter().map(|r| r.id).collect::<Vec<_>>(), expected, "same order as without a window");
+    }
     for c in generated.iter().filter(|c| c.phone.is_some()).take(5) {
         let prefix = &c.phone.as_deref().unwrap()[..7];
         let (_, res) = app.api(Method::GET, &format!("/api/v1/search?q={prefix}"), &token, None).await;
