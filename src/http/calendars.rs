@@ -18,7 +18,7 @@ use serde::Serialize;
 use serde_json::json;
 use utoipa::{OpenApi, ToSchema};
 
-use super::api::ApiJson;
+use super::api::{ApiJson, idempotency_key, replayed};
 use super::web::{FormData, FormErrors, Layout};
 use super::{AppState, Ctx};
 use crate::domain::Perm;
@@ -197,19 +197,12 @@ async fn api_create(
     ApiJson(input): ApiJson<CreateInput>,
 ) -> AppResult<Response> {
     let actor = ctx.actor()?;
-    let key = match headers.get("idempotency-key").map(|v| v.to_str()) {
-        None => None,
-        Some(Ok(s)) if !s.trim().is_empty() && s.len() <= 255 => Some(s.trim().to_string()),
-        Some(_) => return Err(AppError::one("Idempotency-Key", "error.bad_parameter")),
-    };
+    let key = idempotency_key(&headers)?;
     let idem = key.as_deref().map(|key| Idem { key, scope: "calendars.create" });
     if let Some(idem) = &idem
         && let Some((status, body)) = replay(&st.db, &actor, idem).await?
     {
-        let mut res = (StatusCode::from_u16(status).unwrap_or(StatusCode::OK), body).into_response();
-        res.headers_mut().insert("content-type", axum::http::HeaderValue::from_static("application/json"));
-        res.headers_mut().insert("idempotent-replayed", axum::http::HeaderValue::from_static("true"));
-        return Ok(res);
+        return Ok(replayed(status, body));
     }
     let view = svc::create(&st.db, &actor, &input, idem.as_ref()).await?;
     Ok((StatusCode::CREATED, axum::Json(view)).into_response())

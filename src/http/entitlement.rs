@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
-use super::api::{ApiJson, ApiQuery};
+use super::api::{ApiJson, ApiQuery, idempotency_key, replayed};
 use super::web::{FormData, FormErrors, Layout};
 use super::{AppState, Ctx};
 use crate::domain::Perm;
@@ -51,23 +51,6 @@ pub fn pages() -> Router<AppState> {
 }
 
 // ================================================================ API
-
-fn idempotency_key(headers: &HeaderMap) -> AppResult<Option<String>> {
-    match headers.get("idempotency-key") {
-        None => Ok(None),
-        Some(v) => match v.to_str() {
-            Ok(s) if !s.trim().is_empty() && s.len() <= 255 => Ok(Some(s.trim().to_string())),
-            _ => Err(AppError::one("Idempotency-Key", "error.bad_parameter")),
-        },
-    }
-}
-
-fn replayed(status: u16, body: String) -> Response {
-    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
-    let mut res = (status, [(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response();
-    res.headers_mut().insert("idempotent-replayed", axum::http::HeaderValue::from_static("true"));
-    res
-}
 
 /// The evaluate contract's request, for the OpenAPI document (the engine reads the JSON itself).
 #[allow(dead_code)]

@@ -227,6 +227,19 @@ fn check_note(note: &str, errors: &mut Vec<FieldError>) -> String {
     note.to_owned()
 }
 
+/// The calendar and the note of a save, with every problem of both at once.
+fn parse_input(value: &Value, code: Option<&str>, note: &str) -> AppResult<(Calendar, String)> {
+    let mut errors = vec![];
+    let note = check_note(note, &mut errors);
+    match parse_calendar(value, code) {
+        Ok(cal) => AppError::check(errors).map(|_| (cal, note)),
+        Err(list) => {
+            errors.extend(list);
+            Err(AppError::Validation(errors))
+        }
+    }
+}
+
 #[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
 pub struct SaveInput {
     /// The version the edit started from (0 for a built-in never edited); 409 when another
@@ -312,19 +325,7 @@ async fn insert_version(
 /// A new company calendar.
 pub async fn create(db: &Db, actor: &Actor, input: &CreateInput, idem: Option<&Idem<'_>>) -> AppResult<CalendarView> {
     actor.require(Perm::ManageCalendars)?;
-    let mut errors = vec![];
-    let note = check_note(&input.note, &mut errors);
-    let cal = parse_calendar(&input.calendar, None);
-    let cal = match cal {
-        Ok(cal) => {
-            AppError::check(errors)?;
-            cal
-        }
-        Err(list) => {
-            errors.extend(list);
-            return Err(AppError::Validation(errors));
-        }
-    };
+    let (cal, note) = parse_input(&input.calendar, None, &input.note)?;
     insert_version(db, actor, &cal, None, &note, "create", idem).await
 }
 
@@ -337,18 +338,7 @@ pub async fn save(
     input: &SaveInput,
 ) -> AppResult<CalendarView> {
     actor.require(Perm::ManageCalendars)?;
-    let mut errors = vec![];
-    let note = check_note(&input.note, &mut errors);
-    let cal = match parse_calendar(&input.calendar, Some(code)) {
-        Ok(cal) => {
-            AppError::check(errors)?;
-            cal
-        }
-        Err(list) => {
-            errors.extend(list);
-            return Err(AppError::Validation(errors));
-        }
-    };
+    let (cal, note) = parse_input(&input.calendar, Some(code), &input.note)?;
     let view = insert_version(db, actor, &cal, Some(input.version), &note, "new_version", None).await?;
     cache.invalidate(code);
     Ok(view)

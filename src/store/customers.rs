@@ -295,8 +295,9 @@ pub async fn list(c: Conn<'_>, backend: Backend, f: &Filter) -> sqlx::Result<Vec
         }
     }
     let limit_pos = binds.len() + 1 + usize::from(after_id.is_some());
-    if f.phone_prefix.is_some() && f.sort == Sort::Newest {
-        // Few candidates: sort them rather than walk the primary key hoping to meet them.
+    if f.phone_prefix.is_some() && f.sort == Sort::Newest && backend == Backend::Postgres {
+        // Few candidates: PostgreSQL is to sort them rather than walk the primary key hoping to
+        // meet them (SQLite walks the candidate list itself, newest first).
         order = "c.id + 0 DESC".into();
     }
     let sql = if f.words.is_empty() {

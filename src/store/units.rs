@@ -240,9 +240,11 @@ pub async fn list(c: Conn<'_>, f: &Filter) -> sqlx::Result<Vec<Unit>> {
     if f.before_id.is_some() {
         wh.push(format!("u.id < {}", next()));
     }
-    // With a number prefix the candidates are few: `+ 0` keeps the planner from walking the
-    // whole primary key backwards hoping to meet them early (2 s at 2M units on PostgreSQL).
-    let order = if f.number_prefix.is_some() { "u.id + 0 DESC" } else { "u.id DESC" };
+    // With a number prefix the candidates are few. SQLite walks their list newest first and
+    // stops at the limit; PostgreSQL would rather walk the whole primary key backwards hoping
+    // to meet them early (2 s at 2M units), which `+ 0` rules out: it sorts the candidates.
+    let pg = matches!(c, crate::db::Conn::Pg(_));
+    let order = if f.number_prefix.is_some() && pg { "u.id + 0 DESC" } else { "u.id DESC" };
     let sql = format!("{SELECT} WHERE {} ORDER BY {order} LIMIT {}", wh.join(" AND "), next());
     on_conn!(c, |e| {
         let mut q = sqlx::query_as(AssertSqlSafe(sql));
