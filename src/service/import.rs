@@ -301,7 +301,7 @@ pub type Progress<'a> = &'a (dyn Fn(Phase, usize, usize) + Sync);
 
 /// Rows between two progress reports.
 const PROGRESS_EVERY: usize = 500;
-/// Customers written per round of multi-row statements (a progress report after each).
+/// Customers or units written per round of multi-row statements (a progress report after each).
 const BULK_ROWS: usize = 2000;
 
 async fn check_rows(
@@ -602,10 +602,12 @@ pub async fn run(
     // Customers go in bulk: their search terms first, on every core and outside the
     // transaction, then multi-row statements.
     let mut customers = vec![];
+    let mut units = vec![];
     let mut others = vec![];
     for item in ready {
         match item {
             Checked::Customer(p) => customers.push(*p),
+            Checked::Unit(d) => units.push(*d),
             other => others.push(other),
         }
     }
@@ -617,15 +619,18 @@ pub async fn run(
         let chunk = std::mem::replace(&mut customers, rest);
         report.imported += archive::insert_customers_bulk(&mut tx, db.backend(), actor, chunk, now).await?;
     }
+    while !units.is_empty() {
+        progress(Phase::Write, report.imported, total);
+        let rest = units.split_off(units.len().min(BULK_ROWS));
+        let chunk = std::mem::replace(&mut units, rest);
+        report.imported += archive::insert_units_bulk(&mut tx, db.backend(), actor, chunk, now).await?;
+    }
     for (i, item) in others.into_iter().enumerate() {
         if i % PROGRESS_EVERY == 0 {
             progress(Phase::Write, i, total);
         }
         match item {
-            Checked::Customer(_) => {} // written in bulk above
-            Checked::Unit(d) => {
-                archive::insert_unit(&mut tx, actor, &d, now).await?;
-            }
+            Checked::Customer(_) | Checked::Unit(_) => {} // written in bulk above
             Checked::Model(d) => {
                 archive::insert_model(&mut tx, actor, &d, now).await?;
             }

@@ -101,28 +101,39 @@ pub async fn sync_sequences(c: Conn<'_>, backend: Backend) -> sqlx::Result<()> {
     })
 }
 
-/// `n` new customer ids, reserved inside the caller's transaction. PostgreSQL draws them from
+/// Tables whose ids imports reserve up front.
+#[derive(Clone, Copy, Debug)]
+pub enum IdTable {
+    Customers,
+    Units,
+}
+
+/// `n` new ids of `table`, reserved inside the caller's transaction. PostgreSQL draws them from
 /// the identity sequence (so other instances inserting meanwhile never collide); SQLite has a
 /// single writer, so the ids after the highest one ever used are free.
-pub async fn reserve_customer_ids(c: Conn<'_>, backend: Backend, n: usize) -> sqlx::Result<Vec<i64>> {
+pub async fn reserve_ids(c: Conn<'_>, backend: Backend, table: IdTable, n: usize) -> sqlx::Result<Vec<i64>> {
     if n == 0 {
         return Ok(vec![]);
     }
+    let name = match table {
+        IdTable::Customers => "customers",
+        IdTable::Units => "units",
+    };
     match backend {
         Backend::Postgres => on_conn!(c, |e| {
-            sqlx::query_scalar(
-                "SELECT nextval(pg_get_serial_sequence('customers', 'id')) FROM generate_series(1, $1::BIGINT)",
-            )
+            sqlx::query_scalar(AssertSqlSafe(format!(
+                "SELECT nextval(pg_get_serial_sequence('{name}', 'id')) FROM generate_series(1, $1::BIGINT)"
+            )))
             .bind(n as i64)
             .fetch_all(&mut *e)
             .await
         }),
         Backend::Sqlite => {
             let top: i64 = on_conn!(c, |e| {
-                sqlx::query_scalar(
-                    "SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'customers'), 0), \
-                     COALESCE((SELECT MAX(id) FROM customers), 0))",
-                )
+                sqlx::query_scalar(AssertSqlSafe(format!(
+                    "SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = '{name}'), 0), \
+                     COALESCE((SELECT MAX(id) FROM {name}), 0))"
+                )))
                 .fetch_one(&mut *e)
                 .await
             })?;

@@ -183,6 +183,13 @@ pub async fn get(c: Conn<'_>, id: i64) -> sqlx::Result<Option<Unit>> {
     on_conn!(c, |e| sqlx::query_as(AssertSqlSafe(sql)).bind(id).fetch_optional(&mut *e).await)
 }
 
+/// The units with ids from `lo` to `hi` (a bulk write reads back what it wrote, for the audit
+/// trail; a range, because a list of thousands of parameters is slow to bind on SQLite).
+pub async fn in_id_range(c: Conn<'_>, lo: i64, hi: i64) -> sqlx::Result<Vec<Unit>> {
+    let sql = format!("{SELECT} WHERE u.id >= $1 AND u.id <= $2 ORDER BY u.id");
+    on_conn!(c, |e| sqlx::query_as(AssertSqlSafe(sql)).bind(lo).bind(hi).fetch_all(&mut *e).await)
+}
+
 /// The unit holding a serial, deleted ones included (a serial is never reused).
 pub async fn by_serial(c: Conn<'_>, serial: &str) -> sqlx::Result<Option<Unit>> {
     let sql = format!("{SELECT} WHERE u.serial = $1");

@@ -438,6 +438,24 @@ async fn import_customers_and_units_with_row_errors_then_clean(app: &TestApp) {
         .collect();
     got.sort();
     assert_eq!(got, vec![("000777".into(), "2024-03-01".into()), ("000778".into(), "2024-03-02".into())]);
+    // Written in bulk, each unit is whole: its first owner, a public card token, its own audit entry.
+    let unit = units["items"].as_array().unwrap().iter().find(|u| u["serial"] == "000777").unwrap().clone();
+    let uid = unit["id"].as_i64().unwrap();
+    let (owners, stored) = {
+        let mut c = app.db.read().await.unwrap();
+        let owners = aftersales::store::units::owners(c.conn(), uid).await.unwrap();
+        (owners, aftersales::store::units::get(c.conn(), uid).await.unwrap().unwrap())
+    };
+    assert_eq!(owners.iter().map(|o| o.customer_id).collect::<Vec<_>>(), vec![cid]);
+    assert_eq!(stored.public_token.len(), 32);
+    let card = reqwest::get(app.url(&format!("/u/{}", stored.public_token))).await.unwrap();
+    assert_eq!(card.status(), 200);
+    assert!(card.text().await.unwrap().contains("000777"));
+    let (_, audit) = app
+        .api(Method::GET, &format!("/api/v1/audit?entity_type=unit&entity_id={uid}"), &app.token("admin").await, None)
+        .await;
+    assert_eq!(audit["items"][0]["action"], "create", "{audit}");
+    assert!(audit["items"][0]["after_json"].as_str().unwrap().contains("000777"));
     // Importing the same file again: every serial is taken.
     let (status, report) = import(app, &token, "units", "", "units.xlsx", bytes).await;
     assert_eq!(status, 422);
