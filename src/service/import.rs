@@ -279,7 +279,6 @@ fn yes(raw: &str) -> bool {
     matches!(raw.trim().to_lowercase().as_str(), "是" | "y" | "yes" | "true" | "1" | "重点" | "√")
 }
 
-/// Validates every row; returns the report and the rows ready to write.
 /// The two phases of an import, for a progress bar.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Phase {
@@ -304,6 +303,7 @@ const PROGRESS_EVERY: usize = 500;
 /// Customers or units written per round of multi-row statements (a progress report after each).
 const BULK_ROWS: usize = 2000;
 
+/// Validates every row; returns the report and the rows ready to write.
 async fn check_rows(
     db: &Db,
     actor: &Actor,
@@ -599,8 +599,8 @@ pub async fn run(
     }
     let now = Utc::now();
     let total = ready.len();
-    // Customers go in bulk: their search terms first, on every core and outside the
-    // transaction, then multi-row statements.
+    // Customers and units go in bulk: customers' search terms first, on every core and outside
+    // the transaction, then multi-row statements.
     let mut customers = vec![];
     let mut units = vec![];
     let mut others = vec![];
