@@ -96,6 +96,17 @@ pub struct Parsed {
 }
 
 pub async fn parse_customer(db: &Db, actor: &Actor, input: &CustomerInput) -> AppResult<Parsed> {
+    parse_customer_with(db, actor, input, None).await
+}
+
+/// [`parse_customer`] with the region codes already at hand (an import checks thousands of
+/// rows against the same few regions).
+pub async fn parse_customer_with(
+    db: &Db,
+    actor: &Actor,
+    input: &CustomerInput,
+    region_codes: Option<&[String]>,
+) -> AppResult<Parsed> {
     let mut errors: Vec<FieldError> = vec![];
     let kind = match CustomerKind::parse(&input.kind) {
         Some(k) => k.code().to_string(),
@@ -123,8 +134,14 @@ pub async fn parse_customer(db: &Db, actor: &Actor, input: &CustomerInput) -> Ap
         }
     }
     if let Some(r) = &region {
-        let mut c = db.read().await?;
-        if !store::settings::regions(c.conn()).await?.iter().any(|x| &x.code == r) {
+        let known = match region_codes {
+            Some(codes) => codes.contains(r),
+            None => {
+                let mut c = db.read().await?;
+                store::settings::regions(c.conn()).await?.iter().any(|x| &x.code == r)
+            }
+        };
+        if !known {
             errors.push(field_error("region", "error.unknown_region"));
         }
     }

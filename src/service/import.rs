@@ -331,6 +331,10 @@ async fn check_rows(
     };
     let mut seen_keys: HashMap<String, usize> = HashMap::new();
     let mut customer_by_name: HashMap<String, Option<i64>> = HashMap::new();
+    let region_codes: Vec<String> = {
+        let mut c = db.read().await?;
+        store::settings::regions(c.conn()).await?.into_iter().map(|r| r.code).collect()
+    };
     let total = grid.rows.len();
     for (i, row) in grid.rows.iter().enumerate() {
         if i % PROGRESS_EVERY == 0 {
@@ -377,7 +381,7 @@ async fn check_rows(
                     },
                     ..Default::default()
                 };
-                match archive::parse_customer(db, actor, &input).await {
+                match archive::parse_customer_with(db, actor, &input, Some(&region_codes)).await {
                     Ok(p) => {
                         let mut dup_errors = vec![];
                         if !allow_duplicates {

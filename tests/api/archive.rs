@@ -398,6 +398,18 @@ async fn import_customers_and_units_with_row_errors_then_clean(app: &TestApp) {
     let (_, now) = app.api(Method::GET, "/api/v1/customers?limit=200", &token, None).await;
     assert_eq!(now["items"].as_array().unwrap().len(), before, "nothing was imported");
 
+    // An unknown region is named by its column (the import checks rows against the regions it
+    // read once).
+    let csv = "客户名称,区域\n区域测试客户,nowhere\n区域测试客户二,south\n".as_bytes().to_vec();
+    let (status, report) = import(app, &token, "customers", "&dry_run=true", "r.csv", csv).await;
+    assert_eq!(status, 422, "{report}");
+    let errors = report["errors"].as_array().unwrap();
+    assert_eq!(
+        (errors.len(), errors[0]["row"].as_i64(), errors[0]["column"].as_str()),
+        (1, Some(2), Some("区域")),
+        "{report}"
+    );
+
     // Only the valid rows, in one go.
     let (status, report) = import(app, &token, "customers", "&only_valid=true", "客户.csv", gbk.to_vec()).await;
     assert_eq!(status, 200, "{report}");
