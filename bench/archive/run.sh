@@ -65,7 +65,7 @@ else
   GEN_S=$(echo "$(date +%s.%N) - $GEN_START" | bc)
 fi
 if [ "$BACKEND" = postgres ]; then
-  DB_SIZE=$(psql -Atq -h 127.0.0.1 -U postgres -d postgres -c "SELECT pg_size_pretty(pg_database_size('${PGDB:-${REUSE##*/}}'))")
+  DB_SIZE=$(psql -Atq -h 127.0.0.1 -U postgres -d postgres -c "SELECT pg_size_pretty(pg_database_size('${PGDB:-$(basename "${REUSE%%\?*}")}'))")
 else
   DB_SIZE=$(du -sh "$WORK" | cut -f1)
 fi
