@@ -271,27 +271,16 @@ pub async fn index_customers(parsed: Vec<Parsed>) -> AppResult<Vec<Indexed>> {
     let job = tokio::task::spawn_blocking(move || {
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
         let per = parsed.len().div_ceil(threads).max(1);
-        let mut parts: Vec<Vec<Parsed>> = vec![];
-        let mut rest = parsed;
-        while rest.len() > per {
-            let tail = rest.split_off(per);
-            parts.push(rest);
-            rest = tail;
-        }
-        parts.push(rest);
-        std::thread::scope(|s| {
-            let handles: Vec<_> = parts
-                .into_iter()
+        let terms: Vec<String> = std::thread::scope(|s| {
+            let handles: Vec<_> = parsed
+                .chunks(per)
                 .map(|part| {
-                    s.spawn(move || {
-                        part.into_iter()
-                            .map(|p| Indexed { terms: search_terms(&p.data, &p.contacts), parsed: p })
-                            .collect::<Vec<_>>()
-                    })
+                    s.spawn(move || part.iter().map(|p| search_terms(&p.data, &p.contacts)).collect::<Vec<_>>())
                 })
                 .collect();
-            handles.into_iter().flat_map(|h| h.join().expect("indexing thread")).collect::<Vec<_>>()
-        })
+            handles.into_iter().flat_map(|h| h.join().expect("indexing thread")).collect()
+        });
+        parsed.into_iter().zip(terms).map(|(parsed, terms)| Indexed { parsed, terms }).collect::<Vec<_>>()
     });
     Ok(job.await.map_err(anyhow::Error::from)?)
 }
@@ -318,53 +307,33 @@ pub async fn insert_customers_bulk(
         })
         .collect();
     store::bulk::insert_customers(tx.conn(), backend, &rows, now).await?;
-    let ids: Vec<String> = rows.iter().map(|r| r.id.to_string()).collect();
-    let after: Vec<String> = rows
-        .iter()
-        .map(|r| {
-            let d = &r.data;
-            let detail = CustomerDetail {
-                customer: Customer {
-                    id: r.id,
-                    kind: d.kind.clone(),
-                    name: d.name.clone(),
-                    class: d.class.clone(),
-                    key_customer: d.key_customer,
-                    region_code: d.region_code.clone(),
-                    province: d.province.clone(),
-                    city: d.city.clone(),
-                    district: d.district.clone(),
-                    address: d.address.clone(),
-                    phone: d.phone.clone(),
-                    email: d.email.clone(),
-                    tags: d.tags.clone(),
-                    notes: d.notes.clone(),
-                    version: 1,
-                    created_at: now,
-                    updated_at: now,
-                },
-                contacts: r.contacts.clone(),
-            };
-            serde_json::to_string(&detail).unwrap_or_default()
-        })
-        .collect();
-    let entries: Vec<store::audit::NewEntry<'_>> = ids
-        .iter()
-        .zip(after)
-        .map(|(id, json)| store::audit::NewEntry {
-            at: now,
-            actor_id: actor.user_id,
-            actor_label: &actor.label,
-            action: "create",
-            entity_type: "customer",
-            entity_id: id,
-            before: None,
-            after: Some(json),
-            ip: actor.ip.as_deref(),
-            request_id: actor.request_id.as_deref(),
-        })
-        .collect();
-    store::audit::insert_many(tx.conn(), backend, &entries).await?;
+    let created = rows.iter().map(|r| {
+        let d = &r.data;
+        let detail = CustomerDetail {
+            customer: Customer {
+                id: r.id,
+                kind: d.kind.clone(),
+                name: d.name.clone(),
+                class: d.class.clone(),
+                key_customer: d.key_customer,
+                region_code: d.region_code.clone(),
+                province: d.province.clone(),
+                city: d.city.clone(),
+                district: d.district.clone(),
+                address: d.address.clone(),
+                phone: d.phone.clone(),
+                email: d.email.clone(),
+                tags: d.tags.clone(),
+                notes: d.notes.clone(),
+                version: 1,
+                created_at: now,
+                updated_at: now,
+            },
+            contacts: r.contacts.clone(),
+        };
+        (r.id, detail)
+    });
+    audit::record_created(tx, backend, actor, now, "customer", created).await?;
     Ok(rows.len())
 }
 
@@ -736,25 +705,7 @@ pub async fn insert_units_bulk(
     // Other instances may have written units inside the range meanwhile (PostgreSQL).
     let written: Vec<Unit> =
         store::units::in_id_range(tx.conn(), lo, hi).await?.into_iter().filter(|u| mine.contains(&u.id)).collect();
-    let ids: Vec<String> = written.iter().map(|u| u.id.to_string()).collect();
-    let after: Vec<String> = written.iter().map(|u| serde_json::to_string(u).unwrap_or_default()).collect();
-    let entries: Vec<store::audit::NewEntry<'_>> = ids
-        .iter()
-        .zip(after)
-        .map(|(id, json)| store::audit::NewEntry {
-            at: now,
-            actor_id: actor.user_id,
-            actor_label: &actor.label,
-            action: "create",
-            entity_type: "unit",
-            entity_id: id,
-            before: None,
-            after: Some(json),
-            ip: actor.ip.as_deref(),
-            request_id: actor.request_id.as_deref(),
-        })
-        .collect();
-    store::audit::insert_many(tx.conn(), backend, &entries).await?;
+    audit::record_created(tx, backend, actor, now, "unit", written.iter().map(|u| (u.id, u))).await?;
     Ok(rows.len())
 }
 

@@ -41,6 +41,40 @@ pub async fn record<B: Serialize, A: Serialize>(
     Ok(())
 }
 
+/// Records the creation of many records at once (imports), each with its state after, with
+/// multi-row statements inside the caller's transaction.
+pub async fn record_created<A: Serialize>(
+    tx: &mut Tx,
+    backend: crate::db::Backend,
+    actor: &Actor,
+    at: DateTime<Utc>,
+    entity_type: &str,
+    created: impl IntoIterator<Item = (i64, A)>,
+) -> AppResult<()> {
+    let (ids, afters): (Vec<String>, Vec<String>) = created
+        .into_iter()
+        .map(|(id, after)| (id.to_string(), serde_json::to_string(&after).unwrap_or_default()))
+        .unzip();
+    let entries: Vec<store::audit::NewEntry<'_>> = ids
+        .iter()
+        .zip(afters)
+        .map(|(id, after)| store::audit::NewEntry {
+            at,
+            actor_id: actor.user_id,
+            actor_label: &actor.label,
+            action: "create",
+            entity_type,
+            entity_id: id,
+            before: None,
+            after: Some(after),
+            ip: actor.ip.as_deref(),
+            request_id: actor.request_id.as_deref(),
+        })
+        .collect();
+    store::audit::insert_many(tx.conn(), backend, &entries).await?;
+    Ok(())
+}
+
 pub async fn list(db: &Db, actor: &Actor, filter: &store::audit::Filter) -> AppResult<Vec<store::audit::Entry>> {
     actor.require(Perm::ViewAudit)?;
     let mut c = db.read().await?;

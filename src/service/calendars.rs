@@ -108,7 +108,6 @@ pub struct CalendarSummary {
 
 fn summary(cal: &Calendar, version: i64) -> CalendarSummary {
     let mut years: Vec<i32> = cal.holidays.iter().map(|h| chrono::Datelike::year(&h.date)).collect();
-    years.dedup();
     years.sort_unstable();
     years.dedup();
     CalendarSummary {

@@ -607,12 +607,12 @@ pub async fn run(
     // the transaction, then multi-row statements.
     let mut customers = vec![];
     let mut units = vec![];
-    let mut others = vec![];
+    let mut models = vec![];
     for item in ready {
         match item {
             Checked::Customer(p) => customers.push(*p),
             Checked::Unit(d) => units.push(*d),
-            other => others.push(other),
+            Checked::Model(d) => models.push(*d),
         }
     }
     let mut customers = archive::index_customers(customers).await?;
@@ -629,16 +629,12 @@ pub async fn run(
         let chunk = std::mem::replace(&mut units, rest);
         report.imported += archive::insert_units_bulk(&mut tx, db.backend(), actor, chunk, now).await?;
     }
-    for (i, item) in others.into_iter().enumerate() {
-        if i % PROGRESS_EVERY == 0 {
-            progress(Phase::Write, i, total);
+    // Catalogues are small: models are written one by one.
+    for d in models {
+        if report.imported % PROGRESS_EVERY == 0 {
+            progress(Phase::Write, report.imported, total);
         }
-        match item {
-            Checked::Customer(_) | Checked::Unit(_) => {} // written in bulk above
-            Checked::Model(d) => {
-                archive::insert_model(&mut tx, actor, &d, now).await?;
-            }
-        }
+        archive::insert_model(&mut tx, actor, &d, now).await?;
         report.imported += 1;
     }
     super::audit::record::<(), _>(
