@@ -28,6 +28,9 @@ pub struct Config {
     /// Failed logins allowed per account and per address within 15 minutes.
     pub login_max_failures_per_account: i64,
     pub login_max_failures_per_address: i64,
+    /// Where photos and signatures are kept; default: `files` beside a SQLite database, else
+    /// `./data/files`. Several instances need a folder they all share.
+    pub files_dir: std::path::PathBuf,
 }
 
 impl Default for Config {
@@ -41,6 +44,7 @@ impl Default for Config {
             session_idle_minutes: 12 * 60,
             login_max_failures_per_account: 5,
             login_max_failures_per_address: 30,
+            files_dir: "./data/files".into(),
         }
     }
 }
@@ -57,6 +61,7 @@ pub struct FileConfig {
     pub session_idle_minutes: Option<i64>,
     pub login_max_failures_per_account: Option<i64>,
     pub login_max_failures_per_address: Option<i64>,
+    pub files_dir: Option<String>,
 }
 
 impl FileConfig {
@@ -75,6 +80,7 @@ pub struct Overrides {
     pub database_url: Option<String>,
     pub public_url: Option<String>,
     pub sqlite_sync: Option<SqliteSync>,
+    pub files_dir: Option<String>,
 }
 
 fn env_parse<T: std::str::FromStr>(name: &str) -> anyhow::Result<Option<T>> {
@@ -86,6 +92,20 @@ fn env_parse<T: std::str::FromStr>(name: &str) -> anyhow::Result<Option<T>> {
     }
 }
 
+/// `files` in the SQLite database's folder, so one data folder holds everything to back up.
+fn default_files_dir(database_url: &str) -> std::path::PathBuf {
+    if database_url.starts_with("postgres") {
+        return "./data/files".into();
+    }
+    let rest =
+        database_url.strip_prefix("sqlite://").or_else(|| database_url.strip_prefix("sqlite:")).unwrap_or(database_url);
+    let rest = rest.split('?').next().unwrap_or(rest);
+    match Path::new(rest).parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.join("files"),
+        _ => "./files".into(),
+    }
+}
+
 impl Config {
     pub fn resolve(file: FileConfig, o: Overrides) -> anyhow::Result<Config> {
         let d = Config::default();
@@ -94,9 +114,15 @@ impl Config {
             .parse()
             .with_context(|| format!("listen address {listen_raw} is not of the form IP:PORT (e.g. 127.0.0.1:8080)"))?;
         let public_url = o.public_url.or(file.public_url).unwrap_or_else(|| format!("http://{listen}"));
+        let database_url = o.database_url.or(file.database_url).unwrap_or(d.database_url);
+        let files_dir = match o.files_dir.or(file.files_dir) {
+            Some(dir) => dir.into(),
+            None => default_files_dir(&database_url),
+        };
         let c = Config {
             listen,
-            database_url: o.database_url.or(file.database_url).unwrap_or(d.database_url),
+            database_url,
+            files_dir,
             public_url: public_url.trim_end_matches('/').to_string(),
             sqlite_sync: o.sqlite_sync.or(file.sqlite_sync).unwrap_or_default(),
             trust_forwarded_for: env_parse("AFTERSALES_TRUST_FORWARDED_FOR")?

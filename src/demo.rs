@@ -77,6 +77,7 @@ pub async fn load(db: &Db) -> anyhow::Result<bool> {
         }
     }
     load_archive(db, &actor).await?;
+    load_work_orders(db, &actor).await?;
     let mut tx = db.begin().await?;
     store::settings::set(tx.conn(), "demo_loaded", &chrono::Utc::now().to_rfc3339()).await?;
     tx.commit().await?;
@@ -253,6 +254,88 @@ async fn load_archive(db: &Db, actor: &Actor) -> anyhow::Result<()> {
             ..Default::default()
         };
         archive::create_unit(db, actor, &input, None).await.map_err(|e| fail("unit", e))?;
+    }
+    Ok(())
+}
+
+/// The fault catalogue of each category, the engineers' skills, and a few requests in
+/// different states so that the dispatch board and an engineer's phone have something to show.
+async fn load_work_orders(db: &Db, actor: &Actor) -> anyhow::Result<()> {
+    use crate::service::work_orders::{self as wo, ActionInput, IntakeInput};
+    use crate::store::work_orders::FaultCode;
+    let mut tx = db.begin().await?;
+    for (cat, code, zh, en) in [
+        ("air_conditioner", "AC-E1", "不制冷/制冷差", "poor or no cooling"),
+        ("air_conditioner", "AC-E2", "室内机漏水", "indoor unit leaks water"),
+        ("air_conditioner", "AC-E3", "压缩机不启动", "compressor does not start"),
+        ("air_conditioner", "AC-E4", "噪音或振动异常", "abnormal noise or vibration"),
+        ("air_conditioner", "AC-E5", "控制器/遥控故障", "controller or remote fault"),
+        ("compressor", "CP-E1", "排气温度过高", "discharge temperature too high"),
+        ("compressor", "CP-E2", "油压低", "low oil pressure"),
+        ("compressor", "CP-E3", "电机过载保护", "motor overload trip"),
+        ("compressor", "CP-E4", "轴承磨损", "bearing wear"),
+        ("vehicle", "EV-E1", "动力电池故障", "traction battery fault"),
+        ("vehicle", "EV-E2", "驱动电机异响", "drive motor noise"),
+        ("vehicle", "EV-E3", "充电故障", "charging fault"),
+        ("fan", "FS-E1", "电机不转", "motor does not turn"),
+        ("fan", "FS-E2", "摇头失灵", "oscillation fails"),
+    ] {
+        let f = FaultCode { category_code: cat.into(), code: code.into(), name_zh: zh.into(), name_en: en.into() };
+        store::work_orders::upsert_fault_code(tx.conn(), &f).await?;
+    }
+    let mut engineer_ids = vec![];
+    for (login, skills) in [
+        ("engineer", &["air_conditioner", "compressor"][..]),
+        ("engineer2", &["air_conditioner", "fan", "vehicle"][..]),
+    ] {
+        if let Some(u) = store::users::by_login(tx.conn(), login).await? {
+            let skills: Vec<String> = skills.iter().map(|s| s.to_string()).collect();
+            store::work_orders::set_skills(tx.conn(), u.id, &skills).await?;
+            engineer_ids.push(u.id);
+        }
+    }
+    tx.commit().await?;
+    let fail = |what: &str, e: AppError| anyhow::anyhow!("loading the demo {what} failed: {e:?}");
+    let unit = |serial: &'static str| async move {
+        let mut c = db.read().await?;
+        store::units::by_serial(c.conn(), serial).await?.ok_or_else(|| anyhow::anyhow!("demo unit {serial} missing"))
+    };
+    let tomorrow =
+        chrono::Utc::now().with_timezone(&chrono_tz::Asia::Shanghai).date_naive() + chrono::Duration::days(1);
+    let requests = [
+        ("KF35A0001", "hotline", "repair", "high", "客厅空调开机半小时后不制冷，室外机有异响。", String::new()),
+        (
+            "LG120B0007",
+            "email",
+            "maintenance",
+            "normal",
+            "夏季高峰前的年度保养：检查油压、排气温度并更换滤芯。",
+            format!("{tomorrow}T10:00"),
+        ),
+        ("FS10C0100", "walk_in", "return", "normal", "风扇买回来摇头功能失灵，要求退货。", String::new()),
+    ];
+    for (i, (serial, channel, kind, priority, problem, requested)) in requests.into_iter().enumerate() {
+        let u = unit(serial).await?;
+        let input = IntakeInput {
+            channel: channel.into(),
+            kind: kind.into(),
+            priority: priority.into(),
+            customer_id: u.customer_id,
+            unit_id: Some(u.id),
+            problem: problem.into(),
+            requested_at: requested.clone(),
+            ..Default::default()
+        };
+        let d = wo::create(db, actor, &input, None).await.map_err(|e| fail("request", e))?;
+        if i == 1
+            && let Some(&engineer) = engineer_ids.first()
+        {
+            let assign = ActionInput { version: d.order.version, engineer_id: Some(engineer), ..Default::default() };
+            let files = crate::files::Files::none();
+            wo::act(db, &files, actor, d.order.id, rules::work_order::Action::Assign, &assign)
+                .await
+                .map_err(|e| fail("assignment", e))?;
+        }
     }
     Ok(())
 }

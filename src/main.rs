@@ -16,7 +16,7 @@ use clap::{Args, Parser, Subcommand};
 struct Cli {
     /// A TOML configuration file (keys: listen, database_url, public_url, sqlite_sync,
     /// trust_forwarded_for, session_idle_minutes, login_max_failures_per_account,
-    /// login_max_failures_per_address).
+    /// login_max_failures_per_address, files_dir).
     #[arg(long, global = true, env = "AFTERSALES_CONFIG")]
     config: Option<PathBuf>,
     /// sqlite://FILE (default sqlite://./data/aftersales.db) or postgres://USER@HOST/DB.
@@ -25,6 +25,9 @@ struct Cli {
     /// SQLite durability: normal survives a killed process, full also a power loss.
     #[arg(long, global = true, env = "AFTERSALES_SQLITE_SYNC", value_enum)]
     sqlite_sync: Option<SqliteSync>,
+    /// Folder for photos and signatures (default: `files` beside the SQLite database).
+    #[arg(long, global = true, env = "AFTERSALES_FILES_DIR")]
+    files_dir: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -205,7 +208,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     };
     let config = Config::resolve(
         file,
-        Overrides { listen, database_url: cli.database.clone(), public_url, sqlite_sync: cli.sqlite_sync },
+        Overrides {
+            listen,
+            database_url: cli.database.clone(),
+            public_url,
+            sqlite_sync: cli.sqlite_sync,
+            files_dir: cli.files_dir.clone(),
+        },
     )?;
     let db = startup::open_database(&config).await?;
     let result = command(cli.command, &config, &db, demo_flag).await;
@@ -236,7 +245,7 @@ async fn command(cmd: Command, config: &Config, db: &Db, demo_flag: bool) -> any
             })?;
             let addr = listener.local_addr()?;
             println!("Aftersales is serving http://{addr}/ (public URL {})", config.public_url);
-            let state = AppState::new(db.clone(), config.clone());
+            let state = AppState::new(db.clone(), config.clone())?;
             startup::serve(state, listener, startup::shutdown_signal()).await?;
             Ok(true)
         }

@@ -46,11 +46,16 @@ pub struct AppState {
     pub tokens: Arc<auth::TokenCache>,
     /// Calendars compiled recently (see `service::calendars`).
     pub calendars: Arc<crate::service::calendars::CalendarCache>,
+    /// Photos and signatures (see `files`).
+    pub files: crate::files::Files,
 }
 
 impl AppState {
-    pub fn new(db: Db, config: Config) -> AppState {
-        AppState {
+    /// Fails when the files folder cannot be created.
+    pub fn new(db: Db, config: Config) -> anyhow::Result<AppState> {
+        let files = crate::files::Files::local(&config.files_dir)?;
+        Ok(AppState {
+            files,
             db,
             config: Arc::new(config),
             metrics: metrics_handle(),
@@ -58,7 +63,7 @@ impl AppState {
             policies: Arc::new(crate::service::entitlement::PolicyCache::new()),
             tokens: Arc::new(auth::TokenCache::new()),
             calendars: Arc::new(crate::service::calendars::CalendarCache::new()),
-        }
+        })
     }
 }
 

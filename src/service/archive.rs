@@ -25,7 +25,7 @@ pub fn region_scope(actor: &Actor) -> Option<String> {
     if actor.can(Perm::AllRegions) { None } else { actor.region_code.clone() }
 }
 
-fn visible(actor: &Actor, region: &Option<String>) -> bool {
+pub(crate) fn visible(actor: &Actor, region: &Option<String>) -> bool {
     match region_scope(actor) {
         None => true,
         Some(mine) => region.as_deref() == Some(mine.as_str()),
@@ -815,6 +815,21 @@ pub async fn warranty_status(
     unit: &Unit,
     day: NaiveDate,
 ) -> AppResult<Result<rules::entitlement::Evaluation, String>> {
+    let (policy, req) = match entitlement_request(db, unit, day).await? {
+        Ok(found) => found,
+        Err(key) => return Ok(Err(key)),
+    };
+    Ok(rules::entitlement::evaluate(&policy, &req)
+        .map_err(|errs| errs.first().map(|e| format!("{}: {}", e.field, e.message_en)).unwrap_or_default()))
+}
+
+/// The policy and the request that decide a general fault of `unit` reported on `day`, with
+/// no history; callers add what they know. Err holds the locale key of what is missing.
+pub async fn entitlement_request(
+    db: &Db,
+    unit: &Unit,
+    day: NaiveDate,
+) -> AppResult<Result<(rules::entitlement::Policy, rules::entitlement::EvaluateRequest), String>> {
     use rules::entitlement::{EvaluateRequest, Fault, FaultKind, Grade};
     let Some(start) = unit.invoice_date.or(unit.sale_date) else {
         return Ok(Err("archive.status_no_invoice".into()));
@@ -836,6 +851,5 @@ pub async fn warranty_status(
     if day < start {
         return Ok(Err("archive.status_not_sold_yet".into()));
     }
-    Ok(rules::entitlement::evaluate(&policy, &req)
-        .map_err(|errs| errs.first().map(|e| format!("{}: {}", e.field, e.message_en)).unwrap_or_default()))
+    Ok(Ok((policy, req)))
 }

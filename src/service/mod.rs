@@ -9,6 +9,7 @@ pub mod entitlement;
 pub mod import;
 pub mod tokens;
 pub mod users;
+pub mod work_orders;
 
 use crate::domain::{Perm, Role};
 use crate::error::{AppError, AppResult};

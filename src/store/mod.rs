@@ -12,6 +12,7 @@ pub mod products;
 pub mod settings;
 pub mod units;
 pub mod users;
+pub mod work_orders;
 
 /// `$first, $first+1, …` placeholders for an `IN (…)` list of `n` values.
 pub fn placeholders(first: usize, n: usize) -> String {

@@ -22,6 +22,7 @@ pub struct TestApp {
     pub db: Db,
     pub database_url: String,
     pub backend: Backend,
+    pub files_dir: std::path::PathBuf,
     stop: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
     pg_name: Option<String>,
@@ -87,23 +88,35 @@ impl TestApp {
             }
             Backend::Postgres => {
                 let name = fresh_pg_database().await?;
-                (replace_db_name(&pg_admin_url(), &name), None, Some(name))
+                (replace_db_name(&pg_admin_url(), &name), Some(tempfile::tempdir().unwrap()), Some(name))
             }
         };
-        let app = TestApp::start(backend, &url, dir, pg_name).await;
+        let files_dir = dir.as_ref().expect("a folder for each app").path().join("files");
+        let app = TestApp::start(backend, &url, files_dir, dir, pg_name).await;
         aftersales::demo::load(&app.db).await.expect("demo loads");
         Some(app)
     }
 
     /// A second instance on the same database (for scale-out tests).
     pub async fn another_instance(&self) -> TestApp {
-        TestApp::start(self.backend, &self.database_url, None, None).await
+        TestApp::start(self.backend, &self.database_url, self.files_dir.clone(), None, None).await
     }
 
-    async fn start(backend: Backend, url: &str, dir: Option<tempfile::TempDir>, pg_name: Option<String>) -> TestApp {
+    async fn start(
+        backend: Backend,
+        url: &str,
+        files_dir: std::path::PathBuf,
+        dir: Option<tempfile::TempDir>,
+        pg_name: Option<String>,
+    ) -> TestApp {
         let config = Config::resolve(
             FileConfig::default(),
-            Overrides { listen: Some("127.0.0.1:0".into()), database_url: Some(url.into()), ..Default::default() },
+            Overrides {
+                listen: Some("127.0.0.1:0".into()),
+                database_url: Some(url.into()),
+                files_dir: Some(files_dir.display().to_string()),
+                ..Default::default()
+            },
         )
         .unwrap();
         let db = aftersales::startup::open_database(&config).await.expect("database opens");
@@ -111,13 +124,14 @@ impl TestApp {
         let addr = listener.local_addr().unwrap();
         let config = Config { public_url: format!("http://{addr}"), ..config };
         let (tx, rx) = oneshot::channel::<()>();
-        let state = AppState::new(db.clone(), config);
+        let state = AppState::new(db.clone(), config).expect("state");
         let server = tokio::spawn(aftersales::startup::serve(state, listener, async {
             let _ = rx.await;
         }));
         TestApp {
             addr,
             db,
+            files_dir,
             database_url: url.to_string(),
             backend,
             stop: Some(tx),

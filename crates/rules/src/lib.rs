@@ -8,5 +8,6 @@ pub mod calendar;
 pub mod entitlement;
 pub mod error;
 pub mod sla;
+pub mod work_order;
 
 pub use error::FieldError;
