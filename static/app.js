@@ -94,3 +94,51 @@ document.addEventListener("submit", async (ev) => {
     fail(res.statusText);
   }
 });
+
+// Signature pad: the customer signs with a finger or mouse; the drawing goes into the
+// hidden input as a PNG data URL, which the server checks and stores with the report.
+document.querySelectorAll("[data-signature]").forEach((box) => {
+  const canvas = box.querySelector("canvas");
+  const input = box.querySelector("input[type=hidden]");
+  if (!canvas || !input) return;
+  const ctx = canvas.getContext("2d");
+  ctx.lineWidth = 3;
+  ctx.lineCap = "round";
+  ctx.lineJoin = "round";
+  ctx.strokeStyle = "#111";
+  let drawing = false;
+  let drawn = false;
+  const at = (ev) => {
+    const r = canvas.getBoundingClientRect();
+    return [(ev.clientX - r.left) * (canvas.width / r.width), (ev.clientY - r.top) * (canvas.height / r.height)];
+  };
+  canvas.addEventListener("pointerdown", (ev) => {
+    drawing = true;
+    canvas.setPointerCapture(ev.pointerId);
+    const [x, y] = at(ev);
+    ctx.beginPath();
+    ctx.moveTo(x, y);
+    ctx.lineTo(x + 0.1, y + 0.1);
+    ctx.stroke();
+    drawn = true;
+  });
+  canvas.addEventListener("pointermove", (ev) => {
+    if (!drawing) return;
+    const [x, y] = at(ev);
+    ctx.lineTo(x, y);
+    ctx.stroke();
+  });
+  const end = () => {
+    if (!drawing) return;
+    drawing = false;
+    if (drawn) input.value = canvas.toDataURL("image/png");
+  };
+  canvas.addEventListener("pointerup", end);
+  canvas.addEventListener("pointercancel", end);
+  const clear = box.querySelector("[data-signature-clear]");
+  if (clear) clear.addEventListener("click", () => {
+    ctx.clearRect(0, 0, canvas.width, canvas.height);
+    input.value = "";
+    drawn = false;
+  });
+});

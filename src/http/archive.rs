@@ -114,7 +114,7 @@ struct SearchQuery {
     q: String,
 }
 
-async fn search_both(st: &AppState, ctx: &Ctx, q: &str) -> AppResult<(Vec<Customer>, Vec<Unit>)> {
+pub(crate) async fn search_both(st: &AppState, ctx: &Ctx, q: &str) -> AppResult<(Vec<Customer>, Vec<Unit>)> {
     let actor = ctx.actor()?;
     if q.trim().is_empty() {
         return Ok((vec![], vec![]));

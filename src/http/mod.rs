@@ -8,6 +8,7 @@ pub mod entitlement;
 pub mod exports;
 pub mod import;
 pub mod web;
+pub mod work_orders;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
@@ -287,6 +288,7 @@ pub fn openapi_doc() -> utoipa::openapi::OpenApi {
     doc.merge(entitlement::ApiDoc::openapi());
     doc.merge(calendars::ApiDoc::openapi());
     doc.merge(exports::ApiDoc::openapi());
+    doc.merge(work_orders::ApiDoc::openapi());
     doc
 }
 
@@ -297,13 +299,15 @@ pub fn router(state: AppState) -> Router {
         .merge(import::pages())
         .merge(entitlement::pages())
         .merge(calendars::pages())
-        .merge(exports::pages());
+        .merge(exports::pages())
+        .merge(work_orders::pages());
     let api = api::routes()
         .merge(archive::api())
         .merge(import::api())
         .merge(entitlement::api())
         .merge(calendars::api())
-        .merge(exports::api());
+        .merge(exports::api())
+        .merge(work_orders::api());
     Router::new()
         .merge(pages)
         .nest("/api/v1", api)

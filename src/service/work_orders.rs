@@ -707,7 +707,8 @@ fn sha256_hex(bytes: &[u8]) -> String {
     sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Takes `action` on order `id`. Returns the order as it is afterwards.
+/// Takes `action` on order `id`. Returns the order as it is afterwards, or None when the
+/// actor no longer sees it (an engineer who declined it).
 pub async fn act(
     db: &Db,
     files: &Files,
@@ -715,7 +716,7 @@ pub async fn act(
     id: i64,
     action: Action,
     input: &ActionInput,
-) -> AppResult<OrderDetail> {
+) -> AppResult<Option<OrderDetail>> {
     let before = load(db, id).await?;
     if !can_see(actor, &before) {
         return Err(AppError::NotFound);
@@ -729,7 +730,11 @@ pub async fn act(
         return Err(refusal(flow::Refusal::NotAllowed { action, party: ps[0] }));
     };
     apply(db, files, actor, before, action, party, input).await?;
-    get(db, actor, id).await
+    match get(db, actor, id).await {
+        Ok(d) => Ok(Some(d)),
+        Err(AppError::NotFound) => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 async fn apply(

@@ -1,0 +1,1145 @@
+//! Pages and API of service requests and work orders: intake, the order with its actions,
+//! lists and export, the dispatch board, the engineer's phone view, the printable report, and
+//! the customer's tracking link and request form (no account).
+
+use askama::Template;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use rules::FieldError;
+use rules::work_order::{Action, Channel, Kind, Priority, Status};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, OpenApi, ToSchema};
+
+use super::api::{ApiJson, ApiQuery};
+use super::web::{FormData, FormErrors, Layout};
+use super::{AppState, Ctx};
+use crate::error::{AppError, AppResult};
+use crate::i18n::field_error;
+use crate::service::work_orders::{self as svc, ActionInput, IntakeInput, OrderDetail};
+use crate::service::{Idem, replay};
+use crate::store;
+use crate::store::work_orders::WorkOrder;
+
+const ZONE: chrono_tz::Tz = chrono_tz::Asia::Shanghai;
+/// A photo from a phone camera, with the multipart overhead.
+const PHOTO_LIMIT: usize = svc::MAX_PHOTO_BYTES + 64 * 1024;
+
+pub fn pages() -> Router<AppState> {
+    Router::new()
+        .route("/work-orders", get(list_page).post(create_submit))
+        .route("/work-orders/new", get(new_page))
+        .route("/work-orders/export", get(export))
+        .route("/work-orders/{id}", get(order_page))
+        .route("/work-orders/{id}/act/{action}", post(act_submit))
+        .route("/work-orders/{id}/photos", post(photo_submit).layer(DefaultBodyLimit::max(PHOTO_LIMIT)))
+        .route("/work-orders/{id}/report", get(report_page))
+        .route("/attachments/{id}", get(attachment))
+        .route("/my", get(my_page))
+        .route("/dispatch", get(dispatch_page))
+        .route("/t/{token}", get(track_page))
+        .route("/t/{token}/quote", post(track_quote))
+        .route("/t/{token}/attachments/{id}", get(track_attachment))
+        .route("/u/{token}/request", get(public_request_page).post(public_request_submit))
+}
+
+pub fn api() -> Router<AppState> {
+    Router::new()
+        .route("/work-orders", get(api_list).post(api_create))
+        .route("/work-orders/export", get(export))
+        .route("/work-orders/{id}", get(api_get))
+        .route("/work-orders/{id}/actions/{action}", post(api_act))
+        .route("/work-orders/{id}/suggestions", get(api_suggestions))
+        .route("/work-orders/{id}/photos", post(api_photo).layer(DefaultBodyLimit::max(PHOTO_LIMIT)))
+        .route("/attachments/{id}", get(attachment))
+        .route("/fault-codes", get(api_fault_codes))
+        .route("/engineers", get(api_engineers))
+}
+
+fn render<T: Template>(t: &T) -> Response {
+    super::web::render(t)
+}
+
+fn render_status<T: Template>(status: StatusCode, t: &T) -> Response {
+    super::web::render_status(status, t)
+}
+
+/// Human labels shared by the work-order templates.
+pub trait OrderLabels {
+    fn layout(&self) -> &Layout;
+
+    fn status_name(&self, code: &str) -> String {
+        Status::parse(code).map(|s| s.name(self.layout().locale).to_string()).unwrap_or_else(|| code.into())
+    }
+    fn kind_name(&self, code: &str) -> String {
+        Kind::parse(code).map(|s| s.name(self.layout().locale).to_string()).unwrap_or_else(|| code.into())
+    }
+    fn channel_name(&self, code: &str) -> String {
+        Channel::parse(code).map(|s| s.name(self.layout().locale).to_string()).unwrap_or_else(|| code.into())
+    }
+    fn priority_name(&self, code: &str) -> String {
+        Priority::parse(code).map(|s| s.name(self.layout().locale).to_string()).unwrap_or_else(|| code.into())
+    }
+    fn action_name(&self, code: &str) -> String {
+        Action::parse(code)
+            .map(|a| a.name(self.layout().locale).to_string())
+            .unwrap_or_else(|| self.layout().t(&format!("wo.event_{code}")))
+    }
+    fn entitlement_name(&self, code: &str) -> String {
+        self.layout().t(&format!("wo.ent_{code}"))
+    }
+    fn money<C: std::borrow::Borrow<i64>>(&self, cents: C) -> String {
+        format!("¥{}", svc::yuan(*cents.borrow()))
+    }
+    fn number<C: std::borrow::Borrow<i64>>(&self, id: C) -> String {
+        store::work_orders::number(*id.borrow())
+    }
+    /// The label under `prefix` + `code` (payment methods, quote states, …).
+    fn label(&self, prefix: &str, code: &str) -> String {
+        self.layout().t(&format!("{prefix}{code}"))
+    }
+    /// The agreed visit time, else the one the customer asked for.
+    fn visit(&self, o: &WorkOrder) -> String {
+        self.layout().time_opt(&o.scheduled_at.or(o.requested_at))
+    }
+    fn visit_input(&self, o: &WorkOrder) -> String {
+        self.local_input(o.scheduled_at.or(o.requested_at))
+    }
+    fn opt<'a>(&self, s: &'a Option<String>) -> &'a str {
+        s.as_deref().filter(|s| !s.is_empty()).unwrap_or("—")
+    }
+    /// The local time for a `datetime-local` input.
+    fn local_input<T: std::borrow::Borrow<Option<DateTime<Utc>>>>(&self, t: T) -> String {
+        t.borrow().map(|t| t.with_timezone(&ZONE).format("%Y-%m-%dT%H:%M").to_string()).unwrap_or_default()
+    }
+}
+
+// ------------------------------------------------------------------ lists
+
+#[derive(Deserialize, IntoParams, Default, Clone)]
+#[into_params(parameter_in = Query)]
+struct ListParams {
+    /// One or more status codes, comma-separated.
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    region: String,
+    engineer_id: Option<i64>,
+    customer_id: Option<i64>,
+    unit_id: Option<i64>,
+    /// Product category code.
+    #[serde(default)]
+    category: String,
+    /// Created on or after this day (YYYY-MM-DD, company time).
+    #[serde(default)]
+    from: String,
+    /// Created on or before this day.
+    #[serde(default)]
+    to: String,
+    /// Only open orders whose agreed or requested visit time has passed.
+    #[serde(default)]
+    overdue: Option<String>,
+    /// Cursor: the `next_before` of the previous page.
+    before: Option<i64>,
+    limit: Option<i64>,
+}
+
+fn day_start(field: &str, s: &str, errors: &mut Vec<FieldError>) -> Option<DateTime<Utc>> {
+    let s = s.trim();
+    if s.is_empty() {
+        return None;
+    }
+    match NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        Ok(d) => ZONE
+            .from_local_datetime(&d.and_hms_opt(0, 0, 0).expect("midnight"))
+            .earliest()
+            .map(|t| t.with_timezone(&Utc)),
+        Err(_) => {
+            errors.push(field_error(field, "error.date"));
+            None
+        }
+    }
+}
+
+fn list_query(p: &ListParams, limit: i64) -> AppResult<svc::ListQuery> {
+    let mut errors = vec![];
+    let from = day_start("from", &p.from, &mut errors);
+    let to = day_start("to", &p.to, &mut errors).map(|t| t + Duration::days(1));
+    AppError::check(errors)?;
+    let some = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
+    Ok(svc::ListQuery {
+        statuses: p.status.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect(),
+        kind: some(&p.kind),
+        region: some(&p.region),
+        engineer_id: p.engineer_id,
+        customer_id: p.customer_id,
+        unit_id: p.unit_id,
+        category: some(&p.category),
+        created_from: from,
+        created_to: to,
+        overdue: p.overdue.as_deref().is_some_and(|v| matches!(v, "1" | "true" | "on")),
+        before_id: p.before,
+        limit,
+    })
+}
+
+#[derive(Serialize, ToSchema)]
+struct OrderPageJson {
+    items: Vec<WorkOrder>,
+    next_before: Option<i64>,
+}
+
+async fn page_of(st: &AppState, ctx: &Ctx, p: &ListParams) -> AppResult<(Vec<WorkOrder>, Option<i64>)> {
+    let limit = super::api::page_limit(p.limit)?;
+    let mut items = svc::list(&st.db, &ctx.actor()?, &list_query(p, limit + 1)?).await?;
+    let next = if items.len() as i64 > limit {
+        items.truncate(limit as usize);
+        items.last().map(|o| o.id)
+    } else {
+        None
+    };
+    Ok((items, next))
+}
+
+/// Lists work orders the caller may see (engineers: their own), newest first, with filters.
+#[utoipa::path(get, path = "/api/v1/work-orders", params(ListParams), responses((status = 200, body = OrderPageJson), (status = 422)), tag = "work orders")]
+async fn api_list(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    ApiQuery(p): ApiQuery<ListParams>,
+) -> AppResult<axum::Json<OrderPageJson>> {
+    let (items, next_before) = page_of(&st, &ctx, &p).await?;
+    Ok(axum::Json(OrderPageJson { items, next_before }))
+}
+
+#[derive(Template)]
+#[template(path = "work_orders/list.html")]
+struct ListPage {
+    l: Layout,
+    p: ListParams,
+    items: Vec<WorkOrder>,
+    next: Option<String>,
+    export_query: String,
+    statuses: Vec<(&'static str, &'static str)>,
+    kinds: Vec<(&'static str, &'static str)>,
+    regions: Vec<store::settings::Region>,
+    engineers: Vec<store::work_orders::Engineer>,
+    can_register: bool,
+    errors: FormErrors,
+}
+impl OrderLabels for ListPage {
+    fn layout(&self) -> &Layout {
+        &self.l
+    }
+}
+
+/// The filters as a query string (for the next page and the export links).
+fn query_string(p: &ListParams) -> String {
+    let mut s = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in [("status", &p.status), ("kind", &p.kind), ("region", &p.region), ("category", &p.category), ("from", &p.from), ("to", &p.to)] {
+        if !v.is_empty() {
+            s.append_pair(k, v);
+        }
+    }
+    for (k, v) in [("engineer_id", p.engineer_id), ("customer_id", p.customer_id), ("unit_id", p.unit_id)] {
+        if let Some(v) = v {
+            s.append_pair(k, &v.to_string());
+        }
+    }
+    if p.overdue.as_deref().is_some_and(|v| !v.is_empty()) {
+        s.append_pair("overdue", "1");
+    }
+    s.finish()
+}
+
+fn codes<T: Copy>(all: &[T], code: fn(T) -> &'static str, name: fn(T, &str) -> &'static str, locale: &str) -> Vec<(&'static str, &'static str)> {
+    all.iter().map(|v| (code(*v), name(*v, locale))).collect()
+}
+
+async fn list_page(State(st): State<AppState>, ctx: Ctx, Query(p): Query<ListParams>) -> AppResult<Response> {
+    let actor = ctx.actor()?;
+    let (items, next, errors) = match page_of(&st, &ctx, &p).await {
+        Ok((items, next)) => (items, next, vec![]),
+        Err(AppError::Validation(list)) => (vec![], None, list),
+        Err(e) => return Err(e),
+    };
+    let qs = query_string(&p);
+    let next = next.map(|n| format!("/work-orders?{qs}{}before={n}", if qs.is_empty() { "" } else { "&" }));
+    let mut c = st.db.read().await?;
+    let regions = store::settings::regions(c.conn()).await?;
+    drop(c);
+    let can_register = !svc::parties(&actor, None).is_empty();
+    let engineers = if can_register { svc::engineers(&st.db, &actor).await? } else { vec![] };
+    let page = ListPage {
+        statuses: codes(Status::ALL, Status::code, Status::name, ctx.locale),
+        kinds: codes(Kind::ALL, Kind::code, Kind::name, ctx.locale),
+        l: Layout::new(&ctx, "wo.list_title"),
+        export_query: qs,
+        p,
+        items,
+        next,
+        regions,
+        engineers,
+        can_register,
+        errors: FormErrors::new(errors, ctx.locale),
+    };
+    Ok(render(&page))
+}
+
+async fn export(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    ApiQuery(p): ApiQuery<ListParams>,
+    ApiQuery(f): ApiQuery<super::archive::ExportFormat>,
+) -> AppResult<Response> {
+    use crate::tabular::{Cell, Table};
+    let format = super::archive::export_format(&f.format)?;
+    let mut q = list_query(&p, 1_000_000)?;
+    q.before_id = None;
+    let list = svc::list(&st.db, &ctx.actor()?, &q).await?;
+    let t = |t: Option<DateTime<Utc>>| -> Cell {
+        t.map(|t| Cell::Text(t.with_timezone(&ZONE).format("%Y-%m-%d %H:%M").to_string())).unwrap_or(Cell::Empty)
+    };
+    let name = |code: Option<&'static str>| -> Cell { code.map(Cell::from).unwrap_or(Cell::Empty) };
+    let loc = ctx.locale;
+    let headers = [
+        "wo.number", "wo.created_at", "wo.status", "wo.kind", "wo.channel", "wo.priority", "archive.customer",
+        "wo.contact", "wo.phone", "archive.address", "archive.serial", "archive.model", "wo.problem", "wo.entitlement",
+        "wo.engineer", "wo.scheduled_at", "wo.arrived_at", "wo.completed_at", "wo.fault_code", "wo.labour_minutes",
+        "wo.travel_km", "wo.parts_fee", "wo.labour_fee", "wo.travel_fee", "wo.collected", "wo.rating",
+    ];
+    let yuan = |c: i64| Cell::Number(c as f64 / 100.0);
+    let rows = list
+        .into_iter()
+        .map(|o| {
+            vec![
+                o.number().into(),
+                t(Some(o.created_at)),
+                name(Status::parse(&o.status).map(|s| s.name(loc))),
+                name(Kind::parse(&o.kind).map(|s| s.name(loc))),
+                name(Channel::parse(&o.channel).map(|s| s.name(loc))),
+                name(Priority::parse(&o.priority).map(|s| s.name(loc))),
+                o.customer_name.into(),
+                o.contact_name.into(),
+                o.contact_phone.into(),
+                o.address.into(),
+                o.unit_serial.into(),
+                o.model_name.into(),
+                o.problem.into(),
+                ctx.t(&format!("wo.ent_{}", o.entitlement)).into(),
+                o.engineer_name.into(),
+                t(o.scheduled_at),
+                t(o.arrived_at),
+                t(o.completed_at),
+                o.fault_code.into(),
+                o.labour_minutes.into(),
+                o.travel_km.into(),
+                yuan(o.parts_cents),
+                yuan(o.labour_cents),
+                yuan(o.travel_cents),
+                yuan(o.collected_cents),
+                o.rating.map(i64::from).into(),
+            ]
+        })
+        .collect();
+    let table = Table { headers: headers.iter().map(|k| ctx.t(k)).collect(), rows };
+    Ok(super::archive::download(crate::tabular::render(table, format, "work_orders").await?, format, "work_orders"))
+}
+
+// ------------------------------------------------------------------ intake
+
+/// Registers a request. The answer has the entitlement decision and the repeat flag. Send
+/// `Idempotency-Key` to make retries safe.
+#[utoipa::path(post, path = "/api/v1/work-orders", request_body = IntakeInput,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retried create return the first answer")),
+    responses((status = 201, body = OrderDetail), (status = 422), (status = 403)), tag = "work orders")]
+async fn api_create(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    ApiJson(input): ApiJson<IntakeInput>,
+) -> AppResult<Response> {
+    let actor = ctx.actor()?;
+    let key = super::api::idempotency_key(&headers)?;
+    let idem = key.as_deref().map(|key| Idem { key, scope: "work_orders.create" });
+    if let Some(idem) = &idem
+        && let Some((_, body)) = replay(&st.db, &actor, idem).await?
+    {
+        // The stored answer names the order; show it as it is now.
+        let id = serde_json::from_str::<serde_json::Value>(&body).ok().and_then(|v| v["id"].as_i64()).unwrap_or(0);
+        let d = svc::get_with_link(&st.db, &actor, id, &st.config.public_url).await?;
+        let mut res = (StatusCode::CREATED, axum::Json(d)).into_response();
+        res.headers_mut().insert("idempotent-replayed", axum::http::HeaderValue::from_static("true"));
+        return Ok(res);
+    }
+    let d = svc::create(&st.db, &actor, &input, idem.as_ref()).await?;
+    let d = svc::get_with_link(&st.db, &actor, d.order.id, &st.config.public_url).await?;
+    Ok((StatusCode::CREATED, axum::Json(d)).into_response())
+}
+
+#[derive(Deserialize, Default)]
+struct NewQuery {
+    #[serde(default)]
+    q: String,
+    customer_id: Option<i64>,
+    unit_id: Option<i64>,
+}
+
+#[derive(Template)]
+#[template(path = "work_orders/new.html")]
+struct NewPage {
+    l: Layout,
+    q: String,
+    customers: Vec<store::customers::Customer>,
+    units: Vec<store::units::Unit>,
+    customer: Option<store::customers::Customer>,
+    customer_units: Vec<store::units::Unit>,
+    unit: Option<store::units::Unit>,
+    status: Option<rules::entitlement::Evaluation>,
+    status_problem: String,
+    f: IntakeInput,
+    channels: Vec<(&'static str, &'static str)>,
+    kinds: Vec<(&'static str, &'static str)>,
+    priorities: Vec<(&'static str, &'static str)>,
+    errors: FormErrors,
+}
+impl OrderLabels for NewPage {
+    fn layout(&self) -> &Layout {
+        &self.l
+    }
+}
+impl NewPage {
+    fn remedy_label(&self, r: &rules::entitlement::Remedy) -> String {
+        if self.l.locale == "en" { r.name_en().to_string() } else { r.name_zh().to_string() }
+    }
+}
+
+async fn new_form(st: &AppState, ctx: &Ctx, q: NewQuery, f: IntakeInput, errors: Vec<FieldError>) -> AppResult<NewPage> {
+    use crate::service::archive as arch;
+    let actor = ctx.actor()?;
+    if svc::parties(&actor, None).is_empty() {
+        return Err(AppError::Forbidden);
+    }
+    let (customers, units) = super::archive::search_both(st, ctx, &q.q).await?;
+    let unit = match f.unit_id.or(q.unit_id) {
+        Some(id) => arch::get_unit(&st.db, &actor, id).await.ok(),
+        None => None,
+    };
+    let customer_id = unit.as_ref().map(|u| u.customer_id).or(Some(f.customer_id).filter(|id| *id > 0)).or(q.customer_id);
+    let customer = match customer_id {
+        Some(id) => arch::get_customer(&st.db, &actor, id).await.ok().map(|d| d.customer),
+        None => None,
+    };
+    let customer_units = match &customer {
+        Some(c) => {
+            let uq = arch::UnitQuery { customer_id: Some(c.id), limit: 50, ..Default::default() };
+            arch::list_units(&st.db, &actor, &uq).await?
+        }
+        None => vec![],
+    };
+    let today = Utc::now().with_timezone(&ZONE).date_naive();
+    let (status, status_problem) = match &unit {
+        Some(u) => match arch::warranty_status(&st.db, u, today).await? {
+            Ok(e) => (Some(e), String::new()),
+            Err(key) if key.starts_with("archive.") => (None, ctx.t(&key)),
+            Err(text) => (None, text),
+        },
+        None => (None, String::new()),
+    };
+    let f = IntakeInput {
+        customer_id: customer.as_ref().map(|c| c.id).unwrap_or(0),
+        unit_id: unit.as_ref().map(|u| u.id),
+        ..f
+    };
+    Ok(NewPage {
+        l: Layout::new(ctx, "wo.new_title"),
+        q: q.q,
+        customers,
+        units,
+        customer,
+        customer_units,
+        unit,
+        status,
+        status_problem,
+        f,
+        channels: codes(Channel::ALL, Channel::code, Channel::name, ctx.locale),
+        kinds: codes(Kind::ALL, Kind::code, Kind::name, ctx.locale),
+        priorities: codes(Priority::ALL, Priority::code, Priority::name, ctx.locale),
+        errors: FormErrors::new(errors, ctx.locale),
+    })
+}
+
+async fn new_page(State(st): State<AppState>, ctx: Ctx, Query(q): Query<NewQuery>) -> AppResult<Response> {
+    let f = IntakeInput {
+        channel: "hotline".into(),
+        kind: "repair".into(),
+        priority: "normal".into(),
+        customer_id: q.customer_id.unwrap_or(0),
+        unit_id: q.unit_id,
+        ..Default::default()
+    };
+    Ok(render(&new_form(&st, &ctx, q, f, vec![]).await?))
+}
+
+fn intake_from(form: &FormData) -> IntakeInput {
+    IntakeInput {
+        channel: form.get("channel"),
+        kind: form.get("kind"),
+        priority: form.get("priority"),
+        customer_id: form.get("customer_id").trim().parse().unwrap_or(0),
+        unit_id: form.get("unit_id").trim().parse().ok(),
+        contact_name: form.get("contact_name"),
+        contact_phone: form.get("contact_phone"),
+        address: form.get("address"),
+        problem: form.get("problem"),
+        requested_at: form.get("requested_at"),
+    }
+}
+
+async fn create_submit(State(st): State<AppState>, ctx: Ctx, body: Bytes) -> AppResult<Response> {
+    let form = FormData::parse(&body);
+    let input = intake_from(&form);
+    match svc::create(&st.db, &ctx.actor()?, &input, None).await {
+        Ok(d) => Ok(Redirect::to(&format!("/work-orders/{}", d.order.id)).into_response()),
+        Err(AppError::Validation(list)) => {
+            let q = NewQuery { q: String::new(), customer_id: Some(input.customer_id), unit_id: input.unit_id };
+            let page = new_form(&st, &ctx, q, input, list).await?;
+            Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+// ------------------------------------------------------------------ one order
+
+/// One order with its time line, quotes, approvals, attachments and the caller's actions.
+#[utoipa::path(get, path = "/api/v1/work-orders/{id}", responses((status = 200, body = OrderDetail), (status = 404)), tag = "work orders")]
+async fn api_get(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> AppResult<axum::Json<OrderDetail>> {
+    Ok(axum::Json(svc::get_with_link(&st.db, &ctx.actor()?, id, &st.config.public_url).await?))
+}
+
+fn parse_action(code: &str) -> AppResult<Action> {
+    Action::parse(code).ok_or_else(|| AppError::one("action", "wo.error.unknown_action"))
+}
+
+/// Takes an action (assign, accept, arrive, complete, …). An action that cannot follow the
+/// order's status, or that the caller may not take, is refused with 422 naming why; a stale
+/// `version` is 409. 204 when the caller no longer sees the order afterwards (an engineer
+/// who declined it).
+#[utoipa::path(post, path = "/api/v1/work-orders/{id}/actions/{action}", request_body = ActionInput,
+    responses((status = 200, body = OrderDetail), (status = 204), (status = 409), (status = 422)), tag = "work orders")]
+async fn api_act(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path((id, action)): Path<(i64, String)>,
+    ApiJson(input): ApiJson<ActionInput>,
+) -> AppResult<Response> {
+    let action = parse_action(&action)?;
+    let actor = ctx.actor()?;
+    if svc::act(&st.db, &st.files, &actor, id, action, &input).await?.is_none() {
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    }
+    Ok(axum::Json(svc::get_with_link(&st.db, &actor, id, &st.config.public_url).await?).into_response())
+}
+
+/// Engineers ranked for the order by skill, region and load on the visit's day.
+#[utoipa::path(get, path = "/api/v1/work-orders/{id}/suggestions", responses((status = 200, body = [svc::Suggested])), tag = "work orders")]
+async fn api_suggestions(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+) -> AppResult<axum::Json<Vec<svc::Suggested>>> {
+    Ok(axum::Json(svc::suggestions(&st.db, &ctx.actor()?, id).await?))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct FaultQuery {
+    category: Option<String>,
+}
+
+/// The fault catalogue, of one product category or all.
+#[utoipa::path(get, path = "/api/v1/fault-codes", params(FaultQuery), responses((status = 200, body = [store::work_orders::FaultCode])), tag = "work orders")]
+async fn api_fault_codes(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    ApiQuery(q): ApiQuery<FaultQuery>,
+) -> AppResult<axum::Json<Vec<store::work_orders::FaultCode>>> {
+    ctx.user()?;
+    Ok(axum::Json(svc::fault_codes(&st.db, q.category.as_deref().filter(|c| !c.is_empty())).await?))
+}
+
+/// Active engineers with skills and today's load (office and managers).
+#[utoipa::path(get, path = "/api/v1/engineers", responses((status = 200, body = [store::work_orders::Engineer])), tag = "work orders")]
+async fn api_engineers(State(st): State<AppState>, ctx: Ctx) -> AppResult<axum::Json<Vec<store::work_orders::Engineer>>> {
+    Ok(axum::Json(svc::engineers(&st.db, &ctx.actor()?).await?))
+}
+
+async fn read_photo(mut mp: Multipart) -> AppResult<(String, Vec<u8>)> {
+    while let Some(field) = mp.next_field().await.map_err(|_| AppError::one("photo", "wo.error.file_too_large"))? {
+        if field.name() == Some("photo") {
+            let name = field.file_name().unwrap_or("photo").to_string();
+            let bytes = field.bytes().await.map_err(|_| AppError::one("photo", "wo.error.file_too_large"))?;
+            return Ok((name, bytes.to_vec()));
+        }
+    }
+    Err(AppError::one("photo", "error.required"))
+}
+
+/// Adds a photo (JPEG, PNG or WebP, at most 10 MiB) as multipart field `photo`.
+#[utoipa::path(post, path = "/api/v1/work-orders/{id}/photos", responses((status = 201, body = store::work_orders::Attachment), (status = 422)), tag = "work orders")]
+async fn api_photo(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>, mp: Multipart) -> AppResult<Response> {
+    let actor = ctx.actor()?;
+    let (name, bytes) = read_photo(mp).await?;
+    let a = svc::add_photo(&st.db, &st.files, &actor, id, &name, bytes).await?;
+    Ok((StatusCode::CREATED, axum::Json(a)).into_response())
+}
+
+async fn photo_submit(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>, mp: Multipart) -> AppResult<Response> {
+    let actor = ctx.actor()?;
+    let result = match read_photo(mp).await {
+        Ok((name, bytes)) => svc::add_photo(&st.db, &st.files, &actor, id, &name, bytes).await.map(|_| ()),
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(()) => Ok(Redirect::to(&format!("/work-orders/{id}#photos")).into_response()),
+        Err(AppError::Validation(list)) => order_view(&st, &ctx, id, list, FormData::default(), None).await,
+        Err(e) => Err(e),
+    }
+}
+
+fn image(a: store::work_orders::Attachment, bytes: Vec<u8>) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, a.content_type),
+            (header::CACHE_CONTROL, "private, max-age=3600".into()),
+            (header::CONTENT_DISPOSITION, "inline".into()),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
+async fn attachment(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> AppResult<Response> {
+    let actor = ctx.actor()?;
+    let (a, bytes) = svc::attachment(&st.db, &st.files, Some(&actor), id, None).await?;
+    Ok(image(a, bytes))
+}
+
+#[derive(Template)]
+#[template(path = "work_orders/order.html")]
+struct OrderPage {
+    l: Layout,
+    d: OrderDetail,
+    customer_region: String,
+    decision: Option<super::entitlement::ResultView>,
+    fault_codes: Vec<store::work_orders::FaultCode>,
+    suggestions: Vec<svc::Suggested>,
+    /// The form last submitted (kept when refused) and which action it was.
+    f: FormData,
+    failed_action: String,
+    errors: FormErrors,
+}
+impl OrderLabels for OrderPage {
+    fn layout(&self) -> &Layout {
+        &self.l
+    }
+}
+impl OrderPage {
+    fn can(&self, action: &str) -> bool {
+        self.d.actions.iter().any(|a| a == action)
+    }
+    fn photos(&self) -> Vec<&store::work_orders::Attachment> {
+        self.d.attachments.iter().filter(|a| a.kind == "photo").collect()
+    }
+    fn pending_quote(&self) -> Option<&store::work_orders::Quote> {
+        self.d.quotes.last().filter(|q| q.status == "pending")
+    }
+    fn pending_approval(&self) -> Option<&store::work_orders::Approval> {
+        self.d.approvals.iter().rev().find(|a| a.status == "pending")
+    }
+    fn value(&self, action: &str, field: &str) -> String {
+        if self.failed_action == action { self.f.get(field) } else { String::new() }
+    }
+    fn fault_name(&self, code: &str) -> String {
+        self.fault_codes.iter().find(|f| f.code == code).map(|f| f.name(self.l.locale).to_string()).unwrap_or_default()
+    }
+}
+
+async fn order_view(
+    st: &AppState,
+    ctx: &Ctx,
+    id: i64,
+    errors: Vec<FieldError>,
+    f: FormData,
+    failed_action: Option<&str>,
+) -> AppResult<Response> {
+    let actor = ctx.actor()?;
+    let d = svc::get_with_link(&st.db, &actor, id, &st.config.public_url).await?;
+    let mut c = st.db.read().await?;
+    let decision = match d.order.decision_id {
+        Some(did) => store::entitlement::decision(c.conn(), did).await?.map(|stored| {
+            let v: serde_json::Value = serde_json::from_str(&stored.result_json).unwrap_or_default();
+            super::entitlement::ResultView::from_json(&v, ctx.locale)
+        }),
+        None => None,
+    };
+    let fault_codes = store::work_orders::fault_codes(c.conn(), d.order.category_code.as_deref()).await?;
+    let customer_region = match &d.order.region_code {
+        Some(code) => store::settings::regions(c.conn())
+            .await?
+            .into_iter()
+            .find(|r| &r.code == code)
+            .map(|r| r.name(ctx.locale).to_string())
+            .unwrap_or_default(),
+        None => String::new(),
+    };
+    drop(c);
+    let suggestions =
+        if d.actions.iter().any(|a| a == "assign") { svc::suggestions(&st.db, &actor, id).await? } else { vec![] };
+    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    let page = OrderPage {
+        l: Layout::new(ctx, "wo.order_title"),
+        d,
+        customer_region,
+        decision,
+        fault_codes,
+        suggestions,
+        f,
+        failed_action: failed_action.unwrap_or_default().to_string(),
+        errors: FormErrors::new(errors, ctx.locale),
+    };
+    Ok(render_status(status, &page))
+}
+
+async fn order_page(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> AppResult<Response> {
+    order_view(&st, &ctx, id, vec![], FormData::default(), None).await
+}
+
+/// Yuan as typed (`120`, `120.5`, `¥1,200.00`) to fen; None when empty, Err when not a number.
+pub fn parse_yuan(s: &str) -> Result<Option<i64>, ()> {
+    let t: String = s.trim().trim_start_matches(['¥', '￥']).chars().filter(|c| *c != ',' && *c != ' ').collect();
+    if t.is_empty() {
+        return Ok(None);
+    }
+    let (whole, frac) = t.split_once('.').unwrap_or((&t, ""));
+    if whole.is_empty() && frac.is_empty() || frac.len() > 2 || !whole.chars().chain(frac.chars()).all(|c| c.is_ascii_digit()) {
+        return Err(());
+    }
+    let whole: i64 = if whole.is_empty() { 0 } else { whole.parse().map_err(|_| ())? };
+    let frac: i64 = format!("{frac:0<2}").parse().map_err(|_| ())?;
+    whole.checked_mul(100).and_then(|w| w.checked_add(frac)).map(Some).ok_or(())
+}
+
+/// The action's input from a page form; amounts typed in yuan.
+fn action_from(form: &FormData) -> (ActionInput, Vec<FieldError>) {
+    let mut errors = vec![];
+    let mut cents = |field: &str, name: &str| match parse_yuan(&form.get(name)) {
+        Ok(v) => v,
+        Err(()) => {
+            errors.push(field_error(field, "wo.error.amount"));
+            None
+        }
+    };
+    let parts = cents("parts_cents", "parts");
+    let labour = cents("labour_cents", "labour");
+    let travel = cents("travel_cents", "travel");
+    let collected = cents("collected_cents", "collected");
+    let mut int = |field: &str| match form.get(field).trim() {
+        "" => None,
+        t => match t.parse::<i64>() {
+            Ok(n) => Some(n),
+            Err(_) => {
+                errors.push(field_error(field, "error.number"));
+                None
+            }
+        },
+    };
+    let labour_minutes = int("labour_minutes");
+    let travel_km = int("travel_km");
+    let engineer_id = int("engineer_id");
+    let rating = int("rating").map(|r| r.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32);
+    let input = ActionInput {
+        version: form.get("version").trim().parse().unwrap_or(-1),
+        note: form.get("note"),
+        assessment: form.get("assessment"),
+        plan: form.get("plan"),
+        engineer_id,
+        scheduled_at: form.get("scheduled_at"),
+        parts_cents: parts,
+        labour_cents: labour,
+        travel_cents: travel,
+        description: form.get("description"),
+        approve: match form.get("approve").as_str() {
+            "yes" => Some(true),
+            "no" => Some(false),
+            _ => None,
+        },
+        decided_by: form.get("decided_by"),
+        approval_kind: form.get("approval_kind"),
+        new_due: form.get("new_due"),
+        fault_code: form.get("fault_code"),
+        diagnosis: form.get("diagnosis"),
+        work_done: form.get("work_done"),
+        parts_used: form.get("parts_used"),
+        labour_minutes,
+        travel_km,
+        collected_cents: collected,
+        payment_method: form.get("payment_method"),
+        signed_by: form.get("signed_by"),
+        signature: form.get("signature"),
+        rating,
+        rating_comment: form.get("rating_comment"),
+    };
+    (input, errors)
+}
+
+async fn act_submit(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path((id, action)): Path<(i64, String)>,
+    body: Bytes,
+) -> AppResult<Response> {
+    let action = parse_action(&action)?;
+    let form = FormData::parse(&body);
+    let (input, errors) = action_from(&form);
+    if !errors.is_empty() {
+        return order_view(&st, &ctx, id, errors, form, Some(action.code())).await;
+    }
+    match svc::act(&st.db, &st.files, &ctx.actor()?, id, action, &input).await {
+        Ok(Some(_)) => Ok(Redirect::to(&format!("/work-orders/{id}")).into_response()),
+        // An engineer who declined no longer sees the order: back to their list.
+        Ok(None) => Ok(Redirect::to("/my").into_response()),
+        Err(AppError::Validation(list)) => order_view(&st, &ctx, id, list, form, Some(action.code())).await,
+        Err(AppError::Conflict(key)) => {
+            let mut resp = order_view(&st, &ctx, id, vec![field_error("action", key)], form, Some(action.code())).await?;
+            *resp.status_mut() = StatusCode::CONFLICT;
+            Ok(resp)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "work_orders/report.html")]
+struct ReportPage {
+    l: Layout,
+    d: OrderDetail,
+    company: String,
+    hotline: String,
+    fault_name: String,
+}
+impl OrderLabels for ReportPage {
+    fn layout(&self) -> &Layout {
+        &self.l
+    }
+}
+impl ReportPage {
+    fn total(&self) -> i64 {
+        self.d.order.parts_cents + self.d.order.labour_cents + self.d.order.travel_cents
+    }
+}
+
+/// 售后服务报告单: printable on A4, the basis of expense claims.
+async fn report_page(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> AppResult<Response> {
+    let d = svc::get_with_link(&st.db, &ctx.actor()?, id, &st.config.public_url).await?;
+    let mut c = st.db.read().await?;
+    let company = store::settings::get(c.conn(), "company_name").await?.unwrap_or_default();
+    let hotline = store::settings::get(c.conn(), "service_hotline").await?.unwrap_or_default();
+    let fault_name = match &d.order.fault_code {
+        Some(code) => store::work_orders::fault_codes(c.conn(), d.order.category_code.as_deref())
+            .await?
+            .into_iter()
+            .find(|f| &f.code == code)
+            .map(|f| f.name(ctx.locale).to_string())
+            .unwrap_or_default(),
+        None => String::new(),
+    };
+    Ok(render(&ReportPage { l: Layout::new(&ctx, "wo.report_title"), d, company, hotline, fault_name }))
+}
+
+// ------------------------------------------------------------------ the engineer's phone
+
+#[derive(Template)]
+#[template(path = "work_orders/my.html")]
+struct MyPage {
+    l: Layout,
+    today: Vec<WorkOrder>,
+    later: Vec<WorkOrder>,
+    done: Vec<WorkOrder>,
+}
+impl OrderLabels for MyPage {
+    fn layout(&self) -> &Layout {
+        &self.l
+    }
+}
+
+/// An engineer's orders: today's (and overdue) first, then later ones, then recently finished.
+async fn my_page(State(st): State<AppState>, ctx: Ctx) -> AppResult<Response> {
+    let actor = ctx.actor()?;
+    let me = ctx.user()?.id;
+    let open: Vec<String> = Status::ALL.iter().filter(|s| s.with_engineer()).map(|s| s.code().to_string()).collect();
+    let q = svc::ListQuery { engineer_id: Some(me), statuses: open, limit: 200, ..Default::default() };
+    let mut open = svc::list(&st.db, &actor, &q).await?;
+    let tomorrow = {
+        let d = Utc::now().with_timezone(&ZONE).date_naive() + Duration::days(1);
+        ZONE.from_local_datetime(&d.and_hms_opt(0, 0, 0).expect("midnight")).earliest().expect("exists").with_timezone(&Utc)
+    };
+    open.sort_by_key(|o| (o.scheduled_at.or(o.requested_at).unwrap_or(o.created_at), o.id));
+    let (today, later): (Vec<_>, Vec<_>) =
+        open.into_iter().partition(|o| o.scheduled_at.or(o.requested_at).is_none_or(|t| t < tomorrow));
+    let q = svc::ListQuery {
+        engineer_id: Some(me),
+        statuses: vec!["completed".into(), "closed".into()],
+        limit: 10,
+        ..Default::default()
+    };
+    let done = svc::list(&st.db, &actor, &q).await?;
+    Ok(render(&MyPage { l: Layout::new(&ctx, "wo.my_title"), today, later, done }))
+}
+
+// ------------------------------------------------------------------ dispatch board
+
+#[derive(Deserialize, Default)]
+struct BoardQuery {
+    /// The first day of the week shown (YYYY-MM-DD); default today.
+    #[serde(default)]
+    week: String,
+}
+
+struct EngineerWeek {
+    e: store::work_orders::Engineer,
+    days: Vec<Vec<WorkOrder>>,
+}
+
+#[derive(Template)]
+#[template(path = "work_orders/dispatch.html")]
+struct DispatchPage {
+    l: Layout,
+    waiting: Vec<WorkOrder>,
+    days: Vec<NaiveDate>,
+    engineers: Vec<EngineerWeek>,
+    prev_week: String,
+    next_week: String,
+}
+impl OrderLabels for DispatchPage {
+    fn layout(&self) -> &Layout {
+        &self.l
+    }
+}
+impl DispatchPage {
+    fn day_label(&self, d: &NaiveDate) -> String {
+        d.format("%m-%d").to_string()
+    }
+    fn hm(&self, o: &WorkOrder) -> String {
+        o.scheduled_at.or(o.requested_at).map(|t| t.with_timezone(&ZONE).format("%H:%M").to_string()).unwrap_or_default()
+    }
+}
+
+fn urgency(p: &str) -> u8 {
+    match p {
+        "urgent" => 0,
+        "high" => 1,
+        "normal" => 2,
+        _ => 3,
+    }
+}
+
+/// The dispatch board: orders waiting for review or an engineer by urgency, and each engineer's
+/// week of scheduled visits.
+async fn dispatch_page(State(st): State<AppState>, ctx: Ctx, Query(q): Query<BoardQuery>) -> AppResult<Response> {
+    let actor = ctx.actor()?;
+    let engineers = svc::engineers(&st.db, &actor).await?;
+    let today = Utc::now().with_timezone(&ZONE).date_naive();
+    let first = NaiveDate::parse_from_str(q.week.trim(), "%Y-%m-%d").unwrap_or(today);
+    let days: Vec<NaiveDate> = (0..7).map(|i| first + Duration::days(i)).collect();
+    let wq = svc::ListQuery { statuses: vec!["review".into(), "open".into()], limit: 500, ..Default::default() };
+    let mut waiting = svc::list(&st.db, &actor, &wq).await?;
+    waiting.sort_by_key(|o| (urgency(&o.priority), o.requested_at.unwrap_or(o.created_at), o.id));
+    let statuses: Vec<String> = Status::ALL.iter().filter(|s| s.with_engineer()).map(|s| s.code().to_string()).collect();
+    let mut weeks = vec![];
+    for e in engineers {
+        let q = svc::ListQuery { engineer_id: Some(e.user_id), statuses: statuses.clone(), limit: 500, ..Default::default() };
+        let orders = svc::list(&st.db, &actor, &q).await?;
+        let mut cols: Vec<Vec<WorkOrder>> = vec![vec![]; 7];
+        for o in orders {
+            let day = o.scheduled_at.or(o.requested_at).map(|t| t.with_timezone(&ZONE).date_naive()).unwrap_or(today);
+            if let Some(i) = days.iter().position(|d| *d == day) {
+                cols[i].push(o);
+            }
+        }
+        for c in &mut cols {
+            c.sort_by_key(|o| o.scheduled_at);
+        }
+        weeks.push(EngineerWeek { e, days: cols });
+    }
+    Ok(render(&DispatchPage {
+        l: Layout::new(&ctx, "wo.dispatch_title"),
+        waiting,
+        prev_week: (first - Duration::days(7)).to_string(),
+        next_week: (first + Duration::days(7)).to_string(),
+        days,
+        engineers: weeks,
+    }))
+}
+
+// ------------------------------------------------------------------ the customer's side
+
+#[derive(Template)]
+#[template(path = "work_orders/track.html")]
+struct TrackPage {
+    l: Layout,
+    t: svc::Tracking,
+    token: String,
+    company: String,
+    hotline: String,
+    errors: FormErrors,
+}
+impl OrderLabels for TrackPage {
+    fn layout(&self) -> &Layout {
+        &self.l
+    }
+}
+impl TrackPage {
+    fn pending_quote(&self) -> Option<&store::work_orders::Quote> {
+        self.t.quotes.last().filter(|q| q.status == "pending" && self.t.order.status == "waiting_customer")
+    }
+    /// Status changes only: what the customer needs, without staff remarks.
+    fn steps(&self) -> Vec<&store::work_orders::Event> {
+        self.t.events.iter().filter(|e| e.to_status.is_some()).collect()
+    }
+}
+
+async fn track_view(st: &AppState, ctx: &Ctx, token: &str, errors: Vec<FieldError>) -> AppResult<Response> {
+    let t = svc::track(&st.db, token).await?;
+    let mut c = st.db.read().await?;
+    let company = store::settings::get(c.conn(), "company_name").await?.unwrap_or_default();
+    let hotline = store::settings::get(c.conn(), "service_hotline").await?.unwrap_or_default();
+    let mut l = Layout::new(ctx, "wo.track_title");
+    l.user = None; // the customer's page never shows staff navigation
+    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    let page = TrackPage { l, t, token: token.to_string(), company, hotline, errors: FormErrors::new(errors, ctx.locale) };
+    let mut res = render_status(status, &page);
+    res.headers_mut().insert(header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
+    Ok(res)
+}
+
+async fn track_page(State(st): State<AppState>, ctx: Ctx, Path(token): Path<String>) -> AppResult<Response> {
+    track_view(&st, &ctx, &token, vec![]).await
+}
+
+async fn track_quote(State(st): State<AppState>, ctx: Ctx, Path(token): Path<String>, body: Bytes) -> AppResult<Response> {
+    let form = FormData::parse(&body);
+    let approve = match form.get("approve").as_str() {
+        "yes" => true,
+        "no" => false,
+        _ => return track_view(&st, &ctx, &token, vec![field_error("approve", "error.required")]).await,
+    };
+    match svc::decide_quote_by_link(&st.db, &token, approve, &form.get("name"), &ctx.ip).await {
+        Ok(()) => Ok(Redirect::to(&format!("/t/{token}")).into_response()),
+        Err(AppError::Validation(list)) => track_view(&st, &ctx, &token, list).await,
+        Err(AppError::Conflict(_)) => track_view(&st, &ctx, &token, vec![field_error("approve", "wo.error.quote_changed")]).await,
+        Err(e) => Err(e),
+    }
+}
+
+async fn track_attachment(
+    State(st): State<AppState>,
+    Path((token, id)): Path<(String, i64)>,
+) -> AppResult<Response> {
+    let (a, bytes) = svc::attachment(&st.db, &st.files, None, id, Some(&token)).await?;
+    Ok(image(a, bytes))
+}
+
+#[derive(Template)]
+#[template(path = "work_orders/public_request.html")]
+struct PublicRequestPage {
+    l: Layout,
+    u: store::units::Unit,
+    token: String,
+    company: String,
+    hotline: String,
+    f: svc::PublicRequest,
+    errors: FormErrors,
+}
+
+async fn public_request_view(
+    st: &AppState,
+    ctx: &Ctx,
+    token: &str,
+    f: svc::PublicRequest,
+    errors: Vec<FieldError>,
+) -> AppResult<Response> {
+    let u = crate::service::archive::public_unit(&st.db, token).await?;
+    let mut c = st.db.read().await?;
+    let company = store::settings::get(c.conn(), "company_name").await?.unwrap_or_default();
+    let hotline = store::settings::get(c.conn(), "service_hotline").await?.unwrap_or_default();
+    let mut l = Layout::new(ctx, "wo.public_request_title");
+    l.user = None;
+    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    let page = PublicRequestPage {
+        l,
+        u,
+        token: token.to_string(),
+        company,
+        hotline,
+        f,
+        errors: FormErrors::new(errors, ctx.locale),
+    };
+    Ok(render_status(status, &page))
+}
+
+async fn public_request_page(State(st): State<AppState>, ctx: Ctx, Path(token): Path<String>) -> AppResult<Response> {
+    public_request_view(&st, &ctx, &token, svc::PublicRequest::default(), vec![]).await
+}
+
+async fn public_request_submit(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(token): Path<String>,
+    body: Bytes,
+) -> AppResult<Response> {
+    let form = FormData::parse(&body);
+    let r = svc::PublicRequest {
+        name: form.get("name"),
+        phone: form.get("phone"),
+        problem: form.get("problem"),
+        requested_at: form.get("requested_at"),
+    };
+    match svc::request_from_card(&st.db, &token, &r, &ctx.ip).await {
+        Ok(tracking) => Ok(Redirect::to(&format!("/t/{tracking}")).into_response()),
+        Err(AppError::Validation(list)) => public_request_view(&st, &ctx, &token, r, list).await,
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    paths(api_list, api_create, api_get, api_act, api_suggestions, api_photo, api_fault_codes, api_engineers),
+    tags((name = "work orders", description = "Service requests and work orders (R3)"))
+)]
+pub struct ApiDoc;
+
+#[cfg(test)]
+mod tests {
+    use super::parse_yuan;
+
+    #[test]
+    fn yuan_as_typed() {
+        assert_eq!(parse_yuan("120"), Ok(Some(12000)));
+        assert_eq!(parse_yuan("120.5"), Ok(Some(12050)));
+        assert_eq!(parse_yuan("¥1,200.05"), Ok(Some(120005)));
+        assert_eq!(parse_yuan(".5"), Ok(Some(50)));
+        assert_eq!(parse_yuan(""), Ok(None));
+        assert_eq!(parse_yuan("1.234"), Err(()));
+        assert_eq!(parse_yuan("abc"), Err(()));
+        assert_eq!(parse_yuan("-5"), Err(()));
+        assert_eq!(parse_yuan("."), Err(()));
+    }
+}
