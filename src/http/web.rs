@@ -71,6 +71,15 @@ impl Layout {
         self.user.as_ref().is_some_and(|u| u.can(p))
     }
 
+    pub fn has_role(&self, code: &str) -> bool {
+        self.user.as_ref().is_some_and(|u| u.roles.iter().any(|r| r.code() == code))
+    }
+
+    /// Registers requests and dispatches: anyone but an engineer or warehouse clerk alone.
+    pub fn is_office(&self) -> bool {
+        self.user.as_ref().is_some_and(|u| u.roles.iter().any(|r| !matches!(r, Role::Engineer | Role::Warehouse)))
+    }
+
     pub fn other_locale(&self) -> &'static str {
         if self.locale == "en" { "zh-CN" } else { "en" }
     }

@@ -171,9 +171,8 @@ fn list_query(p: &ListParams, limit: i64) -> AppResult<svc::ListQuery> {
     let mut errors = vec![];
     let from = day_start("from", &p.from, &mut errors);
     let to = day_start("to", &p.to, &mut errors).map(|t| t + Duration::days(1));
-    AppError::check(errors)?;
     let some = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
-    Ok(svc::ListQuery {
+    let q = svc::ListQuery {
         statuses: p.status.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect(),
         kind: some(&p.kind),
         region: some(&p.region),
@@ -186,7 +185,10 @@ fn list_query(p: &ListParams, limit: i64) -> AppResult<svc::ListQuery> {
         overdue: p.overdue.as_deref().is_some_and(|v| matches!(v, "1" | "true" | "on")),
         before_id: p.before,
         limit,
-    })
+    };
+    q.check(&mut errors);
+    AppError::check(errors)?;
+    Ok(q)
 }
 
 #[derive(Serialize, ToSchema)]
@@ -242,7 +244,14 @@ impl OrderLabels for ListPage {
 /// The filters as a query string (for the next page and the export links).
 fn query_string(p: &ListParams) -> String {
     let mut s = form_urlencoded::Serializer::new(String::new());
-    for (k, v) in [("status", &p.status), ("kind", &p.kind), ("region", &p.region), ("category", &p.category), ("from", &p.from), ("to", &p.to)] {
+    for (k, v) in [
+        ("status", &p.status),
+        ("kind", &p.kind),
+        ("region", &p.region),
+        ("category", &p.category),
+        ("from", &p.from),
+        ("to", &p.to),
+    ] {
         if !v.is_empty() {
             s.append_pair(k, v);
         }
@@ -258,7 +267,12 @@ fn query_string(p: &ListParams) -> String {
     s.finish()
 }
 
-fn codes<T: Copy>(all: &[T], code: fn(T) -> &'static str, name: fn(T, &str) -> &'static str, locale: &str) -> Vec<(&'static str, &'static str)> {
+fn codes<T: Copy>(
+    all: &[T],
+    code: fn(T) -> &'static str,
+    name: fn(T, &str) -> &'static str,
+    locale: &str,
+) -> Vec<(&'static str, &'static str)> {
     all.iter().map(|v| (code(*v), name(*v, locale))).collect()
 }
 
@@ -309,10 +323,32 @@ async fn export(
     let name = |code: Option<&'static str>| -> Cell { code.map(Cell::from).unwrap_or(Cell::Empty) };
     let loc = ctx.locale;
     let headers = [
-        "wo.number", "wo.created_at", "wo.status", "wo.kind", "wo.channel", "wo.priority", "archive.customer",
-        "wo.contact", "wo.phone", "archive.address", "archive.serial", "archive.model", "wo.problem", "wo.entitlement",
-        "wo.engineer", "wo.scheduled_at", "wo.arrived_at", "wo.completed_at", "wo.fault_code", "wo.labour_minutes",
-        "wo.travel_km", "wo.parts_fee", "wo.labour_fee", "wo.travel_fee", "wo.collected", "wo.rating",
+        "wo.number",
+        "wo.created_at",
+        "wo.status",
+        "wo.kind",
+        "wo.channel",
+        "wo.priority",
+        "archive.customer",
+        "wo.contact",
+        "wo.phone",
+        "archive.address",
+        "archive.serial",
+        "archive.model",
+        "wo.problem",
+        "wo.entitlement",
+        "wo.engineer",
+        "wo.scheduled_at",
+        "wo.arrived_at",
+        "wo.completed_at",
+        "wo.fault_code",
+        "wo.labour_minutes",
+        "wo.travel_km",
+        "wo.parts_fee",
+        "wo.labour_fee",
+        "wo.travel_fee",
+        "wo.collected",
+        "wo.rating",
     ];
     let yuan = |c: i64| Cell::Number(c as f64 / 100.0);
     let rows = list
@@ -420,7 +456,13 @@ impl NewPage {
     }
 }
 
-async fn new_form(st: &AppState, ctx: &Ctx, q: NewQuery, f: IntakeInput, errors: Vec<FieldError>) -> AppResult<NewPage> {
+async fn new_form(
+    st: &AppState,
+    ctx: &Ctx,
+    q: NewQuery,
+    f: IntakeInput,
+    errors: Vec<FieldError>,
+) -> AppResult<NewPage> {
     use crate::service::archive as arch;
     let actor = ctx.actor()?;
     if svc::parties(&actor, None).is_empty() {
@@ -431,7 +473,8 @@ async fn new_form(st: &AppState, ctx: &Ctx, q: NewQuery, f: IntakeInput, errors:
         Some(id) => arch::get_unit(&st.db, &actor, id).await.ok(),
         None => None,
     };
-    let customer_id = unit.as_ref().map(|u| u.customer_id).or(Some(f.customer_id).filter(|id| *id > 0)).or(q.customer_id);
+    let customer_id =
+        unit.as_ref().map(|u| u.customer_id).or(Some(f.customer_id).filter(|id| *id > 0)).or(q.customer_id);
     let customer = match customer_id {
         Some(id) => arch::get_customer(&st.db, &actor, id).await.ok().map(|d| d.customer),
         None => None,
@@ -577,7 +620,10 @@ async fn api_fault_codes(
 
 /// Active engineers with skills and today's load (office and managers).
 #[utoipa::path(get, path = "/api/v1/engineers", responses((status = 200, body = [store::work_orders::Engineer])), tag = "work orders")]
-async fn api_engineers(State(st): State<AppState>, ctx: Ctx) -> AppResult<axum::Json<Vec<store::work_orders::Engineer>>> {
+async fn api_engineers(
+    State(st): State<AppState>,
+    ctx: Ctx,
+) -> AppResult<axum::Json<Vec<store::work_orders::Engineer>>> {
     Ok(axum::Json(svc::engineers(&st.db, &ctx.actor()?).await?))
 }
 
@@ -729,7 +775,10 @@ pub fn parse_yuan(s: &str) -> Result<Option<i64>, ()> {
         return Ok(None);
     }
     let (whole, frac) = t.split_once('.').unwrap_or((&t, ""));
-    if whole.is_empty() && frac.is_empty() || frac.len() > 2 || !whole.chars().chain(frac.chars()).all(|c| c.is_ascii_digit()) {
+    if whole.is_empty() && frac.is_empty()
+        || frac.len() > 2
+        || !whole.chars().chain(frac.chars()).all(|c| c.is_ascii_digit())
+    {
         return Err(());
     }
     let whole: i64 = if whole.is_empty() { 0 } else { whole.parse().map_err(|_| ())? };
@@ -818,7 +867,8 @@ async fn act_submit(
         Ok(None) => Ok(Redirect::to("/my").into_response()),
         Err(AppError::Validation(list)) => order_view(&st, &ctx, id, list, form, Some(action.code())).await,
         Err(AppError::Conflict(key)) => {
-            let mut resp = order_view(&st, &ctx, id, vec![field_error("action", key)], form, Some(action.code())).await?;
+            let mut resp =
+                order_view(&st, &ctx, id, vec![field_error("action", key)], form, Some(action.code())).await?;
             *resp.status_mut() = StatusCode::CONFLICT;
             Ok(resp)
         }
@@ -889,7 +939,10 @@ async fn my_page(State(st): State<AppState>, ctx: Ctx) -> AppResult<Response> {
     let mut open = svc::list(&st.db, &actor, &q).await?;
     let tomorrow = {
         let d = Utc::now().with_timezone(&ZONE).date_naive() + Duration::days(1);
-        ZONE.from_local_datetime(&d.and_hms_opt(0, 0, 0).expect("midnight")).earliest().expect("exists").with_timezone(&Utc)
+        ZONE.from_local_datetime(&d.and_hms_opt(0, 0, 0).expect("midnight"))
+            .earliest()
+            .expect("exists")
+            .with_timezone(&Utc)
     };
     open.sort_by_key(|o| (o.scheduled_at.or(o.requested_at).unwrap_or(o.created_at), o.id));
     let (today, later): (Vec<_>, Vec<_>) =
@@ -938,7 +991,10 @@ impl DispatchPage {
         d.format("%m-%d").to_string()
     }
     fn hm(&self, o: &WorkOrder) -> String {
-        o.scheduled_at.or(o.requested_at).map(|t| t.with_timezone(&ZONE).format("%H:%M").to_string()).unwrap_or_default()
+        o.scheduled_at
+            .or(o.requested_at)
+            .map(|t| t.with_timezone(&ZONE).format("%H:%M").to_string())
+            .unwrap_or_default()
     }
 }
 
@@ -962,10 +1018,16 @@ async fn dispatch_page(State(st): State<AppState>, ctx: Ctx, Query(q): Query<Boa
     let wq = svc::ListQuery { statuses: vec!["review".into(), "open".into()], limit: 500, ..Default::default() };
     let mut waiting = svc::list(&st.db, &actor, &wq).await?;
     waiting.sort_by_key(|o| (urgency(&o.priority), o.requested_at.unwrap_or(o.created_at), o.id));
-    let statuses: Vec<String> = Status::ALL.iter().filter(|s| s.with_engineer()).map(|s| s.code().to_string()).collect();
+    let statuses: Vec<String> =
+        Status::ALL.iter().filter(|s| s.with_engineer()).map(|s| s.code().to_string()).collect();
     let mut weeks = vec![];
     for e in engineers {
-        let q = svc::ListQuery { engineer_id: Some(e.user_id), statuses: statuses.clone(), limit: 500, ..Default::default() };
+        let q = svc::ListQuery {
+            engineer_id: Some(e.user_id),
+            statuses: statuses.clone(),
+            limit: 500,
+            ..Default::default()
+        };
         let orders = svc::list(&st.db, &actor, &q).await?;
         let mut cols: Vec<Vec<WorkOrder>> = vec![vec![]; 7];
         for o in orders {
@@ -1024,7 +1086,8 @@ async fn track_view(st: &AppState, ctx: &Ctx, token: &str, errors: Vec<FieldErro
     let mut l = Layout::new(ctx, "wo.track_title");
     l.user = None; // the customer's page never shows staff navigation
     let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
-    let page = TrackPage { l, t, token: token.to_string(), company, hotline, errors: FormErrors::new(errors, ctx.locale) };
+    let page =
+        TrackPage { l, t, token: token.to_string(), company, hotline, errors: FormErrors::new(errors, ctx.locale) };
     let mut res = render_status(status, &page);
     res.headers_mut().insert(header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
     Ok(res)
@@ -1034,7 +1097,12 @@ async fn track_page(State(st): State<AppState>, ctx: Ctx, Path(token): Path<Stri
     track_view(&st, &ctx, &token, vec![]).await
 }
 
-async fn track_quote(State(st): State<AppState>, ctx: Ctx, Path(token): Path<String>, body: Bytes) -> AppResult<Response> {
+async fn track_quote(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(token): Path<String>,
+    body: Bytes,
+) -> AppResult<Response> {
     let form = FormData::parse(&body);
     let approve = match form.get("approve").as_str() {
         "yes" => true,
@@ -1044,15 +1112,14 @@ async fn track_quote(State(st): State<AppState>, ctx: Ctx, Path(token): Path<Str
     match svc::decide_quote_by_link(&st.db, &token, approve, &form.get("name"), &ctx.ip).await {
         Ok(()) => Ok(Redirect::to(&format!("/t/{token}")).into_response()),
         Err(AppError::Validation(list)) => track_view(&st, &ctx, &token, list).await,
-        Err(AppError::Conflict(_)) => track_view(&st, &ctx, &token, vec![field_error("approve", "wo.error.quote_changed")]).await,
+        Err(AppError::Conflict(_)) => {
+            track_view(&st, &ctx, &token, vec![field_error("approve", "wo.error.quote_changed")]).await
+        }
         Err(e) => Err(e),
     }
 }
 
-async fn track_attachment(
-    State(st): State<AppState>,
-    Path((token, id)): Path<(String, i64)>,
-) -> AppResult<Response> {
+async fn track_attachment(State(st): State<AppState>, Path((token, id)): Path<(String, i64)>) -> AppResult<Response> {
     let (a, bytes) = svc::attachment(&st.db, &st.files, None, id, Some(&token)).await?;
     Ok(image(a, bytes))
 }

@@ -544,16 +544,21 @@ pub struct ListQuery {
     pub limit: i64,
 }
 
-pub async fn list(db: &Db, actor: &Actor, q: &ListQuery) -> AppResult<Vec<WorkOrder>> {
-    let mut errors = vec![];
-    for s in &q.statuses {
-        if Status::parse(s).is_none() {
+impl ListQuery {
+    /// Unknown status or type codes, by field.
+    pub fn check(&self, errors: &mut Vec<FieldError>) {
+        if self.statuses.iter().any(|s| Status::parse(s).is_none()) {
             errors.push(field_error("status", "wo.error.unknown_value"));
         }
+        if self.kind.as_deref().is_some_and(|k| Kind::parse(k).is_none()) {
+            errors.push(field_error("kind", "wo.error.unknown_value"));
+        }
     }
-    if q.kind.as_deref().is_some_and(|k| Kind::parse(k).is_none()) {
-        errors.push(field_error("kind", "wo.error.unknown_value"));
-    }
+}
+
+pub async fn list(db: &Db, actor: &Actor, q: &ListQuery) -> AppResult<Vec<WorkOrder>> {
+    let mut errors = vec![];
+    q.check(&mut errors);
     AppError::check(errors)?;
     if actor.roles.contains(&Role::Warehouse) && actor.roles.len() == 1 {
         return Err(AppError::Forbidden);

@@ -9,3 +9,4 @@ mod entitlement;
 mod foundation;
 mod r#gen;
 mod helpers;
+mod work_orders;

@@ -350,10 +350,12 @@ impl ReviewReason {
     }
 }
 
+/// An exchange or refund counts only for a reported fault (repair, return, exchange), not for
+/// installation, maintenance, training or advice on a unit that happens to be new.
 pub fn review_needed(kind: Kind, review_kinds: &[Kind], exchange_or_refund: bool) -> Option<ReviewReason> {
     if review_kinds.contains(&kind) {
         Some(ReviewReason::Kind(kind))
-    } else if exchange_or_refund {
+    } else if exchange_or_refund && matches!(kind, Kind::Repair | Kind::Return | Kind::Exchange) {
         Some(ReviewReason::ExchangeOrRefund)
     } else {
         None
@@ -581,6 +583,7 @@ mod tests {
         assert_eq!(review_needed(Kind::Repair, &DEFAULT_REVIEW_KINDS, false), None);
         assert_eq!(review_needed(Kind::Repair, &DEFAULT_REVIEW_KINDS, true), Some(ReviewReason::ExchangeOrRefund));
         assert_eq!(review_needed(Kind::Repair, &[Kind::Repair], false), Some(ReviewReason::Kind(Kind::Repair)));
+        assert_eq!(review_needed(Kind::Installation, &DEFAULT_REVIEW_KINDS, true), None, "no fault, no review");
     }
 
     #[test]

@@ -1,0 +1,587 @@
+//! Service requests and work orders as their users meet them: intake with the entitlement
+//! decision, dispatch, the engineer's steps and the signed report, quotes answered from the
+//! customer's link, review, approvals, repeat repairs, access, conflicts — on both databases.
+
+use base64::Engine;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::both;
+use crate::helpers::TestApp;
+
+both!(
+    a_call_becomes_a_signed_report,
+    paid_work_waits_for_the_customers_answer_to_the_quote,
+    returns_go_to_quality_review_first,
+    extensions_are_approved_by_the_service_manager,
+    repeat_repairs_are_flagged_and_fed_to_the_entitlement,
+    bad_requests_change_nothing_and_creates_are_idempotent,
+    engineers_see_only_their_own_orders,
+    two_dispatchers_assigning_at_once_get_one_conflict,
+    photos_are_checked_and_stored_outside_the_database,
+    a_customer_reports_a_problem_from_the_warranty_card,
+    lists_filter_and_export,
+);
+
+/// A PNG as the signature pad sends it (a real 1×1 image).
+pub fn signature_data_url() -> String {
+    let png: [u8; 67] = [
+        0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52, 0x00, 0x00,
+        0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1f, 0x15, 0xc4, 0x89, 0x00, 0x00, 0x00,
+        0x0a, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0x00, 0x01, 0x00, 0x00, 0x05, 0x00, 0x01, 0x0d, 0x0a, 0x2d,
+        0xb4, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
+    ];
+    format!("data:image/png;base64,{}", base64::engine::general_purpose::STANDARD.encode(png))
+}
+
+async fn unit(app: &TestApp, token: &str, serial: &str) -> Value {
+    let (status, v) = app.api(Method::GET, &format!("/api/v1/units?number={serial}"), token, None).await;
+    assert_eq!(status, 200, "{v}");
+    v["items"][0].clone()
+}
+
+async fn user_id(app: &TestApp, login: &str) -> i64 {
+    let admin = app.token("admin").await;
+    let (_, v) = app.api(Method::GET, &format!("/api/v1/users?q={login}"), &admin, None).await;
+    v["items"].as_array().unwrap().iter().find(|u| u["login"] == login).unwrap()["id"].as_i64().unwrap()
+}
+
+/// Registers a request for the unit with `serial` and returns the order.
+async fn register(app: &TestApp, token: &str, serial: &str, kind: &str, problem: &str) -> Value {
+    let u = unit(app, token, serial).await;
+    let body = json!({"channel": "hotline", "kind": kind, "priority": "high", "customer_id": u["customer_id"],
+        "unit_id": u["id"], "problem": problem, "requested_at": "2026-12-03T10:00"});
+    let (status, v) = app.api(Method::POST, "/api/v1/work-orders", token, Some(body)).await;
+    assert_eq!(status, 201, "{v}");
+    v
+}
+
+async fn act(app: &TestApp, token: &str, order: &Value, action: &str, mut body: Value) -> (u16, Value) {
+    let id = order["order"]["id"].as_i64().unwrap();
+    body["version"] = order["order"]["version"].clone();
+    app.api(Method::POST, &format!("/api/v1/work-orders/{id}/actions/{action}"), token, Some(body)).await
+}
+
+/// Takes the action and expects it to work; returns the order afterwards.
+async fn step(app: &TestApp, token: &str, order: &Value, action: &str, body: Value) -> Value {
+    let (status, v) = act(app, token, order, action, body).await;
+    assert_eq!(status, 200, "{action}: {v}");
+    v
+}
+
+async fn a_call_becomes_a_signed_report(app: &TestApp) {
+    let dispatcher = app.token("dispatcher").await;
+    let engineer = app.token("engineer").await;
+    let quality = app.token("quality").await;
+    // KF35A0001 was sold 5 days ago: the entitlement decision is made at intake, and a refund
+    // within 7 days sends the request to the quality department first (seeds 篇四 3.3).
+    let o = register(app, &dispatcher, "KF35A0001", "repair", "空调不制冷，室外机有异响").await;
+    assert_eq!(o["order"]["entitlement"], "refund", "within 7 days a refund is possible: {o}");
+    assert_eq!(
+        (o["order"]["status"].as_str(), o["order"]["review_reason"].as_str()),
+        (Some("review"), Some("exchange_or_refund"))
+    );
+    assert!(o["order"]["decision_id"].is_i64());
+    assert!(o["order"]["repeat_of"].is_i64(), "the demo's call about the same unit not cooling: {o}");
+    let o = step(
+        app,
+        &quality,
+        &o,
+        "review",
+        json!({"assessment": "冷媒泄漏可修复，客户同意维修", "plan": "上门检漏补冷媒"}),
+    )
+    .await;
+    assert_eq!(o["order"]["status"], "open");
+    assert!(o["number"].as_str().unwrap().starts_with("WO"));
+    assert_eq!(o["order"]["contact_name"], "杭州西溪花园业主 张晓明", "defaults to the customer");
+    assert!(o["order"]["address"].as_str().unwrap().contains("西溪花园"));
+    let id = o["order"]["id"].as_i64().unwrap();
+    let (_, decision) = app
+        .api(Method::GET, &format!("/api/v1/entitlement/decisions/{}", o["order"]["decision_id"]), &dispatcher, None)
+        .await;
+    assert_eq!(decision["work_order_id"], id, "the decision points back at the order: {decision}");
+
+    // Dispatch suggests the east-China engineer skilled in air conditioners first.
+    let engineer_id = user_id(app, "engineer").await;
+    let (status, s) = app.api(Method::GET, &format!("/api/v1/work-orders/{id}/suggestions"), &dispatcher, None).await;
+    assert_eq!(status, 200, "{s}");
+    assert_eq!(s[0]["engineer"]["user_id"], engineer_id, "{s}");
+    assert_eq!((s[0]["skilled"].as_bool(), s[0]["same_region"].as_bool()), (Some(true), Some(true)));
+    // The engineer may not assign; the dispatcher may not accept for the engineer.
+    let (status, v) = act(app, &engineer, &o, "assign", json!({"engineer_id": engineer_id})).await;
+    assert!(status == 404 || status == 403, "an unassigned order is not the engineer's: {status} {v}");
+    let o =
+        step(app, &dispatcher, &o, "assign", json!({"engineer_id": engineer_id, "scheduled_at": "2026-12-03T14:00"}))
+            .await;
+    assert_eq!(o["order"]["status"], "assigned");
+    assert_eq!(o["order"]["scheduled_at"], "2026-12-03T06:00:00Z", "local time, stored in UTC");
+    let (status, v) = act(app, &dispatcher, &o, "accept", json!({})).await;
+    assert_eq!(status, 422, "{v}");
+    assert!(v["error"]["fields"]["action"][0].as_str().unwrap().contains("接单"), "{v}");
+
+    // The engineer's steps; a skipped step is refused with the reason.
+    let (_, mine) = app.api(Method::GET, &format!("/api/v1/work-orders/{id}"), &engineer, None).await;
+    assert_eq!(mine["actions"], json!(["accept", "decline", "send_quote"]), "{mine}");
+    let (status, v) = act(app, &engineer, &mine, "complete", json!({})).await;
+    assert_eq!(status, 422);
+    assert!(v["error"]["fields"]["action"][0].as_str().unwrap().contains("已派工"), "{v}");
+    let o = step(app, &engineer, &mine, "accept", json!({})).await;
+    // A stale version is a conflict, not a silent overwrite.
+    let (status, _) = act(app, &engineer, &mine, "start_travel", json!({})).await;
+    assert_eq!(status, 409);
+    let o = step(app, &engineer, &o, "start_travel", json!({})).await;
+    let o = step(app, &engineer, &o, "arrive", json!({})).await;
+    assert_eq!(o["order"]["status"], "on_site");
+    assert!(o["order"]["arrived_at"].is_string());
+
+    // The report: missing work, signature and an unknown fault code are named together.
+    let (status, v) = act(
+        app,
+        &engineer,
+        &o,
+        "complete",
+        json!({"fault_code": "XX-9", "signature": "data:image/png;base64,PHN2Zz4="}),
+    )
+    .await;
+    assert_eq!(status, 422);
+    for f in ["work_done", "signed_by", "signature", "fault_code"] {
+        assert!(v["error"]["fields"][f][0].is_string(), "{f}: {v}");
+    }
+    let (_, still) = app.api(Method::GET, &format!("/api/v1/work-orders/{id}"), &engineer, None).await;
+    assert_eq!(still["order"]["status"], "on_site", "a refused report changes nothing");
+    let report = json!({"fault_code": "AC-E1", "diagnosis": "冷媒不足", "work_done": "补充冷媒 R32，检漏", "labour_minutes": 90,
+        "travel_km": 12, "signed_by": "张晓明", "signature": signature_data_url(), "rating": 5, "rating_comment": "很及时"});
+    let o = step(app, &engineer, &o, "complete", report).await;
+    assert_eq!(o["order"]["status"], "completed");
+    let sig = o["order"]["signature_id"].as_i64().expect("the signature is stored");
+    assert_eq!(o["order"]["rating"], 5);
+
+    // The signature is served to staff, from the file store, as the PNG it was.
+    let res = reqwest::Client::new()
+        .get(app.url(&format!("/api/v1/attachments/{sig}")))
+        .bearer_auth(&dispatcher)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["content-type"], "image/png");
+    assert!(res.bytes().await.unwrap().starts_with(b"\x89PNG"));
+    let stored: Vec<_> = walk(&app.files_dir);
+    assert_eq!(stored.len(), 1, "one file, outside the database: {stored:?}");
+
+    // The printable report and the customer's tracking page.
+    let web = app.login("dispatcher", aftersales::demo::DEMO_PASSWORD).await;
+    let html = web.get(app.url(&format!("/work-orders/{id}/report"))).send().await.unwrap().text().await.unwrap();
+    assert!(
+        html.contains("售后服务报告单")
+            && html.contains("补充冷媒")
+            && html.contains("张晓明")
+            && html.contains("不制冷/制冷差")
+    );
+    let tracking = o["tracking_url"].as_str().unwrap().to_string();
+    assert!(tracking.starts_with(&app.url("/t/")), "{tracking}");
+    let page = reqwest::get(&tracking).await.unwrap().text().await.unwrap();
+    assert!(page.contains("已完工") && page.contains("张伟") && page.contains("补充冷媒"), "{page}");
+    assert!(!page.contains("nav-customers"), "no staff navigation on the customer's page");
+    let bad = reqwest::get(app.url("/t/0123456789abcdef0123456789abcdef")).await.unwrap();
+    assert_eq!(bad.status(), 404);
+
+    // Close; every transition is on the time line and in the audit trail with who.
+    let o = step(app, &dispatcher, &o, "close", json!({})).await;
+    let actions: Vec<&str> = o["events"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["create", "review", "assign", "accept", "start_travel", "arrive", "complete", "close"]);
+    assert_eq!(o["events"][3]["actor_label"], "engineer");
+    let manager = app.token("manager").await;
+    let (_, audit) =
+        app.api(Method::GET, &format!("/api/v1/audit?entity_type=work_order&entity_id={id}"), &manager, None).await;
+    assert_eq!(audit["items"].as_array().unwrap().len(), 8, "{audit}");
+    let (status, v) = act(app, &dispatcher, &o, "cancel", json!({"note": "x"})).await;
+    assert_eq!(status, 422, "a closed order cannot be cancelled: {v}");
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = vec![];
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() { out.extend(walk(&p)) } else { out.push(p) }
+        }
+    }
+    out
+}
+
+/// Signs in and lets the customer (no account) post the quote form of the tracking page.
+async fn answer_quote(app: &TestApp, tracking: &str, approve: &str) -> reqwest::Response {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(format!("{tracking}/quote"))
+        .header("origin", app.url(""))
+        .form(&[("approve", approve), ("name", "王建华")])
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn paid_work_waits_for_the_customers_answer_to_the_quote(app: &TestApp) {
+    // The Beijing customer is outside the east-China dispatcher's region: the manager registers.
+    let dispatcher = app.token("manager").await;
+    let engineer = app.token("engineer").await;
+    let engineer_id = user_id(app, "engineer").await;
+    // LG120B0008 was sold 800 days ago: out of warranty, paid service.
+    let o = register(app, &dispatcher, "LG120B0008", "repair", "螺杆机排气温度高报警").await;
+    assert_eq!(o["order"]["entitlement"], "paid", "{o}");
+    let o = step(app, &dispatcher, &o, "assign", json!({"engineer_id": engineer_id})).await;
+    let (_, o) = app.api(Method::GET, &format!("/api/v1/work-orders/{}", o["order"]["id"]), &engineer, None).await;
+    let o = step(app, &engineer, &o, "accept", json!({})).await;
+    let o = step(app, &engineer, &o, "arrive", json!({})).await;
+    let report = json!({"fault_code": "CP-E1", "work_done": "清洗冷凝器", "signed_by": "王建华", "signature": signature_data_url()});
+    let (status, v) = act(app, &engineer, &o, "complete", report.clone()).await;
+    assert_eq!(status, 422);
+    assert!(v["error"]["fields"]["action"][0].as_str().unwrap().contains("报价"), "{v}");
+    let (status, v) = act(app, &engineer, &o, "send_quote", json!({"description": "清洗冷凝器"})).await;
+    assert_eq!(status, 422, "an all-zero quote: {v}");
+    let o = step(app, &engineer, &o, "send_quote", json!({"parts_cents": 120000, "labour_cents": 30000, "travel_cents": 5000, "description": "更换排气温度传感器，清洗冷凝器"})).await;
+    assert_eq!(o["order"]["status"], "waiting_customer");
+    assert_eq!(o["quotes"][0]["status"], "pending");
+
+    // The customer sees the quote on the tracking link and approves it there.
+    let tracking = o["tracking_url"].as_str().unwrap().to_string();
+    let page = reqwest::get(&tracking).await.unwrap().text().await.unwrap();
+    assert!(page.contains("¥1550.00") && page.contains("更换排气温度传感器"), "{page}");
+    let res = answer_quote(app, &tracking, "yes").await;
+    assert_eq!(res.status(), 303);
+    let (_, o) = app.api(Method::GET, &format!("/api/v1/work-orders/{}", o["order"]["id"]), &engineer, None).await;
+    assert_eq!(o["order"]["status"], "on_site", "back where the quote was sent: {o}");
+    assert_eq!(o["quotes"][0]["status"], "approved");
+    assert_eq!(
+        (o["quotes"][0]["decided_via"].as_str(), o["quotes"][0]["decided_by"].as_str()),
+        (Some("link"), Some("王建华"))
+    );
+    let last = o["events"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(
+        (last["action"].as_str(), last["actor_label"].as_str()),
+        (Some("decide_quote"), Some("customer: 王建华"))
+    );
+    // Answering twice changes nothing.
+    let again = answer_quote(app, &tracking, "no").await;
+    assert_eq!(again.status(), 422);
+    let o = step(app, &engineer, &o, "complete", report).await;
+    assert_eq!(o["order"]["status"], "completed");
+}
+
+async fn returns_go_to_quality_review_first(app: &TestApp) {
+    let dispatcher = app.token("dispatcher").await;
+    let quality = app.token("quality").await;
+    let o = register(app, &dispatcher, "KF35A0002", "return", "客户要求退货").await;
+    assert_eq!(o["order"]["status"], "review", "{o}");
+    assert_eq!(o["order"]["review_reason"], "kind:return");
+    let (status, v) = act(app, &dispatcher, &o, "review", json!({"assessment": "a", "plan": "b"})).await;
+    assert_eq!(status, 422, "the office does not review: {v}");
+    let (status, v) = act(app, &dispatcher, &o, "assign", json!({"engineer_id": user_id(app, "engineer").await})).await;
+    assert_eq!(status, 422, "no dispatch before the review: {v}");
+    let (status, v) = act(app, &quality, &o, "review", json!({"assessment": "", "plan": ""})).await;
+    assert_eq!(status, 422);
+    assert!(v["error"]["fields"]["assessment"][0].is_string() && v["error"]["fields"]["plan"][0].is_string());
+    let o = step(
+        app,
+        &quality,
+        &o,
+        "review",
+        json!({"assessment": "外观完好，压缩机异响属实", "plan": "上门检测后按三包换货"}),
+    )
+    .await;
+    assert_eq!(o["order"]["status"], "open");
+    assert_eq!(o["order"]["review_plan"], "上门检测后按三包换货");
+}
+
+async fn extensions_are_approved_by_the_service_manager(app: &TestApp) {
+    let dispatcher = app.token("dispatcher").await;
+    let engineer = app.token("engineer").await;
+    let manager = app.token("manager").await;
+    let o = register(app, &dispatcher, "FS10C0100", "repair", "遥控失灵").await;
+    let o = step(app, &dispatcher, &o, "assign", json!({"engineer_id": user_id(app, "engineer").await})).await;
+    let (_, o) = app.api(Method::GET, &format!("/api/v1/work-orders/{}", o["order"]["id"]), &engineer, None).await;
+    let o = step(app, &engineer, &o, "accept", json!({})).await;
+    let o = step(app, &engineer, &o, "arrive", json!({})).await;
+    let (status, v) = act(app, &engineer, &o, "request_approval", json!({"approval_kind": "extension"})).await;
+    assert_eq!(status, 422);
+    assert!(v["error"]["fields"]["note"][0].is_string() && v["error"]["fields"]["new_due"][0].is_string(), "{v}");
+    let o = step(
+        app,
+        &engineer,
+        &o,
+        "request_approval",
+        json!({"approval_kind": "extension", "note": "控制器需返厂", "new_due": "2030-01-10T10:00"}),
+    )
+    .await;
+    assert_eq!(o["order"]["status"], "waiting_approval");
+    let (status, _) = act(app, &dispatcher, &o, "decide_approval", json!({"approve": true})).await;
+    assert_eq!(status, 422, "only managers decide");
+    let (_, o) = app.api(Method::GET, &format!("/api/v1/work-orders/{}", o["order"]["id"]), &manager, None).await;
+    assert!(o["actions"].as_array().unwrap().contains(&json!("decide_approval")), "{o}");
+    let o = step(app, &manager, &o, "decide_approval", json!({"approve": true, "note": "同意"})).await;
+    assert_eq!(o["order"]["status"], "on_site");
+    assert_eq!(o["approvals"][0]["status"], "approved");
+    assert_eq!(o["order"]["scheduled_at"], "2030-01-10T02:00:00Z", "the visit moves to the approved date");
+}
+
+async fn repeat_repairs_are_flagged_and_fed_to_the_entitlement(app: &TestApp) {
+    let dispatcher = app.token("dispatcher").await;
+    let engineer = app.token("engineer").await;
+    let engineer_id = user_id(app, "engineer").await;
+    let first = register(app, &dispatcher, "LG120B0007", "repair", "压缩机不启动").await;
+    assert!(first["order"]["repeat_of"].is_null());
+    let o = step(app, &dispatcher, &first, "assign", json!({"engineer_id": engineer_id})).await;
+    let (_, o) = app.api(Method::GET, &format!("/api/v1/work-orders/{}", o["order"]["id"]), &engineer, None).await;
+    let o = step(app, &engineer, &o, "accept", json!({})).await;
+    let o = step(app, &engineer, &o, "arrive", json!({})).await;
+    let report = json!({"fault_code": "CP-E3", "work_done": "更换热继电器", "signed_by": "王建华", "signature": signature_data_url()});
+    step(app, &engineer, &o, "complete", report).await;
+    let second = register(app, &dispatcher, "LG120B0007", "repair", "压缩机又不启动了").await;
+    assert_eq!(second["order"]["repeat_of"], first["order"]["id"], "{second}");
+    let (_, d) = app
+        .api(
+            Method::GET,
+            &format!("/api/v1/entitlement/decisions/{}", second["order"]["decision_id"]),
+            &dispatcher,
+            None,
+        )
+        .await;
+    let history = &d["request"]["history"];
+    assert_eq!(history.as_array().map(Vec::len), Some(1), "the completed repair is history: {d}");
+    assert_eq!(history[0]["same_fault"], true);
+    let other = register(app, &dispatcher, "LG120B0007", "repair", "机组外壳掉漆").await;
+    assert!(other["order"]["repeat_of"].is_null(), "another problem is no repeat");
+    let web = app.login("dispatcher", aftersales::demo::DEMO_PASSWORD).await;
+    let html = web
+        .get(app.url(&format!("/work-orders/{}", second["order"]["id"])))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("疑似重复维修"), "the order page warns");
+}
+
+async fn bad_requests_change_nothing_and_creates_are_idempotent(app: &TestApp) {
+    let dispatcher = app.token("dispatcher").await;
+    let (_, before) = app.api(Method::GET, "/api/v1/work-orders?limit=200", &dispatcher, None).await;
+    let u = unit(app, &dispatcher, "KF35A0001").await;
+    let other = unit(app, &dispatcher, "LG120B0007").await;
+    let body = json!({"channel": "pigeon", "kind": "repair", "customer_id": u["customer_id"], "unit_id": other["id"],
+        "problem": " ", "requested_at": "soon", "contact_phone": "12"});
+    let (status, v) = app.api(Method::POST, "/api/v1/work-orders", &dispatcher, Some(body)).await;
+    assert_eq!(status, 422);
+    for f in ["channel", "problem", "requested_at", "unit_id", "contact_phone"] {
+        assert!(v["error"]["fields"][f][0].is_string(), "{f}: {v}");
+    }
+    let (_, after) = app.api(Method::GET, "/api/v1/work-orders?limit=200", &dispatcher, None).await;
+    assert_eq!(before["items"].as_array().unwrap().len(), after["items"].as_array().unwrap().len());
+    let (status, _) = app.api(Method::POST, "/api/v1/work-orders/1/actions/fly", &dispatcher, Some(json!({}))).await;
+    assert_eq!(status, 422);
+
+    let body = json!({"channel": "email", "kind": "maintenance", "customer_id": u["customer_id"], "unit_id": u["id"], "problem": "年度保养"});
+    let send = || async {
+        let res = reqwest::Client::new()
+            .post(app.url("/api/v1/work-orders"))
+            .bearer_auth(&dispatcher)
+            .header("idempotency-key", "wo-123")
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let replayed = res.headers().get("idempotent-replayed").is_some();
+        (res.status().as_u16(), replayed, res.json::<Value>().await.unwrap())
+    };
+    let (s1, r1, a) = send().await;
+    let (s2, r2, b) = send().await;
+    assert_eq!((s1, r1, s2, r2), (201, false, 201, true));
+    assert_eq!(a["order"]["id"], b["order"]["id"]);
+    // The warehouse has no business with orders.
+    let warehouse = app.token("warehouse").await;
+    let (status, _) = app.api(Method::POST, "/api/v1/work-orders", &warehouse, Some(body.clone())).await;
+    assert_eq!(status, 403);
+}
+
+async fn engineers_see_only_their_own_orders(app: &TestApp) {
+    let dispatcher = app.token("dispatcher").await;
+    let engineer = app.token("engineer").await;
+    let engineer2 = app.token("engineer2").await;
+    let o = register(app, &dispatcher, "LG120B0007", "repair", "漏水").await;
+    let id = o["order"]["id"].as_i64().unwrap();
+    step(app, &dispatcher, &o, "assign", json!({"engineer_id": user_id(app, "engineer").await})).await;
+    let (status, _) = app.api(Method::GET, &format!("/api/v1/work-orders/{id}"), &engineer2, None).await;
+    assert_eq!(status, 404, "another engineer's order does not exist for them");
+    let (_, list) = app.api(Method::GET, "/api/v1/work-orders", &engineer2, None).await;
+    assert!(list["items"].as_array().unwrap().iter().all(|o| o["id"] != id));
+    let (_, list) = app.api(Method::GET, "/api/v1/work-orders", &engineer, None).await;
+    assert!(list["items"].as_array().unwrap().iter().any(|o| o["id"] == id));
+    let engineer_id = user_id(app, "engineer").await;
+    assert!(list["items"].as_array().unwrap().iter().all(|o| o["engineer_id"] == engineer_id));
+    // Declining hands the order back to dispatch; the engineer no longer sees it.
+    let (_, mine) = app.api(Method::GET, &format!("/api/v1/work-orders/{id}"), &engineer, None).await;
+    let (status, v) = act(app, &engineer, &mine, "decline", json!({})).await;
+    assert_eq!(status, 422, "a reason is needed: {v}");
+    let (status, _) = act(app, &engineer, &mine, "decline", json!({"note": "不在服务区域"})).await;
+    assert_eq!(status, 204);
+    let (_, o) = app.api(Method::GET, &format!("/api/v1/work-orders/{id}"), &dispatcher, None).await;
+    assert_eq!((o["order"]["status"].as_str(), o["order"]["engineer_id"].is_null()), (Some("open"), true));
+    // A customer's tracking link shows that order only: another token is nothing.
+    let page = reqwest::get(o["tracking_url"].as_str().unwrap()).await.unwrap();
+    assert_eq!(page.status(), 200);
+}
+
+async fn two_dispatchers_assigning_at_once_get_one_conflict(app: &TestApp) {
+    let dispatcher = app.token("dispatcher").await;
+    let manager = app.token("manager").await;
+    let o = register(app, &dispatcher, "FS10C0100", "repair", "不转").await;
+    let (e1, e2) = (user_id(app, "engineer").await, user_id(app, "engineer2").await);
+    let (a, b) = tokio::join!(
+        act(app, &dispatcher, &o, "assign", json!({"engineer_id": e1})),
+        act(app, &manager, &o, "assign", json!({"engineer_id": e2})),
+    );
+    let mut statuses = [a.0, b.0];
+    statuses.sort();
+    assert_eq!(statuses, [200, 409], "{a:?} {b:?}");
+    let (_, now) = app.api(Method::GET, &format!("/api/v1/work-orders/{}", o["order"]["id"]), &manager, None).await;
+    let winner = if a.0 == 200 { e1 } else { e2 };
+    assert_eq!(now["order"]["engineer_id"], winner);
+    assert_eq!(now["events"].as_array().unwrap().len(), 2, "one assignment recorded");
+}
+
+async fn photos_are_checked_and_stored_outside_the_database(app: &TestApp) {
+    let dispatcher = app.token("dispatcher").await;
+    let o = register(app, &dispatcher, "KF35A0001", "repair", "外壳破损").await;
+    let id = o["order"]["id"].as_i64().unwrap();
+    let dispatcher = &dispatcher;
+    let upload = |name: &'static str, bytes: Vec<u8>| async move {
+        let part = reqwest::multipart::Part::bytes(bytes).file_name(name);
+        let form = reqwest::multipart::Form::new().part("photo", part);
+        let res = reqwest::Client::new()
+            .post(app.url(&format!("/api/v1/work-orders/{id}/photos")))
+            .bearer_auth(dispatcher)
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        (res.status().as_u16(), res.json::<Value>().await.unwrap())
+    };
+    let mut jpeg = vec![0xff, 0xd8, 0xff, 0xe0];
+    jpeg.extend(std::iter::repeat_n(7u8, 2000));
+    let (status, a) = upload("现场.jpg", jpeg.clone()).await;
+    assert_eq!(status, 201, "{a}");
+    assert_eq!((a["content_type"].as_str(), a["size_bytes"].as_i64()), (Some("image/jpeg"), Some(2004)));
+    let (status, v) = upload("evil.jpg", b"<svg onload=alert(1)>".to_vec()).await;
+    assert_eq!(status, 422, "named .jpg but not a photo: {v}");
+    assert!(v["error"]["fields"]["photo"][0].is_string());
+    // Too large: refused (the server may close the connection before the body is sent).
+    let mut big = jpeg.clone();
+    big.resize(11 * 1024 * 1024, 0);
+    let form = reqwest::multipart::Form::new().part("photo", reqwest::multipart::Part::bytes(big).file_name("big.jpg"));
+    let sent = reqwest::Client::new()
+        .post(app.url(&format!("/api/v1/work-orders/{id}/photos")))
+        .bearer_auth(dispatcher)
+        .multipart(form)
+        .send()
+        .await;
+    if let Ok(res) = sent {
+        assert!(res.status() == 413 || res.status() == 422, "too large: {}", res.status());
+    }
+    let res = reqwest::Client::new()
+        .get(app.url(&format!("/api/v1/attachments/{}", a["id"])))
+        .bearer_auth(dispatcher)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.bytes().await.unwrap().to_vec(), jpeg);
+    let engineer2 = app.token("engineer2").await;
+    let res = reqwest::Client::new()
+        .get(app.url(&format!("/api/v1/attachments/{}", a["id"])))
+        .bearer_auth(&engineer2)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404, "not their order");
+    assert_eq!(walk(&app.files_dir).len(), 1);
+}
+
+async fn a_customer_reports_a_problem_from_the_warranty_card(app: &TestApp) {
+    let web = app.login("dispatcher", aftersales::demo::DEMO_PASSWORD).await;
+    let token = app.token("dispatcher").await;
+    let u = unit(app, &token, "KF35A0002").await;
+    let html = web.get(app.url(&format!("/units/{}", u["id"]))).send().await.unwrap().text().await.unwrap();
+    let start = html.find("/u/").unwrap();
+    let public: String = html[start..].chars().take_while(|c| *c != '"' && *c != '<').collect();
+    let anon = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let card = anon.get(app.url(&public)).send().await.unwrap().text().await.unwrap();
+    assert!(card.contains(&format!("{public}/request")), "the card's page offers to report a problem");
+    let form = anon.get(app.url(&format!("{public}/request"))).send().await.unwrap();
+    assert_eq!(form.status(), 200);
+    let res = anon
+        .post(app.url(&format!("{public}/request")))
+        .header("origin", app.url(""))
+        .form(&[("name", ""), ("phone", "123"), ("problem", "")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422);
+    let res = anon
+        .post(app.url(&format!("{public}/request")))
+        .header("origin", app.url(""))
+        .form(&[
+            ("name", "王建华"),
+            ("phone", "13800138001"),
+            ("problem", "空调滴水"),
+            ("requested_at", "2026-12-05T09:30"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let tracking = res.headers()["location"].to_str().unwrap().to_string();
+    assert!(tracking.starts_with("/t/"));
+    let page = anon.get(app.url(&tracking)).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("待派工") && page.contains("空调滴水"), "{page}");
+    let (_, list) = app.api(Method::GET, &format!("/api/v1/work-orders?unit_id={}", u["id"]), &token, None).await;
+    let o = &list["items"][0];
+    assert_eq!((o["channel"].as_str(), o["contact_name"].as_str()), (Some("web"), Some("王建华")), "{list}");
+}
+
+async fn lists_filter_and_export(app: &TestApp) {
+    let dispatcher = app.token("dispatcher").await;
+    register(app, &dispatcher, "KF35A0001", "installation", "新机安装").await;
+    let (status, v) = app.api(Method::GET, "/api/v1/work-orders?kind=installation", &dispatcher, None).await;
+    assert_eq!(status, 200);
+    assert!(v["items"].as_array().unwrap().iter().all(|o| o["kind"] == "installation"));
+    assert!(!v["items"].as_array().unwrap().is_empty());
+    let (_, v) = app.api(Method::GET, "/api/v1/work-orders?status=review", &dispatcher, None).await;
+    assert!(v["items"].as_array().unwrap().iter().all(|o| o["status"] == "review"));
+    let (status, v) = app.api(Method::GET, "/api/v1/work-orders?status=lost&from=yesterday", &dispatcher, None).await;
+    assert_eq!(status, 422);
+    assert!(v["error"]["fields"]["status"][0].is_string() && v["error"]["fields"]["from"][0].is_string(), "{v}");
+    // Paging: one per page, newest first, the cursor moves on.
+    let (_, p1) = app.api(Method::GET, "/api/v1/work-orders?limit=1", &dispatcher, None).await;
+    let next = p1["next_before"].as_i64().unwrap();
+    let (_, p2) = app.api(Method::GET, &format!("/api/v1/work-orders?limit=1&before={next}"), &dispatcher, None).await;
+    assert!(p2["items"][0]["id"].as_i64().unwrap() < p1["items"][0]["id"].as_i64().unwrap());
+    let res = reqwest::Client::new()
+        .get(app.url("/api/v1/work-orders/export?format=csv&kind=installation"))
+        .bearer_auth(&dispatcher)
+        .send()
+        .await
+        .unwrap();
+    let csv = res.text().await.unwrap();
+    assert!(csv.contains("工单号") && csv.contains("新机安装") && csv.contains("安装调试"), "{csv}");
+    assert!(!csv.contains("年度保养"), "the filter holds");
+    let web = app.login("dispatcher", aftersales::demo::DEMO_PASSWORD).await;
+    for path in
+        ["/work-orders", "/work-orders?overdue=1", "/dispatch", "/work-orders/new?q=KF35", "/work-orders/new?unit_id=1"]
+    {
+        let res = web.get(app.url(path)).send().await.unwrap();
+        assert_eq!(res.status(), 200, "{path}");
+    }
+    let html = web.get(app.url("/dispatch")).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("张伟") && html.contains("刘洋") && html.contains("待评审/待派工"));
+}
