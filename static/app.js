@@ -114,7 +114,7 @@ document.querySelectorAll("[data-signature]").forEach((box) => {
   };
   canvas.addEventListener("pointerdown", (ev) => {
     drawing = true;
-    canvas.setPointerCapture(ev.pointerId);
+    try { canvas.setPointerCapture(ev.pointerId); } catch (e) { /* synthetic pointers cannot be captured */ }
     const [x, y] = at(ev);
     ctx.beginPath();
     ctx.moveTo(x, y);

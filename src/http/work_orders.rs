@@ -769,7 +769,7 @@ async fn order_page(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -
 }
 
 /// Yuan as typed (`120`, `120.5`, `¥1,200.00`) to fen; None when empty, Err when not a number.
-pub fn parse_yuan(s: &str) -> Result<Option<i64>, ()> {
+fn parse_yuan(s: &str) -> Result<Option<i64>, ()> {
     let t: String = s.trim().trim_start_matches(['¥', '￥']).chars().filter(|c| *c != ',' && *c != ' ').collect();
     if t.is_empty() {
         return Ok(None);

@@ -24,6 +24,8 @@ const ZONE: chrono_tz::Tz = chrono_tz::Asia::Shanghai;
 const MAX_TEXT: usize = 4000;
 pub const MAX_PHOTO_BYTES: usize = 10 * 1024 * 1024;
 pub const MAX_SIGNATURE_BYTES: usize = 512 * 1024;
+/// ¥100 million: a larger amount on a service order is a typing error.
+const MAX_CENTS: i64 = 10_000_000_000;
 
 // ------------------------------------------------------------------ who may do what
 
@@ -117,7 +119,7 @@ fn money(field: &str, v: Option<i64>, errors: &mut Vec<FieldError>) -> i64 {
             errors.push(field_error(field, "error.negative"));
             0
         }
-        Some(n) if n > 100_000_000_00 => {
+        Some(n) if n > MAX_CENTS => {
             errors.push(field_error(field, "wo.error.amount_too_large"));
             0
         }

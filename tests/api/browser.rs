@@ -263,3 +263,80 @@ async fn calendar_calculator_and_notice_import_on_a_phone(app: &TestApp) {
     shot(&c, app, "calendar").await;
     c.close().await.unwrap();
 }
+
+both!(a_call_dispatched_reported_on_a_phone_and_tracked_by_the_customer);
+
+/// The walk: the dispatcher registers a call for a demo unit and assigns it, the
+/// engineer on a phone accepts, arrives and reports with a drawn signature, and the customer
+/// opens the tracking link and sees the completed job.
+async fn a_call_dispatched_reported_on_a_phone_and_tracked_by_the_customer(app: &TestApp) {
+    use fantoccini::actions::{InputSource, MOUSE_BUTTON_LEFT, PointerAction, TouchActions};
+    let Some(driver) = driver() else { return };
+    let office = browser(&driver, 1024, 800).await;
+    office.goto(&app.url("/login?next=/work-orders/new")).await.unwrap();
+    fill(&office, "input[name=login]", "dispatcher").await;
+    fill(&office, "input[name=password]", aftersales::demo::DEMO_PASSWORD).await;
+    click(&office, "#login-submit").await;
+    fill(&office, "#intake-search input[name=q]", "LG120B0007\n").await;
+    element(&office, Locator::Css("#intake-results a[href^='/work-orders/new?unit_id=']")).await.click().await.unwrap();
+    let entitled = text_of(&office, "#intake-entitlement").await;
+    assert!(entitled.contains("在保") && entitled.contains("免费修理"), "{entitled}");
+    fill(&office, "#problem", "机组振动大，运行时有异响").await;
+    click(&office, "#register").await;
+    assert_eq!(wait_text(&office, "#order-status", "待派工").await, "待派工");
+    assert!(text_of(&office, "#order-entitlement").await.contains("免费"));
+    let suggested = text_of(&office, "#form-assign fieldset label").await;
+    assert!(suggested.starts_with("张伟"), "the skilled local engineer first: {suggested}");
+    click(&office, "#act-assign").await;
+    assert_eq!(wait_text(&office, "#order-status", "已派工").await, "已派工");
+    let order_path = office.current_url().await.unwrap().path().to_string();
+    let tracking = element(&office, Locator::Css("#tracking-link")).await.attr("href").await.unwrap().unwrap();
+    office.close().await.unwrap();
+
+    let phone = browser(&driver, 360, 740).await;
+    phone.goto(&app.url("/login?next=/my")).await.unwrap();
+    fill(&phone, "input[name=login]", "engineer").await;
+    fill(&phone, "input[name=password]", aftersales::demo::DEMO_PASSWORD).await;
+    click(&phone, "#login-submit").await;
+    click(&phone, &format!("#my-today a[href='{order_path}']")).await;
+    click(&phone, "#act-accept").await;
+    assert_eq!(wait_text(&phone, "#order-status", "已接单").await, "已接单");
+    click(&phone, "#act-arrive").await;
+    assert_eq!(wait_text(&phone, "#order-status", "现场处理中").await, "现场处理中");
+    element(&phone, Locator::Css("#fault-code")).await.select_by_value("CP-E4").await.unwrap();
+    fill(&phone, "#work-done", "更换主轴承，重新对中，试运行 30 分钟正常").await;
+    // The customer signs with a finger: a stroke across the pad.
+    let pad = element(&phone, Locator::Css("#signature-pad")).await;
+    phone.execute("document.getElementById('signature-pad').scrollIntoView({block: 'center'});", vec![]).await.unwrap();
+    let stroke = TouchActions::new("finger".into())
+        .then(PointerAction::MoveToElement { element: pad, duration: None, x: -100.0, y: 0.0 })
+        .then(PointerAction::Down { button: MOUSE_BUTTON_LEFT })
+        .then(PointerAction::MoveBy { duration: Some(Duration::from_millis(100)), x: 60.0, y: -20.0 })
+        .then(PointerAction::MoveBy { duration: Some(Duration::from_millis(100)), x: 60.0, y: 30.0 })
+        .then(PointerAction::MoveBy { duration: Some(Duration::from_millis(100)), x: 60.0, y: -10.0 })
+        .then(PointerAction::Up { button: MOUSE_BUTTON_LEFT });
+    phone.perform_actions(stroke).await.unwrap();
+    let signed = phone.execute("return document.getElementById('signature').value.length;", vec![]).await.unwrap();
+    assert!(signed.as_u64().unwrap_or(0) > 100, "the drawing is in the form: {signed}");
+    let overflow =
+        phone.execute("return document.documentElement.scrollWidth > window.innerWidth;", vec![]).await.unwrap();
+    assert_eq!(overflow, serde_json::Value::Bool(false), "horizontal scrolling on a phone");
+    click(&phone, "#act-complete").await;
+    assert_eq!(wait_text(&phone, "#order-status", "已完工").await, "已完工");
+    element(&phone, Locator::Css("#signature-img")).await;
+    let loaded = phone
+        .execute("const i = document.getElementById('signature-img'); return i.complete && i.naturalWidth > 0;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(loaded, serde_json::Value::Bool(true), "the stored signature is shown");
+    shot(&phone, app, "order-completed").await;
+    phone.close().await.unwrap();
+
+    let customer = browser(&driver, 360, 740).await;
+    customer.goto(&tracking).await.unwrap();
+    assert_eq!(wait_text(&customer, "#track-status", "已完工").await, "已完工");
+    let page = text_of(&customer, "#tracking").await;
+    assert!(page.contains("张伟") && page.contains("更换主轴承"), "{page}");
+    shot(&customer, app, "tracking").await;
+    customer.close().await.unwrap();
+}
