@@ -285,6 +285,7 @@ struct CustomerPage {
     region: String,
     events: Vec<Event>,
     can_edit: bool,
+    can_register: bool,
 }
 impl ArchiveLabels for CustomerPage {
     fn layout(&self) -> &Layout {
@@ -303,9 +304,26 @@ async fn customer_page(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>
         Some(r) => regions.iter().find(|x| &x.code == r).map(|x| x.name(ctx.locale).to_string()).unwrap_or_default(),
         None => "—".into(),
     };
-    // The time line grows as capabilities arrive (requests, visits, complaints, surveys);
-    // today it shows the archive's own changes from the audit trail.
+    // The time line grows as capabilities arrive (visits, complaints, surveys): today the
+    // archive's own changes from the audit trail and the customer's service requests.
     let mut events = vec![];
+    drop(c);
+    let orders = crate::service::work_orders::list(
+        &st.db,
+        &actor,
+        &crate::service::work_orders::ListQuery { customer_id: Some(id), limit: 100, ..Default::default() },
+    )
+    .await?;
+    for o in &orders {
+        let kind = rules::work_order::Kind::parse(&o.kind).map(|k| k.name(ctx.locale)).unwrap_or_default();
+        let status = rules::work_order::Status::parse(&o.status).map(|s| s.name(ctx.locale)).unwrap_or_default();
+        let unit = o.unit_serial.as_deref().map(|s| format!(" · {s}")).unwrap_or_default();
+        let what = format!("{} {} · {kind}{unit} · {status}", ctx.t("archive.event_work_order"), o.number());
+        // The channel stands where a person would: who came to us, and how.
+        let who = rules::work_order::Channel::parse(&o.channel).map(|c| c.name(ctx.locale)).unwrap_or_default().into();
+        events.push(Event { at: o.created_at, who, what, link: format!("/work-orders/{}", o.id) });
+    }
+    let mut c = st.db.read().await?;
     let unit_ids: Vec<String> = units.iter().map(|u| u.id.to_string()).collect();
     let customer = store::audit::of_records(c.conn(), "customer", &[id.to_string()], 100).await?;
     let of_units = store::audit::of_records(c.conn(), "unit", &unit_ids, 100).await?;
@@ -328,6 +346,7 @@ async fn customer_page(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>
         region,
         events,
         can_edit: actor.can(Perm::EditArchive),
+        can_register: !crate::service::work_orders::parties(&actor, None).is_empty(),
     }))
 }
 
@@ -498,6 +517,8 @@ struct UnitPage {
     l: Layout,
     u: Unit,
     owners: Vec<store::units::Ownership>,
+    orders: Vec<store::work_orders::WorkOrder>,
+    can_register: bool,
     status: Option<rules::entitlement::Evaluation>,
     status_problem: String,
     public_url: String,
@@ -511,6 +532,13 @@ impl ArchiveLabels for UnitPage {
 }
 
 impl UnitPage {
+    fn status_name(&self, code: &str) -> &'static str {
+        rules::work_order::Status::parse(code).map(|s| s.name(self.l.locale)).unwrap_or_default()
+    }
+    fn order_kind(&self, code: &str) -> &'static str {
+        rules::work_order::Kind::parse(code).map(|s| s.name(self.l.locale)).unwrap_or_default()
+    }
+
     fn remedy_label(&self, r: &rules::entitlement::Remedy) -> String {
         if self.l.locale == "en" { r.name_en().to_string() } else { r.name_zh().to_string() }
     }
@@ -520,6 +548,8 @@ async fn unit_view(st: &AppState, ctx: &Ctx, id: i64, errors: Vec<FieldError>) -
     let actor = ctx.actor()?;
     let u = svc::get_unit(&st.db, &actor, id).await?;
     let owners = svc::unit_owners(&st.db, &actor, id).await?;
+    let oq = crate::service::work_orders::ListQuery { unit_id: Some(id), limit: 50, ..Default::default() };
+    let orders = crate::service::work_orders::list(&st.db, &actor, &oq).await?;
     let (status, status_problem) = match svc::warranty_status(&st.db, &u, today()).await? {
         Ok(e) => (Some(e), String::new()),
         Err(key) if key.starts_with("archive.") => (None, ctx.t(&key)),
@@ -531,6 +561,8 @@ async fn unit_view(st: &AppState, ctx: &Ctx, id: i64, errors: Vec<FieldError>) -
         public_url: format!("{}/u/{}", st.config.public_url, u.public_token),
         u,
         owners,
+        orders,
+        can_register: !crate::service::work_orders::parties(&actor, None).is_empty(),
         status,
         status_problem,
         can_edit: actor.can(Perm::EditArchive),

@@ -547,6 +547,13 @@ async fn a_customer_reports_a_problem_from_the_warranty_card(app: &TestApp) {
     let (_, list) = app.api(Method::GET, &format!("/api/v1/work-orders?unit_id={}", u["id"]), &token, None).await;
     let o = &list["items"][0];
     assert_eq!((o["channel"].as_str(), o["contact_name"].as_str()), (Some("web"), Some("王建华")), "{list}");
+    // The request is on the unit's service history and the customer's time line.
+    let number = format!("WO{:08}", o["id"].as_i64().unwrap());
+    let unit_page = web.get(app.url(&format!("/units/{}", u["id"]))).send().await.unwrap().text().await.unwrap();
+    assert!(unit_page.contains(&number) && unit_page.contains("空调滴水"), "unit page lists the request");
+    let customer_page =
+        web.get(app.url(&format!("/customers/{}", u["customer_id"]))).send().await.unwrap().text().await.unwrap();
+    assert!(customer_page.contains(&number) && customer_page.contains("网上报修"), "customer time line");
 }
 
 async fn lists_filter_and_export(app: &TestApp) {
