@@ -31,6 +31,13 @@ pub struct Config {
     /// Where photos and signatures are kept; default: `files` beside a SQLite database, else
     /// `./data/files`. Several instances need a folder they all share.
     pub files_dir: std::path::PathBuf,
+    /// Where e-mail goes out: `smtp://host:port` (STARTTLS when offered), `smtps://…`, with
+    /// `user:password@` when the server wants it. None: e-mails are recorded as skipped.
+    pub smtp_url: Option<String>,
+    /// The sender of notification e-mails.
+    pub mail_from: String,
+    /// How often the notification worker looks for due messages.
+    pub outbox_poll_ms: u64,
 }
 
 impl Default for Config {
@@ -45,6 +52,9 @@ impl Default for Config {
             login_max_failures_per_account: 5,
             login_max_failures_per_address: 30,
             files_dir: "./data/files".into(),
+            smtp_url: None,
+            mail_from: "售后服务 <noreply@localhost>".into(),
+            outbox_poll_ms: 1000,
         }
     }
 }
@@ -62,6 +72,8 @@ pub struct FileConfig {
     pub login_max_failures_per_account: Option<i64>,
     pub login_max_failures_per_address: Option<i64>,
     pub files_dir: Option<String>,
+    pub smtp_url: Option<String>,
+    pub mail_from: Option<String>,
 }
 
 impl FileConfig {
@@ -123,6 +135,9 @@ impl Config {
             listen,
             database_url,
             files_dir,
+            smtp_url: env_parse::<String>("AFTERSALES_SMTP_URL")?.or(file.smtp_url).filter(|s| !s.trim().is_empty()),
+            mail_from: env_parse::<String>("AFTERSALES_MAIL_FROM")?.or(file.mail_from).unwrap_or(d.mail_from),
+            outbox_poll_ms: d.outbox_poll_ms,
             public_url: public_url.trim_end_matches('/').to_string(),
             sqlite_sync: o.sqlite_sync.or(file.sqlite_sync).unwrap_or_default(),
             trust_forwarded_for: env_parse("AFTERSALES_TRUST_FORWARDED_FOR")?

@@ -15,6 +15,7 @@ pub mod files;
 pub mod r#gen;
 pub mod http;
 pub mod i18n;
+pub mod jobs;
 pub mod search;
 pub mod service;
 pub mod startup;

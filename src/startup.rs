@@ -31,11 +31,15 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let (stop_tx, stop_rx) = watch::channel(false);
-    let jobs = tokio::spawn(background(state.db.clone(), stop_rx));
+    let jobs = tokio::spawn(background(state.db.clone(), stop_rx.clone()));
+    let sender = std::sync::Arc::new(crate::jobs::outbox::Sender::new(&state.config)?);
+    let poll = Duration::from_millis(state.config.outbox_poll_ms);
+    let outbox = tokio::spawn(crate::jobs::outbox::run(state.db.clone(), sender, poll, stop_rx));
     let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app).with_graceful_shutdown(shutdown).await.context("the server stopped with an error")?;
     let _ = stop_tx.send(true);
     let _ = jobs.await;
+    let _ = outbox.await;
     state.db.close().await;
     tracing::info!("stopped");
     Ok(())

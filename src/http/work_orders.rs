@@ -56,8 +56,48 @@ pub fn api() -> Router<AppState> {
         .route("/work-orders/{id}/suggestions", get(api_suggestions))
         .route("/work-orders/{id}/photos", post(api_photo).layer(DefaultBodyLimit::max(PHOTO_LIMIT)))
         .route("/attachments/{id}", get(attachment))
+        .route("/work-orders/{id}/notifications", get(api_notifications))
         .route("/fault-codes", get(api_fault_codes))
         .route("/engineers", get(api_engineers))
+        .route("/webhooks", get(api_webhooks).post(api_webhook_create))
+        .route("/webhooks/{id}", axum::routing::delete(api_webhook_delete))
+}
+
+/// The e-mails and webhook calls of one order, with their delivery state.
+#[utoipa::path(get, path = "/api/v1/work-orders/{id}/notifications", responses((status = 200, body = [store::outbox::Message])), tag = "work orders")]
+async fn api_notifications(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+) -> AppResult<axum::Json<Vec<store::outbox::Message>>> {
+    Ok(axum::Json(crate::service::notifications::of_order(&st.db, &ctx.actor()?, id).await?))
+}
+
+/// Registered webhooks (administrators).
+#[utoipa::path(get, path = "/api/v1/webhooks", responses((status = 200, body = [store::outbox::Webhook])), tag = "work orders")]
+async fn api_webhooks(State(st): State<AppState>, ctx: Ctx) -> AppResult<axum::Json<Vec<store::outbox::Webhook>>> {
+    Ok(axum::Json(crate::service::notifications::list_webhooks(&st.db, &ctx.actor()?).await?))
+}
+
+/// Registers a webhook (administrators). Each subscribed event is POSTed as JSON with
+/// `X-Aftersales-Event` and `X-Aftersales-Signature: sha256=HMAC(secret, body)`; the secret is
+/// in this answer only.
+#[utoipa::path(post, path = "/api/v1/webhooks", request_body = crate::service::notifications::WebhookInput,
+    responses((status = 201, body = crate::service::notifications::CreatedWebhook), (status = 422)), tag = "work orders")]
+async fn api_webhook_create(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    ApiJson(input): ApiJson<crate::service::notifications::WebhookInput>,
+) -> AppResult<Response> {
+    let created = crate::service::notifications::create_webhook(&st.db, &ctx.actor()?, &input).await?;
+    Ok((StatusCode::CREATED, axum::Json(created)).into_response())
+}
+
+/// Stops a webhook (administrators); calls still queued for it are skipped.
+#[utoipa::path(delete, path = "/api/v1/webhooks/{id}", responses((status = 204), (status = 404)), tag = "work orders")]
+async fn api_webhook_delete(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> AppResult<StatusCode> {
+    crate::service::notifications::delete_webhook(&st.db, &ctx.actor()?, id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 fn render<T: Template>(t: &T) -> Response {
@@ -687,6 +727,7 @@ struct OrderPage {
     decision: Option<super::entitlement::ResultView>,
     fault_codes: Vec<store::work_orders::FaultCode>,
     suggestions: Vec<svc::Suggested>,
+    notifications: Vec<store::outbox::Message>,
     /// The form last submitted (kept when refused) and which action it was.
     f: FormData,
     failed_action: String,
@@ -749,6 +790,7 @@ async fn order_view(
     drop(c);
     let suggestions =
         if d.actions.iter().any(|a| a == "assign") { svc::suggestions(&st.db, &actor, id).await? } else { vec![] };
+    let notifications = crate::service::notifications::of_order(&st.db, &actor, id).await?;
     let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
     let page = OrderPage {
         l: Layout::new(ctx, "wo.order_title"),
@@ -757,6 +799,7 @@ async fn order_view(
         decision,
         fault_codes,
         suggestions,
+        notifications,
         f,
         failed_action: failed_action.unwrap_or_default().to_string(),
         errors: FormErrors::new(errors, ctx.locale),
@@ -1188,7 +1231,8 @@ async fn public_request_submit(
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(api_list, api_create, api_get, api_act, api_suggestions, api_photo, api_fault_codes, api_engineers),
+    paths(api_list, api_create, api_get, api_act, api_suggestions, api_photo, api_fault_codes, api_engineers,
+        api_notifications, api_webhooks, api_webhook_create, api_webhook_delete),
     tags((name = "work orders", description = "Service requests and work orders (R3)"))
 )]
 pub struct ApiDoc;

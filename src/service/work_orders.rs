@@ -421,6 +421,7 @@ async fn register(db: &Db, actor: &Actor, input: &IntakeInput, idem: Option<&Ide
     event(&mut tx, actor, id, now, "create", None, Some(status), channel.code()).await?;
     let after = store::work_orders::get(tx.conn(), id).await?.ok_or(AppError::NotFound)?;
     audit::record::<(), _>(&mut tx, actor, now, "create", "work_order", &id.to_string(), None, Some(&after)).await?;
+    super::notifications::order_event(&mut tx, "order_created", &after, now).await?;
     if let Some(idem) = idem {
         super::remember(&mut tx, actor, idem, 201, &serde_json::json!({"id": id, "number": after.number()})).await?;
     }
@@ -1040,6 +1041,15 @@ async fn apply(
     let after = store::work_orders::get(tx.conn(), id).await?.ok_or(AppError::NotFound)?;
     audit::record(&mut tx, actor, now, action.code(), "work_order", &id.to_string(), Some(&before), Some(&after))
         .await?;
+    let notify = match action {
+        Action::Assign => Some("order_assigned"),
+        Action::SendQuote => Some("quote_sent"),
+        Action::Complete => Some("order_completed"),
+        _ => None,
+    };
+    if let Some(event) = notify {
+        super::notifications::order_event(&mut tx, event, &after, now).await?;
+    }
     tx.commit().await?;
     Ok(())
 }

@@ -80,6 +80,11 @@ impl TestApp {
     /// A server with the demo company on the given backend; `None` only for PostgreSQL outside CI
     /// when no server is reachable.
     pub async fn spawn(backend: Backend) -> Option<TestApp> {
+        TestApp::spawn_with(backend, |_| {}).await
+    }
+
+    /// As [`spawn`](Self::spawn), with the configuration adjusted first (SMTP, polling …).
+    pub async fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> Option<TestApp> {
         let (url, dir, pg_name) = match backend {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().unwrap();
@@ -92,14 +97,14 @@ impl TestApp {
             }
         };
         let files_dir = dir.as_ref().expect("a folder for each app").path().join("files");
-        let app = TestApp::start(backend, &url, files_dir, dir, pg_name).await;
+        let app = TestApp::start(backend, &url, files_dir, dir, pg_name, adjust).await;
         aftersales::demo::load(&app.db).await.expect("demo loads");
         Some(app)
     }
 
     /// A second instance on the same database (for scale-out tests).
     pub async fn another_instance(&self) -> TestApp {
-        TestApp::start(self.backend, &self.database_url, self.files_dir.clone(), None, None).await
+        TestApp::start(self.backend, &self.database_url, self.files_dir.clone(), None, None, |_| {}).await
     }
 
     async fn start(
@@ -108,6 +113,7 @@ impl TestApp {
         files_dir: std::path::PathBuf,
         dir: Option<tempfile::TempDir>,
         pg_name: Option<String>,
+        adjust: impl FnOnce(&mut Config),
     ) -> TestApp {
         let config = Config::resolve(
             FileConfig::default(),
@@ -122,7 +128,8 @@ impl TestApp {
         let db = aftersales::startup::open_database(&config).await.expect("database opens");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let config = Config { public_url: format!("http://{addr}"), ..config };
+        let mut config = Config { public_url: format!("http://{addr}"), outbox_poll_ms: 100, ..config };
+        adjust(&mut config);
         let (tx, rx) = oneshot::channel::<()>();
         let state = AppState::new(db.clone(), config).expect("state");
         let server = tokio::spawn(aftersales::startup::serve(state, listener, async {

@@ -9,4 +9,5 @@ mod entitlement;
 mod foundation;
 mod r#gen;
 mod helpers;
+mod notifications;
 mod work_orders;

@@ -1,0 +1,3 @@
+//! Scheduled and queued work that runs beside the web server.
+
+pub mod outbox;

@@ -1,0 +1,204 @@
+//! What the customer, the engineer and integrations are told when an order moves: messages are
+//! written to the outbox inside the change's transaction and sent later by `jobs::outbox`.
+
+use chrono::{DateTime, Utc};
+
+use crate::db::Tx;
+use crate::error::AppResult;
+use crate::store;
+use crate::store::outbox::NewMessage;
+use crate::store::work_orders::WorkOrder;
+
+/// The events an order sends notifications for (and webhooks may subscribe to).
+pub const EVENTS: [&str; 4] = ["order_created", "order_assigned", "quote_sent", "order_completed"];
+
+/// Placeholder for the public address, filled in by the sender (the service does not know it).
+pub const BASE: &str = "%{base}";
+
+fn local(t: Option<DateTime<Utc>>) -> String {
+    t.map(|t| t.with_timezone(&chrono_tz::Asia::Shanghai).format("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_else(|| "—".into())
+}
+
+/// Queues the e-mails and webhook calls for `event` on `o`, inside the caller's transaction.
+pub async fn order_event(tx: &mut Tx, event: &str, o: &WorkOrder, now: DateTime<Utc>) -> AppResult<()> {
+    debug_assert!(EVENTS.contains(&event));
+    let company = store::settings::get(tx.conn(), "company_name").await?.unwrap_or_default();
+    let customer = store::customers::get(tx.conn(), o.customer_id).await?;
+    let customer_email = customer.and_then(|c| c.email).filter(|e| !e.is_empty());
+    let engineer = match o.engineer_id {
+        Some(id) => store::users::get(tx.conn(), id).await?,
+        None => None,
+    };
+    let number = o.number();
+    let track = format!("{BASE}/t/{}", o.public_token);
+    let mut mails: Vec<(String, String, String)> = vec![];
+    let to_customer = |subject_zh: &str, subject_en: &str, zh: String, en: String| {
+        customer_email.clone().map(|to| {
+            (
+                to,
+                format!("【{company}】{subject_zh} {number} / {subject_en}"),
+                format!("{zh}\n查看进度：{track}\n\n{en}\nTrack it here: {track}\n\n{company}"),
+            )
+        })
+    };
+    match event {
+        "order_created" => mails.extend(to_customer(
+            "服务请求已受理",
+            "request received",
+            format!("您好，您的服务请求 {number} 已登记：{}", o.problem),
+            format!("Your service request {number} has been registered: {}", o.problem),
+        )),
+        "order_assigned" => {
+            let name = engineer.as_ref().map(|u| u.display_name.clone()).unwrap_or_default();
+            let when = local(o.scheduled_at.or(o.requested_at));
+            mails.extend(to_customer(
+                "已安排服务工程师",
+                "engineer assigned",
+                format!("已为您的服务请求 {number} 安排服务工程师 {name}，预约时间 {when}。"),
+                format!("Engineer {name} will handle your request {number}; appointment {when}."),
+            ));
+            if let Some(to) = engineer.as_ref().and_then(|u| u.email.clone()).filter(|e| !e.is_empty()) {
+                mails.push((
+                    to,
+                    format!("新工单 {number} / new order"),
+                    format!(
+                        "{number} · {}\n{}\n{} {}\n{}\n预约 / appointment: {when}\n{BASE}/work-orders/{}",
+                        o.customer_name, o.address, o.contact_name, o.contact_phone, o.problem, o.id
+                    ),
+                ));
+            }
+        }
+        "quote_sent" => mails.extend(to_customer(
+            "维修报价待您确认",
+            "quote to approve",
+            format!("您的服务请求 {number} 有一份维修报价，请打开链接确认是否同意。"),
+            format!("There is a quote for your request {number}; please open the link to approve or decline it."),
+        )),
+        "order_completed" => mails.extend(to_customer(
+            "服务已完成",
+            "service completed",
+            format!("您的服务请求 {number} 已完成：{}", o.work_done),
+            format!("Your request {number} is completed: {}", o.work_done),
+        )),
+        _ => {}
+    }
+    for (to, subject, body) in &mails {
+        let m = NewMessage {
+            event,
+            order_id: Some(o.id),
+            channel: "email",
+            recipient: to,
+            webhook_id: None,
+            subject,
+            body,
+        };
+        store::outbox::enqueue(tx.conn(), &m, now).await?;
+    }
+    let hooks: Vec<_> = store::outbox::webhooks(tx.conn()).await?.into_iter().filter(|w| w.wants(event)).collect();
+    if !hooks.is_empty() {
+        let payload = serde_json::json!({
+            "event": event,
+            "at": now,
+            "order": {
+                "id": o.id, "number": number, "status": o.status, "kind": o.kind, "priority": o.priority,
+                "customer_id": o.customer_id, "unit_id": o.unit_id, "engineer_id": o.engineer_id,
+                "scheduled_at": o.scheduled_at, "entitlement": o.entitlement, "completed_at": o.completed_at,
+                "url": format!("{BASE}/api/v1/work-orders/{}", o.id),
+            },
+        })
+        .to_string();
+        for w in hooks {
+            let m = NewMessage {
+                event,
+                order_id: Some(o.id),
+                channel: "webhook",
+                recipient: &w.url,
+                webhook_id: Some(w.id),
+                subject: "",
+                body: &payload,
+            };
+            store::outbox::enqueue(tx.conn(), &m, now).await?;
+        }
+    }
+    Ok(())
+}
+
+// ------------------------------------------------------------------ webhooks (administrators)
+
+use super::Actor;
+use crate::db::Db;
+use crate::domain::Perm;
+use crate::error::AppError;
+use crate::i18n::field_error;
+
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
+pub struct WebhookInput {
+    /// http:// or https:// address that receives a POST per event.
+    #[serde(default)]
+    pub url: String,
+    /// Event codes (order_created, order_assigned, quote_sent, order_completed) or `*`.
+    #[serde(default)]
+    pub events: Vec<String>,
+}
+
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct CreatedWebhook {
+    pub webhook: store::outbox::Webhook,
+    /// The signing secret, shown once: each call carries
+    /// `X-Aftersales-Signature: sha256=HMAC-SHA256(secret, body)` in hex.
+    pub secret: String,
+}
+
+pub async fn create_webhook(db: &Db, actor: &Actor, input: &WebhookInput) -> AppResult<CreatedWebhook> {
+    actor.require(Perm::ManageUsers)?;
+    let mut errors = vec![];
+    let url = input.url.trim();
+    if !(url.starts_with("http://") || url.starts_with("https://"))
+        || url.len() > 2000
+        || url.contains(char::is_whitespace)
+    {
+        errors.push(field_error("url", "wo.error.webhook_url"));
+    }
+    let events: Vec<&str> = input.events.iter().map(|e| e.trim()).filter(|e| !e.is_empty()).collect();
+    if events.is_empty() || events.iter().any(|e| *e != "*" && !EVENTS.contains(e)) {
+        errors.push(field_error("events", "wo.error.webhook_events"));
+    }
+    AppError::check(errors)?;
+    let (secret, _) = super::new_secret();
+    let now = Utc::now();
+    let mut tx = db.begin().await?;
+    let id = store::outbox::insert_webhook(tx.conn(), url, &events.join(","), &secret, actor.user_id, now).await?;
+    let webhook = store::outbox::webhook(tx.conn(), id).await?.ok_or(AppError::NotFound)?;
+    super::audit::record::<(), _>(&mut tx, actor, now, "create", "webhook", &id.to_string(), None, Some(&webhook))
+        .await?;
+    tx.commit().await?;
+    Ok(CreatedWebhook { webhook, secret })
+}
+
+pub async fn list_webhooks(db: &Db, actor: &Actor) -> AppResult<Vec<store::outbox::Webhook>> {
+    actor.require(Perm::ManageUsers)?;
+    let mut c = db.read().await?;
+    Ok(store::outbox::webhooks(c.conn()).await?)
+}
+
+pub async fn delete_webhook(db: &Db, actor: &Actor, id: i64) -> AppResult<()> {
+    actor.require(Perm::ManageUsers)?;
+    let now = Utc::now();
+    let mut tx = db.begin().await?;
+    let before = store::outbox::webhook(tx.conn(), id).await?.ok_or(AppError::NotFound)?;
+    if !store::outbox::deactivate_webhook(tx.conn(), id).await? {
+        return Err(AppError::NotFound);
+    }
+    super::audit::record::<_, ()>(&mut tx, actor, now, "delete", "webhook", &id.to_string(), Some(&before), None)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The notifications of one order (staff who see the order).
+pub async fn of_order(db: &Db, actor: &Actor, order_id: i64) -> AppResult<Vec<store::outbox::Message>> {
+    super::work_orders::get(db, actor, order_id).await?;
+    let mut c = db.read().await?;
+    Ok(store::outbox::of_order(c.conn(), order_id).await?)
+}
