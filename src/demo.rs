@@ -258,28 +258,31 @@ async fn load_archive(db: &Db, actor: &Actor) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The fault catalogue shipped for the demo's product categories: (category, code, zh, en).
+pub const FAULT_CODES: &[(&str, &str, &str, &str)] = &[
+    ("air_conditioner", "AC-E1", "不制冷/制冷差", "poor or no cooling"),
+    ("air_conditioner", "AC-E2", "室内机漏水", "indoor unit leaks water"),
+    ("air_conditioner", "AC-E3", "压缩机不启动", "compressor does not start"),
+    ("air_conditioner", "AC-E4", "噪音或振动异常", "abnormal noise or vibration"),
+    ("air_conditioner", "AC-E5", "控制器/遥控故障", "controller or remote fault"),
+    ("compressor", "CP-E1", "排气温度过高", "discharge temperature too high"),
+    ("compressor", "CP-E2", "油压低", "low oil pressure"),
+    ("compressor", "CP-E3", "电机过载保护", "motor overload trip"),
+    ("compressor", "CP-E4", "轴承磨损", "bearing wear"),
+    ("vehicle", "EV-E1", "动力电池故障", "traction battery fault"),
+    ("vehicle", "EV-E2", "驱动电机异响", "drive motor noise"),
+    ("vehicle", "EV-E3", "充电故障", "charging fault"),
+    ("fan", "FS-E1", "电机不转", "motor does not turn"),
+    ("fan", "FS-E2", "摇头失灵", "oscillation fails"),
+];
+
 /// The fault catalogue of each category, the engineers' skills, and a few requests in
 /// different states so that the dispatch board and an engineer's phone have something to show.
 async fn load_work_orders(db: &Db, actor: &Actor) -> anyhow::Result<()> {
     use crate::service::work_orders::{self as wo, ActionInput, IntakeInput};
     use crate::store::work_orders::FaultCode;
     let mut tx = db.begin().await?;
-    for (cat, code, zh, en) in [
-        ("air_conditioner", "AC-E1", "不制冷/制冷差", "poor or no cooling"),
-        ("air_conditioner", "AC-E2", "室内机漏水", "indoor unit leaks water"),
-        ("air_conditioner", "AC-E3", "压缩机不启动", "compressor does not start"),
-        ("air_conditioner", "AC-E4", "噪音或振动异常", "abnormal noise or vibration"),
-        ("air_conditioner", "AC-E5", "控制器/遥控故障", "controller or remote fault"),
-        ("compressor", "CP-E1", "排气温度过高", "discharge temperature too high"),
-        ("compressor", "CP-E2", "油压低", "low oil pressure"),
-        ("compressor", "CP-E3", "电机过载保护", "motor overload trip"),
-        ("compressor", "CP-E4", "轴承磨损", "bearing wear"),
-        ("vehicle", "EV-E1", "动力电池故障", "traction battery fault"),
-        ("vehicle", "EV-E2", "驱动电机异响", "drive motor noise"),
-        ("vehicle", "EV-E3", "充电故障", "charging fault"),
-        ("fan", "FS-E1", "电机不转", "motor does not turn"),
-        ("fan", "FS-E2", "摇头失灵", "oscillation fails"),
-    ] {
+    for &(cat, code, zh, en) in FAULT_CODES {
         let f = FaultCode { category_code: cat.into(), code: code.into(), name_zh: zh.into(), name_en: en.into() };
         store::work_orders::upsert_fault_code(tx.conn(), &f).await?;
     }

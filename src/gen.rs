@@ -24,10 +24,16 @@ use crate::store::bulk::{Counts, NewCustomer, NewUnit};
 use crate::store::customers::{Contact, CustomerData};
 use crate::store::units::UnitData;
 
+mod orders;
+
 #[derive(Debug, Clone)]
 pub struct Options {
     pub customers: u64,
     pub units: u64,
+    /// Work orders on the units (of this run, or those already there).
+    pub orders: u64,
+    /// Engineers to create for the orders (they go to engineers already there otherwise).
+    pub engineers: u64,
     pub seed: u64,
     /// Add to a database that already has customers.
     pub append: bool,
@@ -39,6 +45,7 @@ pub struct Options {
 pub struct Report {
     pub customers: u64,
     pub units: u64,
+    pub orders: u64,
     /// Rows written in all tables (contacts, phones, search terms and owners included).
     pub rows: u64,
     pub elapsed: Duration,
@@ -81,7 +88,11 @@ pub async fn run(db: &Db, opts: &Options) -> anyhow::Result<Report> {
     };
     let today = Utc::now().with_timezone(&chrono_tz::Asia::Shanghai).date_naive();
     let now = Utc::now();
-    let mut progress = Progress::new(opts.progress, opts.customers + opts.units);
+    let mut progress = Progress::new(opts.progress, opts.customers + opts.units + opts.orders);
+    let orders_before = {
+        let mut c = db.read().await?;
+        store::bulk::order_counts(c.conn()).await?
+    };
 
     let result = async {
         let plan = Arc::new(CustomerPlan {
@@ -116,6 +127,9 @@ pub async fn run(db: &Db, opts: &Options) -> anyhow::Result<Report> {
         }
         while let Some(job) = pending.pop_front() {
             write_units(db, job, now, &mut progress).await?;
+        }
+        if opts.orders > 0 {
+            generate_orders(db, opts, now, &mut progress).await?;
         }
         let mut tx = db.begin().await?;
         store::bulk::sync_sequences(tx.conn(), backend).await?;
@@ -153,7 +167,19 @@ pub async fn run(db: &Db, opts: &Options) -> anyhow::Result<Report> {
     ]
     .iter()
     .sum::<i64>() as u64;
-    Ok(Report { customers: opts.customers, units: opts.units, rows, elapsed: started.elapsed(), totals })
+    let orders_after = {
+        let mut c = db.read().await?;
+        store::bulk::order_counts(c.conn()).await?
+    };
+    let rows = rows + (orders_after.0 - orders_before.0 + orders_after.1 - orders_before.1) as u64;
+    Ok(Report {
+        customers: opts.customers,
+        units: opts.units,
+        orders: opts.orders,
+        rows,
+        elapsed: started.elapsed(),
+        totals,
+    })
 }
 
 async fn write_customers(
@@ -183,6 +209,114 @@ async fn write_units(
     store::bulk::insert_units(tx.conn(), db.backend(), &rows, now).await?;
     tx.commit().await?;
     progress.add(rows.len() as u64, "units");
+    Ok(())
+}
+
+/// Engineers (created here when asked), the fault catalogue, then the orders in batches.
+async fn generate_orders(db: &Db, opts: &Options, now: DateTime<Utc>, progress: &mut Progress) -> anyhow::Result<()> {
+    use std::collections::HashMap;
+    let units = {
+        let mut c = db.read().await?;
+        store::bulk::unit_facts(c.conn()).await?
+    };
+    if units.is_empty() {
+        bail!("orders need units: give --units, or generate into a database that has some");
+    }
+    let mut tx = db.begin().await?;
+    let categories: Vec<String> = store::products::categories(tx.conn()).await?.into_iter().map(|c| c.code).collect();
+    for &(cat, code, zh, en) in crate::demo::FAULT_CODES {
+        if categories.iter().any(|c| c == cat) {
+            let f = store::work_orders::FaultCode {
+                category_code: cat.into(),
+                code: code.into(),
+                name_zh: zh.into(),
+                name_en: en.into(),
+            };
+            store::work_orders::upsert_fault_code(tx.conn(), &f).await?;
+        }
+    }
+    let regions: Vec<String> = store::settings::regions(tx.conn()).await?.into_iter().map(|r| r.code).collect();
+    if opts.engineers > 0 {
+        // One hash for all: they share the demo password, and argon2 takes a while each.
+        let hash = crate::service::auth::hash_password(crate::demo::DEMO_PASSWORD).await?;
+        let taken = store::users::count(tx.conn()).await?;
+        let mut rng = Rng::for_batch(opts.seed, 4, 0);
+        for n in 0..opts.engineers as i64 {
+            let login = format!("eng{:05}", taken + n);
+            let (name, _) = person_name(&mut rng, false);
+            let region = regions.get(n as usize % regions.len().max(1)).cloned();
+            let u = store::users::NewUser {
+                login: &login,
+                display_name: &name,
+                email: Some(&format!("{login}@gen.example.cn")),
+                phone: Some(&mobile(&mut rng)),
+                password_hash: &hash,
+                region_code: region.as_deref(),
+                locale: "zh-CN",
+                roles: &[crate::domain::Role::Engineer],
+            };
+            let id = store::users::insert(tx.conn(), &u, now).await?;
+            let skills: Vec<String> =
+                categories.iter().filter(|_| rng.percent(60)).cloned().collect();
+            store::work_orders::set_skills(tx.conn(), id, &skills).await?;
+        }
+    }
+    let day = (now, now + chrono::Duration::days(1));
+    let engineers: Vec<orders::GenEngineer> = store::work_orders::engineers(tx.conn(), day)
+        .await?
+        .into_iter()
+        .map(|e| orders::GenEngineer { id: e.user_id, label: e.display_name, region: e.region_code })
+        .collect();
+    let first_id = store::bulk::max_order_id(tx.conn()).await? + 1;
+    let faults = store::work_orders::fault_codes(tx.conn(), None).await?;
+    tx.commit().await?;
+    let mut by_region: HashMap<String, Vec<usize>> = HashMap::new();
+    for (i, e) in engineers.iter().enumerate() {
+        if let Some(r) = &e.region {
+            by_region.entry(r.clone()).or_default().push(i);
+        }
+    }
+    let mut fault_map: HashMap<String, Vec<&'static str>> = HashMap::new();
+    for f in faults {
+        // Codes live as long as the run; leaking a few dozen short strings keeps batches 'static.
+        fault_map.entry(f.category_code).or_default().push(Box::leak(f.code.into_boxed_str()));
+    }
+    let plan = Arc::new(orders::OrderPlan {
+        seed: opts.seed,
+        first_id,
+        total: opts.orders,
+        now,
+        units: Arc::new(units),
+        engineers,
+        by_region,
+        faults: fault_map,
+    });
+    let batches = opts.orders.div_ceil(orders::ORDER_BATCH);
+    let mut pending = VecDeque::new();
+    for b in 0..batches {
+        let p = plan.clone();
+        pending.push_back(tokio::task::spawn_blocking(move || p.batch(b)));
+        if pending.len() > LOOKAHEAD {
+            write_orders(db, pending.pop_front().expect("queued"), progress).await?;
+        }
+    }
+    while let Some(job) = pending.pop_front() {
+        write_orders(db, job, progress).await?;
+    }
+    Ok(())
+}
+
+async fn write_orders(
+    db: &Db,
+    job: tokio::task::JoinHandle<anyhow::Result<Vec<store::bulk::NewOrder>>>,
+    progress: &mut Progress,
+) -> anyhow::Result<()> {
+    let rows = job.await.context("a generator thread failed")??;
+    let mut tx = db.begin().await?;
+    store::bulk::bulk_settings(tx.conn(), db.backend(), false).await?;
+    store::bulk::insert_orders(tx.conn(), db.backend(), &rows).await?;
+    tx.commit().await?;
+    progress.add(rows.len() as u64, "orders");
     Ok(())
 }
 

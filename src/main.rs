@@ -65,6 +65,13 @@ struct GenArgs {
     /// of the customers already there).
     #[arg(long, default_value_t = 20_000)]
     units: u64,
+    /// Work orders to create on the units, two years of them, each with its time line.
+    #[arg(long, default_value_t = 0)]
+    orders: u64,
+    /// Engineers to create (login engNNNNN, the demo password) for the orders; 0 uses the
+    /// engineers already there.
+    #[arg(long, default_value_t = 0)]
+    engineers: u64,
     /// Seed of the generator.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -329,6 +336,8 @@ async fn command(cmd: Command, config: &Config, db: &Db, demo_flag: bool) -> any
             let opts = aftersales::r#gen::Options {
                 customers: a.customers,
                 units: a.units,
+                orders: a.orders,
+                engineers: a.engineers,
                 seed: a.seed,
                 append: a.append,
                 progress: true,
@@ -336,10 +345,11 @@ async fn command(cmd: Command, config: &Config, db: &Db, demo_flag: bool) -> any
             let r = aftersales::r#gen::run(db, &opts).await?;
             let secs = r.elapsed.as_secs_f64();
             println!(
-                "Generated {} customers and {} units ({} rows in all) in {secs:.1} s, {:.0} rows/s. \
+                "Generated {} customers, {} units and {} work orders ({} rows in all) in {secs:.1} s, {:.0} rows/s. \
                  The database now has {} customers and {} units.",
                 r.customers,
                 r.units,
+                r.orders,
                 r.rows,
                 r.rows as f64 / secs.max(1e-9),
                 r.totals.customers,

@@ -1061,19 +1061,20 @@ async fn dispatch_page(State(st): State<AppState>, ctx: Ctx, Query(q): Query<Boa
     let wq = svc::ListQuery { statuses: vec!["review".into(), "open".into()], limit: 500, ..Default::default() };
     let mut waiting = svc::list(&st.db, &actor, &wq).await?;
     waiting.sort_by_key(|o| (urgency(&o.priority), o.requested_at.unwrap_or(o.created_at), o.id));
+    // One query for every engineer's open orders (a few thousand at most), bucketed here.
     let statuses: Vec<String> =
         Status::ALL.iter().filter(|s| s.with_engineer()).map(|s| s.code().to_string()).collect();
+    let q = svc::ListQuery { statuses, limit: 20_000, ..Default::default() };
+    let mut by_engineer: std::collections::HashMap<i64, Vec<WorkOrder>> = std::collections::HashMap::new();
+    for o in svc::list(&st.db, &actor, &q).await? {
+        if let Some(e) = o.engineer_id {
+            by_engineer.entry(e).or_default().push(o);
+        }
+    }
     let mut weeks = vec![];
     for e in engineers {
-        let q = svc::ListQuery {
-            engineer_id: Some(e.user_id),
-            statuses: statuses.clone(),
-            limit: 500,
-            ..Default::default()
-        };
-        let orders = svc::list(&st.db, &actor, &q).await?;
         let mut cols: Vec<Vec<WorkOrder>> = vec![vec![]; 7];
-        for o in orders {
+        for o in by_engineer.remove(&e.user_id).unwrap_or_default() {
             let day = o.scheduled_at.or(o.requested_at).map(|t| t.with_timezone(&ZONE).date_naive()).unwrap_or(today);
             if let Some(i) = days.iter().position(|d| *d == day) {
                 cols[i].push(o);

@@ -90,7 +90,7 @@ pub async fn sync_sequences(c: Conn<'_>, backend: Backend) -> sqlx::Result<()> {
         return Ok(());
     }
     on_conn!(c, |e| {
-        for table in ["customers", "units"] {
+        for table in ["customers", "units", "work_orders", "work_order_events", "users"] {
             sqlx::query(AssertSqlSafe(format!(
                 "SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT COALESCE(MAX(id), 0) + 1 FROM {table}), false)"
             )))
@@ -148,7 +148,8 @@ pub async fn analyze(c: Conn<'_>, backend: Backend) -> sqlx::Result<()> {
     if backend == Backend::Sqlite {
         return Ok(());
     }
-    let sql = "ANALYZE customers, customer_contacts, customer_phones, customer_search, units, unit_owners";
+    let sql = "ANALYZE customers, customer_contacts, customer_phones, customer_search, units, unit_owners, \
+               work_orders, work_order_events";
     on_conn!(c, |e| sqlx::raw_sql(AssertSqlSafe(sql)).execute(&mut *e).await.map(|_| ()))
 }
 
@@ -345,6 +346,145 @@ pub async fn insert_units(mut c: Conn<'_>, backend: Backend, rows: &[NewUnit], n
         })?;
     }
     Ok(())
+}
+
+/// A generated work order with its time line (ids chosen by the generator).
+pub struct NewOrder {
+    pub id: i64,
+    pub status: &'static str,
+    pub channel: &'static str,
+    pub kind: &'static str,
+    pub priority: &'static str,
+    pub customer_id: i64,
+    pub unit_id: i64,
+    pub region_code: Option<String>,
+    pub category_code: String,
+    pub contact_name: String,
+    pub contact_phone: String,
+    pub address: String,
+    pub problem: &'static str,
+    pub requested_at: Option<DateTime<Utc>>,
+    pub entitlement: &'static str,
+    pub engineer_id: Option<i64>,
+    pub scheduled_at: Option<DateTime<Utc>>,
+    pub assigned_at: Option<DateTime<Utc>>,
+    pub accepted_at: Option<DateTime<Utc>>,
+    pub arrived_at: Option<DateTime<Utc>>,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub cancelled_at: Option<DateTime<Utc>>,
+    pub fault_code: Option<&'static str>,
+    pub work_done: &'static str,
+    pub labour_minutes: Option<i64>,
+    pub travel_km: Option<i64>,
+    pub parts_cents: i64,
+    pub labour_cents: i64,
+    pub collected_cents: i64,
+    pub rating: Option<i32>,
+    pub public_token: String,
+    pub created_at: DateTime<Utc>,
+    /// (action, from, to, at, actor label)
+    pub events: Vec<(&'static str, Option<&'static str>, &'static str, DateTime<Utc>, String)>,
+}
+
+pub async fn insert_orders(mut c: Conn<'_>, backend: Backend, rows: &[NewOrder]) -> sqlx::Result<()> {
+    const COLS: usize = 37;
+    for chunk in rows.chunks(rows_per_statement(backend, COLS)) {
+        let sql = format!(
+            "INSERT INTO work_orders (id, status, channel, kind, priority, customer_id, unit_id, region_code, \
+             category_code, contact_name, contact_phone, address, problem, requested_at, entitlement, engineer_id, \
+             scheduled_at, assigned_at, accepted_at, arrived_at, completed_at, closed_at, cancelled_at, fault_code, \
+             work_done, labour_minutes, travel_km, parts_cents, labour_cents, collected_cents, rating, public_token, \
+             created_by, version, created_at, updated_at, signed_by) VALUES {}",
+            values(backend, chunk.len(), COLS, 1, "")
+        );
+        on_conn!(&mut c, |e| {
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for o in chunk {
+                let updated = o.closed_at.or(o.cancelled_at).or(o.completed_at).or(o.arrived_at).or(o.assigned_at).unwrap_or(o.created_at);
+                q = q
+                    .bind(o.id)
+                    .bind(o.status)
+                    .bind(o.channel)
+                    .bind(o.kind)
+                    .bind(o.priority)
+                    .bind(o.customer_id)
+                    .bind(o.unit_id)
+                    .bind(&o.region_code)
+                    .bind(&o.category_code)
+                    .bind(&o.contact_name)
+                    .bind(&o.contact_phone)
+                    .bind(&o.address)
+                    .bind(o.problem)
+                    .bind(o.requested_at)
+                    .bind(o.entitlement)
+                    .bind(o.engineer_id)
+                    .bind(o.scheduled_at)
+                    .bind(o.assigned_at)
+                    .bind(o.accepted_at)
+                    .bind(o.arrived_at)
+                    .bind(o.completed_at)
+                    .bind(o.closed_at)
+                    .bind(o.cancelled_at)
+                    .bind(o.fault_code)
+                    .bind(o.work_done)
+                    .bind(o.labour_minutes)
+                    .bind(o.travel_km)
+                    .bind(o.parts_cents)
+                    .bind(o.labour_cents)
+                    .bind(o.collected_cents)
+                    .bind(o.rating)
+                    .bind(&o.public_token)
+                    .bind(None::<i64>)
+                    .bind(1i64 + o.events.len() as i64)
+                    .bind(o.created_at)
+                    .bind(updated)
+                    .bind(o.completed_at.map(|_| o.contact_name.as_str()));
+            }
+            q.execute(&mut **e).await.map(|_| ())
+        })?;
+    }
+    let events: Vec<(i64, &(&'static str, Option<&'static str>, &'static str, DateTime<Utc>, String))> =
+        rows.iter().flat_map(|o| o.events.iter().map(move |e| (o.id, e))).collect();
+    for chunk in events.chunks(rows_per_statement(backend, 6)) {
+        let sql = format!(
+            "INSERT INTO work_order_events (order_id, action, from_status, to_status, at, actor_label, note) VALUES {}",
+            values(backend, chunk.len(), 6, 1, ", ''")
+        );
+        on_conn!(&mut c, |e| {
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for (id, (action, from, to, at, who)) in chunk {
+                q = q.bind(*id).bind(*action).bind(*from).bind(*to).bind(*at).bind(who);
+            }
+            q.execute(&mut **e).await.map(|_| ())
+        })?;
+    }
+    Ok(())
+}
+
+/// Units with what an order copies from them: (unit, customer, region, category).
+pub async fn unit_facts(c: Conn<'_>) -> sqlx::Result<Vec<(i64, i64, Option<String>, String)>> {
+    on_conn!(c, |e| {
+        sqlx::query_as(
+            "SELECT u.id, u.customer_id, c.region_code, m.category_code FROM units u \
+             JOIN customers c ON c.id = u.customer_id JOIN product_models m ON m.id = u.model_id \
+             WHERE u.deleted_at IS NULL ORDER BY u.id",
+        )
+        .fetch_all(&mut *e)
+        .await
+    })
+}
+
+pub async fn max_order_id(c: Conn<'_>) -> sqlx::Result<i64> {
+    on_conn!(c, |e| sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM work_orders").fetch_one(&mut *e).await)
+}
+
+pub async fn order_counts(c: Conn<'_>) -> sqlx::Result<(i64, i64)> {
+    on_conn!(c, |e| {
+        sqlx::query_as("SELECT (SELECT COUNT(*) FROM work_orders), (SELECT COUNT(*) FROM work_order_events)")
+            .fetch_one(&mut *e)
+            .await
+    })
 }
 
 #[cfg(test)]

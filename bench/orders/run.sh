@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# Work orders at scale: generate two years of orders with `aftersales gen`, then load the get,
+# filtered-list, dispatch-board and create paths with wrk on loopback.
+#   bench/orders/run.sh [--postgres] [ORDERS]            # default 10000, SQLite
+#   bench/orders/run.sh 1000000                          # the issue's size
+#   DURATION=20s CONNECTIONS=32 bench/orders/run.sh --postgres 1000000
+# Customers are ORDERS/10 (at least 1,000), units twice that, 200 engineers over the regions.
+# --postgres uses a fresh database on 127.0.0.1:5432 (user postgres, trust), dropped at the end
+# unless KEEP=1. Writes bench/results/orders-ORDERS-BACKEND-DATE.md. Needs wrk, curl, sqlite3/psql.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+BACKEND=sqlite
+SIZES=()
+for a in "$@"; do
+  case $a in
+    --postgres) BACKEND=postgres ;;
+    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    *) SIZES+=("$a") ;;
+  esac
+done
+ORDERS=${SIZES[0]:-10000}
+CUSTOMERS=$(( ORDERS / 10 > 1000 ? ORDERS / 10 : 1000 ))
+UNITS=$(( CUSTOMERS * 2 ))
+ENGINEERS=${ENGINEERS:-200}
+DURATION=${DURATION:-10s}
+CONNECTIONS=${CONNECTIONS:-16}
+PORT=${PORT:-18284}
+command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 1; }
+
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/aftersales-target}"
+cargo build --release --quiet
+BIN="$CARGO_TARGET_DIR/release/aftersales"
+WORK=$(mktemp -d)
+PGDB=""
+if [ "$BACKEND" = postgres ]; then
+  PGDB="as_bench_$$"
+  psql -q -h 127.0.0.1 -U postgres -d postgres -c "CREATE DATABASE $PGDB" >/dev/null
+  export DATABASE_URL="postgres://postgres@127.0.0.1:5432/$PGDB"
+  sql() { psql -Atq -h 127.0.0.1 -U postgres -d "$PGDB" -F: -c "$1"; }
+else
+  export DATABASE_URL="sqlite://$WORK/bench.db"
+  sql() { sqlite3 -separator : "$WORK/bench.db" "$1"; }
+fi
+export AFTERSALES_LOG=warn AFTERSALES_FILES_DIR="$WORK/files"
+SERVER=""
+cleanup() {
+  [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null && wait "$SERVER" 2>/dev/null
+  if [ "${KEEP:-0}" = 1 ]; then
+    echo "kept: $DATABASE_URL" >&2
+  else
+    [ -n "$PGDB" ] && psql -q -h 127.0.0.1 -U postgres -d postgres -c "DROP DATABASE IF EXISTS $PGDB WITH (FORCE)" >/dev/null
+    rm -rf "$WORK"
+  fi
+}
+trap cleanup EXIT
+
+"$BIN" demo >/dev/null
+GEN_START=$(date +%s.%N)
+"$BIN" gen --customers "$CUSTOMERS" --units "$UNITS" --orders "$ORDERS" --engineers "$ENGINEERS" --seed 1 --append | tee "$WORK/gen.txt"
+GEN_S=$(echo "$(date +%s.%N) - $GEN_START" | bc)
+if [ "$BACKEND" = postgres ]; then
+  DB_SIZE=$(psql -Atq -h 127.0.0.1 -U postgres -d postgres -c "SELECT pg_size_pretty(pg_database_size('$PGDB'))")
+else
+  DB_SIZE=$(du -sh "$WORK" | cut -f1)
+fi
+TOKEN=$("$BIN" token create --login manager --name bench)
+IDS=$(sql "SELECT id FROM work_orders ORDER BY random() LIMIT 64" | tr '\n' ' ')
+PAIRS=$(sql "SELECT id, customer_id FROM units ORDER BY random() LIMIT 500" | tr '\n' ' ')
+ENGS=$(sql "SELECT u.id FROM users u JOIN user_roles r ON r.user_id = u.id AND r.role = 'engineer' ORDER BY u.id LIMIT 16" | tr '\n' ' ')
+MONTH_AGO=$(date -d '30 days ago' +%Y-%m-%d)
+
+"$BIN" serve --listen 127.0.0.1:$PORT >"$WORK/server.log" 2>&1 &
+SERVER=$!
+for _ in $(seq 1 400); do curl -fs -o /dev/null "http://127.0.0.1:$PORT/healthz" && break; sleep 0.025; done
+BASE="http://127.0.0.1:$PORT"
+rss() { awk -v k="$1:" '$1 == k {printf "%.0f", $2 / 1024}' "/proc/$SERVER/status"; }
+sleep 2
+RSS_REST=$(rss VmRSS)
+curl -fs -o /dev/null -c "$WORK/cookies" -d 'login=manager&password=demo1234' "$BASE/login"
+COOKIE="$(awk '$6 == "as_sid" {print $6 "=" $7}' "$WORK/cookies" | head -1)"
+[ -n "$COOKIE" ] || { echo "could not sign in for the page scenarios" >&2; exit 1; }
+
+GETS=""; for i in $IDS; do GETS+="/api/v1/work-orders/$i "; done
+BY_ENGINEER=""; for e in $ENGS; do BY_ENGINEER+="/api/v1/work-orders?engineer_id=$e&kind=repair&limit=50 "; done
+OPEN="/api/v1/work-orders?status=open,assigned,accepted&region=east&limit=50 /api/v1/work-orders?status=on_site&limit=50 /api/v1/work-orders?overdue=1&limit=50"
+RECENT="/api/v1/work-orders?from=$MONTH_AGO&category=air_conditioner&limit=50 /api/v1/work-orders?from=$MONTH_AGO&region=south&limit=50"
+PAGES=""; for i in $(echo "$IDS" | cut -d' ' -f1-16); do PAGES+="/work-orders/$i "; done
+
+# name | paths | header | connections
+SCENARIOS=(
+  "get one order (API)|$GETS|auth|$CONNECTIONS"
+  "list: open orders of a region, status, overdue|$OPEN|auth|$CONNECTIONS"
+  "list: one engineer's repairs|$BY_ENGINEER|auth|$CONNECTIONS"
+  "list: last 30 days by category or region|$RECENT|auth|$CONNECTIONS"
+  "order web page (HTML)|$PAGES|cookie|$CONNECTIONS"
+  "dispatch board, $ENGINEERS engineers, one week (HTML, 1 connection)|/dispatch|cookie|1"
+)
+RESULTS=()
+for s in "${SCENARIOS[@]}"; do
+  IFS='|' read -r name paths kind conns <<<"$s"
+  if [ "$kind" = cookie ]; then H="Cookie: $COOKIE"; else H="Authorization: Bearer $TOKEN"; fi
+  first=${paths%% *}
+  code=$(curl -s -o /dev/null -w '%{http_code}' -H "$H" "$BASE$first")
+  [ "$code" = 200 ] || { echo "$name: $first answered $code" >&2; exit 1; }
+  echo "== $name" >&2
+  line=$(WRK_PATHS="$paths" wrk -t"$(( conns > 1 ? 2 : 1 ))" -c"$conns" -d"$DURATION" --latency -H "$H" -s bench/archive/scenario.lua "$BASE" | grep '^RESULT')
+  read -r _ reqs secs p50 p95 p99 max errs <<<"$line"
+  rps=$(echo "scale=0; $reqs / $secs" | bc)
+  RESULTS+=("| $name | $rps | $p50 | $p95 | $p99 | $max | $errs |")
+  echo "   $rps req/s, p50 $p50 ms, p95 $p95 ms, p99 $p99 ms, errors $errs" >&2
+done
+# Creates last: they add orders.
+echo "== create order" >&2
+line=$(TOKEN="$TOKEN" WRK_PAIRS="$PAIRS" wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency -s bench/orders/create.lua "$BASE" | grep '^RESULT')
+read -r _ reqs secs p50 p95 p99 max errs <<<"$line"
+rps=$(echo "scale=0; $reqs / $secs" | bc)
+RESULTS+=("| create order (API: entitlement, repeat check, time line, audit, outbox) | $rps | $p50 | $p95 | $p99 | $max | $errs |")
+echo "   $rps req/s, p50 $p50 ms, p95 $p95 ms, p99 $p99 ms, errors $errs" >&2
+RSS_AFTER=$(rss VmRSS)
+RSS_PEAK=$(rss VmHWM)
+
+OUT="bench/results/orders-$ORDERS-$BACKEND-$(date +%Y-%m-%d).md"
+{
+  echo "# Work orders at $ORDERS orders, $BACKEND ($(date -u +%Y-%m-%dT%H:%MZ))"
+  echo
+  echo "$(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), release build, loopback; wrk runs on"
+  echo "the same cores as the server."
+  echo
+  echo "Command: \`bench/orders/run.sh $([ "$BACKEND" = postgres ] && echo '--postgres ')$ORDERS\`"
+  echo "(DURATION=$DURATION CONNECTIONS=$CONNECTIONS; \`wrk -t2 -c$CONNECTIONS -d$DURATION --latency\` with"
+  echo "bench/archive/scenario.lua for reads and bench/orders/create.lua for creates)"
+  echo
+  echo "- generation: \`aftersales gen --customers $CUSTOMERS --units $UNITS --orders $ORDERS --engineers $ENGINEERS --seed 1 --append\`"
+  echo "  after \`aftersales demo\`: $(printf '%.1f' "$GEN_S") s wall clock; the command said: $(tail -1 "$WORK/gen.txt")"
+  echo "- database size after generation: $DB_SIZE"
+  echo "- server RSS: $RSS_REST MiB at rest, $RSS_AFTER MiB after the load, peak $RSS_PEAK MiB"
+  echo
+  echo "| scenario | req/s | p50 ms | p95 ms | p99 ms | max ms | errors |"
+  echo "|---|---|---|---|---|---|---|"
+  printf '%s\n' "${RESULTS[@]}"
+} > "$OUT"
+cat "$OUT"
+echo "wrote $OUT" >&2

@@ -1,0 +1,260 @@
+//! Synthetic work orders: two years of requests on the generated units, most long closed, the
+//! recent ones spread over every state of the flow, each with its time line, engineers of the
+//! customer's region, fault codes of the product's category and the report's figures.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use anyhow::Context;
+use chrono::{DateTime, Duration, Utc};
+
+use super::{Rng, address, mobile, person_name};
+use crate::store::bulk::NewOrder;
+
+pub const ORDER_BATCH: u64 = 10_000;
+const SPAN_DAYS: i64 = 730;
+
+/// An engineer orders can go to.
+pub struct GenEngineer {
+    pub id: i64,
+    /// How the time line names them.
+    pub label: String,
+    pub region: Option<String>,
+}
+
+pub struct OrderPlan {
+    pub seed: u64,
+    pub first_id: i64,
+    pub total: u64,
+    pub now: DateTime<Utc>,
+    /// (unit, customer, region, category)
+    pub units: Arc<Vec<(i64, i64, Option<String>, String)>>,
+    pub engineers: Vec<GenEngineer>,
+    pub by_region: HashMap<String, Vec<usize>>,
+    pub faults: HashMap<String, Vec<&'static str>>,
+}
+
+fn weighted<T: Copy>(rng: &mut Rng, items: &[(T, u64)]) -> T {
+    let total: u64 = items.iter().map(|i| i.1).sum();
+    let mut n = rng.below(total);
+    for &(v, w) in items {
+        if n < w {
+            return v;
+        }
+        n -= w;
+    }
+    items[items.len() - 1].0
+}
+
+const KINDS: &[(&str, u64)] = &[
+    ("repair", 60),
+    ("maintenance", 14),
+    ("installation", 12),
+    ("consultation", 7),
+    ("training", 2),
+    ("return", 3),
+    ("exchange", 2),
+];
+const CHANNELS: &[(&str, u64)] =
+    &[("hotline", 50), ("web", 15), ("email", 10), ("letter", 5), ("walk_in", 10), ("visit", 10)];
+const PRIORITIES: &[(&str, u64)] = &[("normal", 70), ("high", 20), ("low", 5), ("urgent", 5)];
+/// Where orders of the last week stand (the older ones are almost all closed).
+const RECENT: &[(&str, u64)] = &[
+    ("review", 3),
+    ("open", 14),
+    ("assigned", 14),
+    ("accepted", 8),
+    ("travelling", 4),
+    ("on_site", 7),
+    ("waiting_customer", 3),
+    ("waiting_approval", 2),
+    ("completed", 30),
+    ("closed", 10),
+    ("cancelled", 5),
+];
+
+fn problems(category: &str) -> &'static [&'static str] {
+    match category {
+        "air_conditioner" => &[
+            "空调不制冷，室外机有异响",
+            "室内机漏水，滴到地板上",
+            "开机几分钟后自动停机，显示故障代码",
+            "遥控器失灵，面板无反应",
+            "制热效果差，出风不热",
+            "运行噪音大，晚上影响休息",
+        ],
+        "compressor" => &[
+            "螺杆机排气温度高报警",
+            "机组油压低停机",
+            "电机过载保护频繁跳闸",
+            "运行时振动大，有金属摩擦声",
+            "年度保养：更换油过滤器和油分芯",
+        ],
+        "vehicle" => &[
+            "仪表提示动力电池故障",
+            "快充无法启动，慢充正常",
+            "加速时驱动电机有异响",
+            "续航里程明显下降",
+        ],
+        _ => &["风扇通电后不转", "摇头功能失灵", "档位开关接触不良", "运行时有焦味"],
+    }
+}
+
+const WORK_DONE: &[&str] = &[
+    "检查并更换故障部件，试运行正常",
+    "清洗保养，紧固接线，测试各项参数正常",
+    "补充冷媒，检漏，试机正常",
+    "更换控制板，恢复出厂设置后运行正常",
+    "调整安装位置，重新固定，噪音消除",
+    "现场讲解正确使用方法，客户确认无故障",
+];
+
+impl OrderPlan {
+    pub fn batch(&self, b: u64) -> anyhow::Result<Vec<NewOrder>> {
+        let mut rng = Rng::for_batch(self.seed, 3, b);
+        let start = b * ORDER_BATCH;
+        let end = (start + ORDER_BATCH).min(self.total);
+        let n = (end - start) as usize;
+        let mut secret = vec![0u8; n * 16];
+        getrandom::fill(&mut secret).context("the operating system's random source failed")?;
+        Ok((0..n)
+            .map(|k| {
+                let index = start + k as u64;
+                self.order(&mut rng, index, super::hex(&secret[k * 16..k * 16 + 16]))
+            })
+            .collect())
+    }
+
+    fn order(&self, rng: &mut Rng, index: u64, public_token: String) -> NewOrder {
+        let id = self.first_id + index as i64;
+        // Ids grow with time, as they do in a live system: order `index` of `total` is that far
+        // through the two years, give or take an hour.
+        let span = Duration::days(SPAN_DAYS).num_seconds();
+        let offset = span * index as i64 / self.total.max(1) as i64 - rng.below(3600) as i64;
+        let created_at = self.now - Duration::seconds(span) + Duration::seconds(offset.max(0));
+        let age_days = (self.now - created_at).num_days();
+        let &(unit_id, customer_id, ref region, ref category) = rng.pick(&self.units[..]);
+        let kind = weighted(rng, KINDS);
+        let status = if age_days > 30 {
+            weighted(rng, &[("closed", 90), ("completed", 4), ("cancelled", 6)])
+        } else if age_days > 7 {
+            weighted(rng, &[("closed", 60), ("completed", 25), ("cancelled", 5), ("on_site", 4), ("waiting_approval", 3), ("assigned", 3)])
+        } else {
+            weighted(rng, RECENT)
+        };
+        let english = rng.percent(3);
+        let (contact_name, _) = person_name(rng, english);
+        let contact_phone = mobile(rng);
+        let home = rng.percent(40);
+        let address = address(rng, home);
+        let problem = *rng.pick(problems(category));
+        let entitlement = match kind {
+            "repair" | "return" | "exchange" => weighted(rng, &[("free", 55), ("paid", 35), ("exchange", 5), ("none", 5)]),
+            _ => weighted(rng, &[("none", 50), ("free", 30), ("paid", 20)]),
+        };
+        let requested_at = rng.percent(40).then(|| created_at + Duration::hours(rng.range(4, 72) as i64));
+        // How far along the flow the order got.
+        let reached = |s: &str| -> bool {
+            let order = ["open", "assigned", "accepted", "travelling", "on_site", "completed", "closed"];
+            let at = |x: &str| order.iter().position(|o| *o == x);
+            match (at(status), at(s)) {
+                (Some(a), Some(b)) => a >= b,
+                _ => matches!(status, "waiting_customer" | "waiting_approval") && at(s).is_some_and(|b| b <= 4),
+            }
+        };
+        let engineer = if reached("assigned") && status != "cancelled" {
+            let pool = region.as_ref().and_then(|r| self.by_region.get(r)).filter(|p| !p.is_empty());
+            let i = match pool {
+                Some(p) => *rng.pick(p),
+                None => rng.below(self.engineers.len() as u64) as usize,
+            };
+            self.engineers.get(i)
+        } else {
+            None
+        };
+        let engineer = if self.engineers.is_empty() { None } else { engineer };
+        let mut t = created_at;
+        fn step(rng: &mut Rng, t: &mut DateTime<Utc>, min_minutes: u64, max_minutes: u64) -> DateTime<Utc> {
+            *t += Duration::minutes(rng.range(min_minutes, max_minutes) as i64);
+            *t
+        }
+        let assigned_at = engineer.map(|_| step(rng, &mut t, 10, 240));
+        let scheduled_at = assigned_at.map(|a| requested_at.unwrap_or(a + Duration::hours(20)));
+        let accepted_at = (engineer.is_some() && reached("accepted")).then(|| step(rng, &mut t, 5, 60));
+        let arrived_at = (engineer.is_some() && reached("on_site")).then(|| step(rng, &mut t, 60, 1440));
+        let completed_at = (engineer.is_some() && reached("completed")).then(|| step(rng, &mut t, 30, 240));
+        let closed_at = (engineer.is_some() && reached("closed")).then(|| step(rng, &mut t, 600, 4320));
+        let cancelled_at = (status == "cancelled").then(|| step(rng, &mut t, 30, 2880));
+        let status = if engineer.is_none() && reached("assigned") && status != "cancelled" { "open" } else { status };
+        let fault_code = completed_at.and_then(|_| {
+            if kind == "repair" { self.faults.get(category.as_str()).map(|f| *rng.pick(f)) } else { None }
+        });
+        let done = completed_at.is_some();
+        let paid = entitlement == "paid";
+        let labour_minutes = done.then(|| rng.range(20, 240) as i64);
+        let parts_cents = if done && paid { rng.range(50, 3000) as i64 * 100 } else { 0 };
+        let labour_cents = if done && paid { rng.range(1, 8) as i64 * 5000 } else { 0 };
+        let who = engineer.map(|e| e.label.clone()).unwrap_or_default();
+        let mut events = vec![("create", None, if status == "review" { "review" } else { "open" }, created_at, "dispatcher".to_string())];
+        let mut from = "open";
+        for (action, to, at, actor) in [
+            ("assign", "assigned", assigned_at, "dispatcher"),
+            ("accept", "accepted", accepted_at, who.as_str()),
+            ("arrive", "on_site", arrived_at, who.as_str()),
+            ("complete", "completed", completed_at, who.as_str()),
+            ("close", "closed", closed_at, "dispatcher"),
+        ] {
+            if let Some(at) = at {
+                events.push((action, Some(from), to, at, actor.to_string()));
+                from = to;
+            }
+        }
+        if matches!(status, "travelling" | "waiting_customer" | "waiting_approval") {
+            let action = match status {
+                "travelling" => "start_travel",
+                "waiting_customer" => "send_quote",
+                _ => "request_approval",
+            };
+            events.push((action, Some(from), status, step(rng, &mut t, 10, 120), who.clone()));
+        }
+        if let Some(at) = cancelled_at {
+            events.push(("cancel", Some(from), "cancelled", at, "dispatcher".to_string()));
+        }
+        NewOrder {
+            id,
+            status,
+            channel: weighted(rng, CHANNELS),
+            kind,
+            priority: weighted(rng, PRIORITIES),
+            customer_id,
+            unit_id,
+            region_code: region.clone(),
+            category_code: category.clone(),
+            contact_name,
+            contact_phone,
+            address,
+            problem,
+            requested_at,
+            entitlement,
+            engineer_id: engineer.map(|e| e.id),
+            scheduled_at,
+            assigned_at,
+            accepted_at,
+            arrived_at,
+            completed_at,
+            closed_at,
+            cancelled_at,
+            fault_code,
+            work_done: if done { *rng.pick(WORK_DONE) } else { "" },
+            labour_minutes,
+            travel_km: done.then(|| rng.range(1, 120) as i64),
+            parts_cents,
+            labour_cents,
+            collected_cents: parts_cents + labour_cents,
+            rating: done.then(|| weighted(rng, &[(5, 70), (4, 20), (3, 6), (2, 2), (1, 2)])),
+            public_token,
+            created_at,
+            events,
+        }
+    }
+}
