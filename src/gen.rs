@@ -256,8 +256,7 @@ async fn generate_orders(db: &Db, opts: &Options, now: DateTime<Utc>, progress: 
                 roles: &[crate::domain::Role::Engineer],
             };
             let id = store::users::insert(tx.conn(), &u, now).await?;
-            let skills: Vec<String> =
-                categories.iter().filter(|_| rng.percent(60)).cloned().collect();
+            let skills: Vec<String> = categories.iter().filter(|_| rng.percent(60)).cloned().collect();
             store::work_orders::set_skills(tx.conn(), id, &skills).await?;
         }
     }

@@ -67,6 +67,7 @@ CREATE TABLE work_orders (
     rating             INTEGER,
     rating_comment     TEXT NOT NULL DEFAULT '',
     public_token       TEXT NOT NULL UNIQUE,     -- the customer's tracking link
+    extras             INTEGER NOT NULL DEFAULT 0, -- has quotes 1, approvals 2, attachments 4: reads skip the rest
     created_by         BIGINT REFERENCES users(id),
     version            BIGINT NOT NULL DEFAULT 1,
     created_at         TIMESTAMPTZ NOT NULL,

@@ -90,12 +90,7 @@ fn problems(category: &str) -> &'static [&'static str] {
             "运行时振动大，有金属摩擦声",
             "年度保养：更换油过滤器和油分芯",
         ],
-        "vehicle" => &[
-            "仪表提示动力电池故障",
-            "快充无法启动，慢充正常",
-            "加速时驱动电机有异响",
-            "续航里程明显下降",
-        ],
+        "vehicle" => &["仪表提示动力电池故障", "快充无法启动，慢充正常", "加速时驱动电机有异响", "续航里程明显下降"],
         _ => &["风扇通电后不转", "摇头功能失灵", "档位开关接触不良", "运行时有焦味"],
     }
 }
@@ -138,7 +133,17 @@ impl OrderPlan {
         let status = if age_days > 30 {
             weighted(rng, &[("closed", 90), ("completed", 4), ("cancelled", 6)])
         } else if age_days > 7 {
-            weighted(rng, &[("closed", 60), ("completed", 25), ("cancelled", 5), ("on_site", 4), ("waiting_approval", 3), ("assigned", 3)])
+            weighted(
+                rng,
+                &[
+                    ("closed", 60),
+                    ("completed", 25),
+                    ("cancelled", 5),
+                    ("on_site", 4),
+                    ("waiting_approval", 3),
+                    ("assigned", 3),
+                ],
+            )
         } else {
             weighted(rng, RECENT)
         };
@@ -149,7 +154,9 @@ impl OrderPlan {
         let address = address(rng, home);
         let problem = *rng.pick(problems(category));
         let entitlement = match kind {
-            "repair" | "return" | "exchange" => weighted(rng, &[("free", 55), ("paid", 35), ("exchange", 5), ("none", 5)]),
+            "repair" | "return" | "exchange" => {
+                weighted(rng, &[("free", 55), ("paid", 35), ("exchange", 5), ("none", 5)])
+            }
             _ => weighted(rng, &[("none", 50), ("free", 30), ("paid", 20)]),
         };
         let requested_at = rng.percent(40).then(|| created_at + Duration::hours(rng.range(4, 72) as i64));
@@ -195,7 +202,13 @@ impl OrderPlan {
         let parts_cents = if done && paid { rng.range(50, 3000) as i64 * 100 } else { 0 };
         let labour_cents = if done && paid { rng.range(1, 8) as i64 * 5000 } else { 0 };
         let who = engineer.map(|e| e.label.clone()).unwrap_or_default();
-        let mut events = vec![("create", None, if status == "review" { "review" } else { "open" }, created_at, "dispatcher".to_string())];
+        let mut events = vec![(
+            "create",
+            None,
+            if status == "review" { "review" } else { "open" },
+            created_at,
+            "dispatcher".to_string(),
+        )];
         let mut from = "open";
         for (action, to, at, actor) in [
             ("assign", "assigned", assigned_at, "dispatcher"),

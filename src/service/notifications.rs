@@ -23,13 +23,9 @@ fn local(t: Option<DateTime<Utc>>) -> String {
 /// Queues the e-mails and webhook calls for `event` on `o`, inside the caller's transaction.
 pub async fn order_event(tx: &mut Tx, event: &str, o: &WorkOrder, now: DateTime<Utc>) -> AppResult<()> {
     debug_assert!(EVENTS.contains(&event));
-    let company = store::settings::get(tx.conn(), "company_name").await?.unwrap_or_default();
-    let customer = store::customers::get(tx.conn(), o.customer_id).await?;
-    let customer_email = customer.and_then(|c| c.email).filter(|e| !e.is_empty());
-    let engineer = match o.engineer_id {
-        Some(id) => store::users::get(tx.conn(), id).await?,
-        None => None,
-    };
+    let r = store::outbox::recipients(tx.conn(), o.customer_id, o.engineer_id).await?;
+    let company = r.company.unwrap_or_default();
+    let customer_email = r.customer_email.filter(|e| !e.is_empty());
     let number = o.number();
     let track = format!("{BASE}/t/{}", o.public_token);
     let mut mails: Vec<(String, String, String)> = vec![];
@@ -50,7 +46,7 @@ pub async fn order_event(tx: &mut Tx, event: &str, o: &WorkOrder, now: DateTime<
             format!("Your service request {number} has been registered: {}", o.problem),
         )),
         "order_assigned" => {
-            let name = engineer.as_ref().map(|u| u.display_name.clone()).unwrap_or_default();
+            let name = r.engineer_name.clone().unwrap_or_default();
             let when = local(o.scheduled_at.or(o.requested_at));
             mails.extend(to_customer(
                 "已安排服务工程师",
@@ -58,7 +54,7 @@ pub async fn order_event(tx: &mut Tx, event: &str, o: &WorkOrder, now: DateTime<
                 format!("已为您的服务请求 {number} 安排服务工程师 {name}，预约时间 {when}。"),
                 format!("Engineer {name} will handle your request {number}; appointment {when}."),
             ));
-            if let Some(to) = engineer.as_ref().and_then(|u| u.email.clone()).filter(|e| !e.is_empty()) {
+            if let Some(to) = r.engineer_email.clone().filter(|e| !e.is_empty()) {
                 mails.push((
                     to,
                     format!("新工单 {number} / new order"),
@@ -95,7 +91,11 @@ pub async fn order_event(tx: &mut Tx, event: &str, o: &WorkOrder, now: DateTime<
         };
         store::outbox::enqueue(tx.conn(), &m, now).await?;
     }
-    let hooks: Vec<_> = store::outbox::webhooks(tx.conn()).await?.into_iter().filter(|w| w.wants(event)).collect();
+    let hooks: Vec<_> = if r.active_webhooks > 0 {
+        store::outbox::webhooks(tx.conn()).await?.into_iter().filter(|w| w.wants(event)).collect()
+    } else {
+        vec![]
+    };
     if !hooks.is_empty() {
         let payload = serde_json::json!({
             "event": event,

@@ -259,15 +259,27 @@ async fn entitle(
 }
 
 /// Registers a request (dispatchers, managers, quality; or the public form with `public`).
-pub async fn create(db: &Db, actor: &Actor, input: &IntakeInput, idem: Option<&Idem<'_>>) -> AppResult<OrderDetail> {
+pub async fn create(
+    db: &Db,
+    actor: &Actor,
+    input: &IntakeInput,
+    idem: Option<&Idem<'_>>,
+    public_url: &str,
+) -> AppResult<OrderDetail> {
     if !may_register(actor) {
         return Err(AppError::Forbidden);
     }
-    let id = register(db, actor, input, idem).await?;
-    get(db, actor, id).await
+    let (order, event) = register(db, actor, input, idem).await?;
+    // A new order has its creation on the time line and nothing attached: no need to read it back.
+    detail(actor, (order, vec![event], vec![], vec![], vec![]), public_url)
 }
 
-async fn register(db: &Db, actor: &Actor, input: &IntakeInput, idem: Option<&Idem<'_>>) -> AppResult<i64> {
+async fn register(
+    db: &Db,
+    actor: &Actor,
+    input: &IntakeInput,
+    idem: Option<&Idem<'_>>,
+) -> AppResult<(WorkOrder, Event)> {
     let mut errors = vec![];
     let channel = coded("channel", &input.channel, None, Channel::parse, &mut errors);
     let kind = coded("kind", &input.kind, None, Kind::parse, &mut errors);
@@ -418,15 +430,87 @@ async fn register(db: &Db, actor: &Actor, input: &IntakeInput, idem: Option<&Ide
     if let Some(d) = decision_id {
         store::work_orders::link_decision(tx.conn(), d, id).await?;
     }
-    event(&mut tx, actor, id, now, "create", None, Some(status), channel.code()).await?;
-    let after = store::work_orders::get(tx.conn(), id).await?.ok_or(AppError::NotFound)?;
+    let event_id = event(&mut tx, actor, id, now, "create", None, Some(status), channel.code()).await?;
+    // What the insert wrote, as a read would return it (one query fewer per request).
+    let text = |s: &str| s.to_string();
+    let after = WorkOrder {
+        id,
+        status: text(status.code()),
+        resume_status: None,
+        channel: text(channel.code()),
+        kind: text(kind.code()),
+        priority: text(priority.code()),
+        customer_id: customer.id,
+        customer_name: customer.name.clone(),
+        unit_id: unit.as_ref().map(|u| u.id),
+        unit_serial: unit.as_ref().map(|u| u.serial.clone()),
+        model_name: unit.as_ref().map(|u| u.model_name.clone()),
+        region_code: customer.region_code.clone(),
+        category_code: unit.as_ref().map(|u| u.category_code.clone()),
+        contact_name,
+        contact_phone,
+        address,
+        problem,
+        requested_at,
+        entitlement: text(entitled.code),
+        entitlement_note: entitled.note.clone(),
+        decision_id,
+        repeat_of,
+        review_reason,
+        review_assessment: None,
+        review_plan: None,
+        reviewed_by: None,
+        reviewed_at: None,
+        engineer_id: None,
+        engineer_name: None,
+        scheduled_at: None,
+        assigned_at: None,
+        accepted_at: None,
+        travel_started_at: None,
+        arrived_at: None,
+        completed_at: None,
+        closed_at: None,
+        cancelled_at: None,
+        cancel_reason: None,
+        fault_code: None,
+        diagnosis: String::new(),
+        work_done: String::new(),
+        parts_used: String::new(),
+        labour_minutes: None,
+        travel_km: None,
+        parts_cents: 0,
+        labour_cents: 0,
+        travel_cents: 0,
+        collected_cents: 0,
+        payment_method: None,
+        signed_by: None,
+        signature_id: None,
+        rating: None,
+        rating_comment: String::new(),
+        public_token: secret[..32].to_string(),
+        extras: 0,
+        created_by: actor.user_id,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    };
     audit::record::<(), _>(&mut tx, actor, now, "create", "work_order", &id.to_string(), None, Some(&after)).await?;
     super::notifications::order_event(&mut tx, "order_created", &after, now).await?;
     if let Some(idem) = idem {
         super::remember(&mut tx, actor, idem, 201, &serde_json::json!({"id": id, "number": after.number()})).await?;
     }
     tx.commit().await?;
-    Ok(id)
+    let created = Event {
+        id: event_id,
+        at: now,
+        actor_id: actor.user_id,
+        actor_label: actor.label.clone(),
+        action: "create".into(),
+        from_status: None,
+        to_status: Some(status.code().into()),
+        note: channel.code().into(),
+    };
+    Ok((after, created))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -439,8 +523,8 @@ async fn event(
     from: Option<Status>,
     to: Option<Status>,
     note: &str,
-) -> AppResult<()> {
-    store::work_orders::insert_event(
+) -> AppResult<i64> {
+    let id = store::work_orders::insert_event(
         tx.conn(),
         &store::work_orders::NewEvent {
             order_id,
@@ -454,7 +538,7 @@ async fn event(
         },
     )
     .await?;
-    Ok(())
+    Ok(id)
 }
 
 // ------------------------------------------------------------------ reading
@@ -487,23 +571,40 @@ fn actions_for(status: Status, parties: &[Party], cx: flow::Context) -> Vec<Acti
 }
 
 pub async fn get(db: &Db, actor: &Actor, id: i64) -> AppResult<OrderDetail> {
-    let order = load(db, id).await?;
-    if !can_see(actor, &order) {
-        return Err(AppError::NotFound);
-    }
-    detail(db, actor, order, "").await
+    get_with_link(db, actor, id, "").await
 }
 
-async fn detail(db: &Db, actor: &Actor, order: WorkOrder, public_url: &str) -> AppResult<OrderDetail> {
+/// The order with everything attached to it, read on one connection: the order, its time
+/// line, and only the kinds of attached rows it has (most orders have no quote, approval or
+/// photo, so a read is two queries).
+async fn fetch(db: &Db, id: i64) -> AppResult<(WorkOrder, Vec<Event>, Vec<Quote>, Vec<Approval>, Vec<Attachment>)> {
+    use store::work_orders::{HAS_APPROVALS, HAS_ATTACHMENTS, HAS_QUOTES};
     let mut c = db.read().await?;
-    let events = store::work_orders::events(c.conn(), order.id).await?;
-    let quotes = store::work_orders::quotes(c.conn(), order.id).await?;
-    let approvals = store::work_orders::approvals(c.conn(), order.id).await?;
-    let attachments = store::work_orders::attachments(c.conn(), order.id).await?;
+    let order = store::work_orders::get(c.conn(), id).await?.ok_or(AppError::NotFound)?;
+    let events = store::work_orders::events(c.conn(), id).await?;
+    let quotes = if order.extras & HAS_QUOTES != 0 { store::work_orders::quotes(c.conn(), id).await? } else { vec![] };
+    let approvals =
+        if order.extras & HAS_APPROVALS != 0 { store::work_orders::approvals(c.conn(), id).await? } else { vec![] };
+    let attachments =
+        if order.extras & HAS_ATTACHMENTS != 0 { store::work_orders::attachments(c.conn(), id).await? } else { vec![] };
+    Ok((order, events, quotes, approvals, attachments))
+}
+
+fn detail(
+    actor: &Actor,
+    (order, events, quotes, approvals, attachments): (
+        WorkOrder,
+        Vec<Event>,
+        Vec<Quote>,
+        Vec<Approval>,
+        Vec<Attachment>,
+    ),
+    public_url: &str,
+) -> AppResult<OrderDetail> {
     let status = status_of(&order)?;
-    let mut actions = actions_for(status, &parties(actor, Some(&order)), context(&order, &quotes));
-    // Answering a quote by phone or on site, and deciding an approval, are offered on them.
     let ps = parties(actor, Some(&order));
+    let mut actions = actions_for(status, &ps, context(&order, &quotes));
+    // Answering a quote by phone or on site, and deciding an approval, are offered on them.
     if status == Status::WaitingCustomer && Action::DecideQuote.parties().iter().any(|p| ps.contains(p)) {
         actions.push(Action::DecideQuote);
     }
@@ -524,11 +625,11 @@ async fn detail(db: &Db, actor: &Actor, order: WorkOrder, public_url: &str) -> A
 
 /// The order page with the tracking link spelled out in full.
 pub async fn get_with_link(db: &Db, actor: &Actor, id: i64, public_url: &str) -> AppResult<OrderDetail> {
-    let order = load(db, id).await?;
-    if !can_see(actor, &order) {
+    let parts = fetch(db, id).await?;
+    if !can_see(actor, &parts.0) {
         return Err(AppError::NotFound);
     }
-    detail(db, actor, order, public_url).await
+    detail(actor, parts, public_url)
 }
 
 #[derive(Debug, Clone, Default)]
@@ -756,9 +857,11 @@ async fn apply(
 ) -> AppResult<()> {
     let id = before.id;
     let from = status_of(&before)?;
-    let quotes = {
+    let quotes = if before.extras & store::work_orders::HAS_QUOTES != 0 {
         let mut c = db.read().await?;
         store::work_orders::quotes(c.conn(), id).await?
+    } else {
+        vec![]
     };
     let to = flow::next(from, action, party, context(&before, &quotes)).map_err(refusal)?;
     let now = Utc::now();
@@ -1265,9 +1368,7 @@ pub async fn request_from_card(db: &Db, unit_token: &str, r: &PublicRequest, ip:
         problem: r.problem.clone(),
         requested_at: r.requested_at.clone(),
     };
-    let id = register(db, &actor, &input, None).await?;
-    let mut c = db.read().await?;
-    let o = store::work_orders::get(c.conn(), id).await?.ok_or(AppError::NotFound)?;
+    let (o, _) = register(db, &actor, &input, None).await?;
     Ok(o.public_token)
 }
 

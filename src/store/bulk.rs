@@ -401,7 +401,13 @@ pub async fn insert_orders(mut c: Conn<'_>, backend: Backend, rows: &[NewOrder])
         on_conn!(&mut c, |e| {
             let mut q = sqlx::query(AssertSqlSafe(sql));
             for o in chunk {
-                let updated = o.closed_at.or(o.cancelled_at).or(o.completed_at).or(o.arrived_at).or(o.assigned_at).unwrap_or(o.created_at);
+                let updated = o
+                    .closed_at
+                    .or(o.cancelled_at)
+                    .or(o.completed_at)
+                    .or(o.arrived_at)
+                    .or(o.assigned_at)
+                    .unwrap_or(o.created_at);
                 q = q
                     .bind(o.id)
                     .bind(o.status)

@@ -126,6 +126,33 @@ pub async fn recent(c: Conn<'_>, limit: i64) -> sqlx::Result<Vec<Message>> {
     on_conn!(c, |e| sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(limit).fetch_all(&mut *e).await)
 }
 
+/// What the messages of one order event need, in one round trip: the company's name, the
+/// customer's and the engineer's addresses, and whether any webhook is active.
+pub struct Recipients {
+    pub company: Option<String>,
+    pub customer_email: Option<String>,
+    pub engineer_email: Option<String>,
+    pub engineer_name: Option<String>,
+    pub active_webhooks: i64,
+}
+
+pub async fn recipients(c: Conn<'_>, customer_id: i64, engineer_id: Option<i64>) -> sqlx::Result<Recipients> {
+    type Row = (Option<String>, Option<String>, Option<String>, Option<String>, i64);
+    let r: Row = on_conn!(c, |e| {
+        sqlx::query_as(
+            "SELECT (SELECT value FROM settings WHERE key = 'company_name'), \
+             (SELECT email FROM customers WHERE id = $1), \
+             (SELECT email FROM users WHERE id = $2), (SELECT display_name FROM users WHERE id = $2), \
+             (SELECT COUNT(*) FROM webhooks WHERE active)",
+        )
+        .bind(customer_id)
+        .bind(engineer_id)
+        .fetch_one(&mut *e)
+        .await
+    })?;
+    Ok(Recipients { company: r.0, customer_email: r.1, engineer_email: r.2, engineer_name: r.3, active_webhooks: r.4 })
+}
+
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct Webhook {
     pub id: i64,

@@ -69,6 +69,9 @@ pub struct WorkOrder {
     pub rating_comment: String,
     #[serde(skip)]
     pub public_token: String,
+    /// Which of quotes (1), approvals (2) and attachments (4) the order has.
+    #[serde(skip)]
+    pub extras: i32,
     pub created_by: Option<i64>,
     pub version: i64,
     pub created_at: DateTime<Utc>,
@@ -87,7 +90,7 @@ from_row!(WorkOrder { id: i64, status: String, resume_status: Option<String>, ch
     cancel_reason: Option<String>, fault_code: Option<String>, diagnosis: String, work_done: String,
     parts_used: String, labour_minutes: Option<i64>, travel_km: Option<i64>, parts_cents: i64, labour_cents: i64,
     travel_cents: i64, collected_cents: i64, payment_method: Option<String>, signed_by: Option<String>,
-    signature_id: Option<i64>, rating: Option<i32>, rating_comment: String, public_token: String,
+    signature_id: Option<i64>, rating: Option<i32>, rating_comment: String, public_token: String, extras: i32,
     created_by: Option<i64>, version: i64, created_at: DateTime<Utc>, updated_at: DateTime<Utc> });
 
 impl WorkOrder {
@@ -95,6 +98,23 @@ impl WorkOrder {
     pub fn number(&self) -> String {
         number(self.id)
     }
+}
+
+pub const HAS_QUOTES: i32 = 1;
+pub const HAS_APPROVALS: i32 = 2;
+pub const HAS_ATTACHMENTS: i32 = 4;
+
+/// Marks that the order has rows of a kind, so reading it skips the kinds it has none of.
+/// Never part of [`save`]: an upload beside an edit must not lose its mark.
+async fn mark(c: &mut Conn<'_>, order_id: i64, bit: i32) -> sqlx::Result<()> {
+    on_conn!(c, |e| {
+        sqlx::query("UPDATE work_orders SET extras = extras | $1 WHERE id = $2")
+            .bind(bit)
+            .bind(order_id)
+            .execute(&mut **e)
+            .await
+            .map(|_| ())
+    })
 }
 
 pub fn number(id: i64) -> String {
@@ -116,7 +136,7 @@ const SELECT: &str = "SELECT o.id, o.status, o.resume_status, o.channel, o.kind,
     o.accepted_at, o.travel_started_at, o.arrived_at, o.completed_at, o.closed_at, o.cancelled_at, o.cancel_reason, \
     o.fault_code, o.diagnosis, o.work_done, o.parts_used, o.labour_minutes, o.travel_km, o.parts_cents, \
     o.labour_cents, o.travel_cents, o.collected_cents, o.payment_method, o.signed_by, o.signature_id, o.rating, \
-    o.rating_comment, o.public_token, o.created_by, o.version, o.created_at, o.updated_at \
+    o.rating_comment, o.public_token, o.extras, o.created_by, o.version, o.created_at, o.updated_at \
     FROM work_orders o JOIN customers c ON c.id = o.customer_id \
     LEFT JOIN units u ON u.id = o.unit_id LEFT JOIN product_models m ON m.id = u.model_id \
     LEFT JOIN users e ON e.id = o.engineer_id";
@@ -431,11 +451,11 @@ pub struct NewEvent<'a> {
     pub note: &'a str,
 }
 
-pub async fn insert_event(c: Conn<'_>, ev: &NewEvent<'_>) -> sqlx::Result<()> {
+pub async fn insert_event(c: Conn<'_>, ev: &NewEvent<'_>) -> sqlx::Result<i64> {
     on_conn!(c, |e| {
-        sqlx::query(
+        sqlx::query_scalar(
             "INSERT INTO work_order_events (order_id, at, actor_id, actor_label, action, from_status, to_status, note) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
         )
         .bind(ev.order_id)
         .bind(ev.at)
@@ -445,9 +465,8 @@ pub async fn insert_event(c: Conn<'_>, ev: &NewEvent<'_>) -> sqlx::Result<()> {
         .bind(ev.from_status)
         .bind(ev.to_status)
         .bind(ev.note)
-        .execute(&mut *e)
+        .fetch_one(&mut *e)
         .await
-        .map(|_| ())
     })
 }
 
@@ -497,8 +516,8 @@ impl Quote {
 const QUOTE_COLUMNS: &str = "id, order_id, parts_cents, labour_cents, travel_cents, description, status, created_by, \
                              created_at, decided_at, decided_via, decided_by, decision_note";
 
-pub async fn insert_quote(c: Conn<'_>, q: &Quote) -> sqlx::Result<i64> {
-    on_conn!(c, |e| {
+pub async fn insert_quote(mut c: Conn<'_>, q: &Quote) -> sqlx::Result<i64> {
+    let id = on_conn!(&mut c, |e| {
         sqlx::query_scalar(
             "INSERT INTO work_order_quotes (order_id, parts_cents, labour_cents, travel_cents, description, status, \
              created_by, created_at) VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7) RETURNING id",
@@ -510,9 +529,11 @@ pub async fn insert_quote(c: Conn<'_>, q: &Quote) -> sqlx::Result<i64> {
         .bind(&q.description)
         .bind(q.created_by)
         .bind(q.created_at)
-        .fetch_one(&mut *e)
+        .fetch_one(&mut **e)
         .await
-    })
+    })?;
+    mark(&mut c, q.order_id, HAS_QUOTES).await?;
+    Ok(id)
 }
 
 /// Records the answer to a pending quote; false when it was already answered.
@@ -565,8 +586,8 @@ from_row!(Approval { id: i64, order_id: i64, kind: String, reason: String, propo
 const APPROVAL_COLUMNS: &str = "id, order_id, kind, reason, proposal, new_due, status, requested_by, requested_at, \
                                 decided_by, decided_at, decision_note";
 
-pub async fn insert_approval(c: Conn<'_>, a: &Approval) -> sqlx::Result<i64> {
-    on_conn!(c, |e| {
+pub async fn insert_approval(mut c: Conn<'_>, a: &Approval) -> sqlx::Result<i64> {
+    let id = on_conn!(&mut c, |e| {
         sqlx::query_scalar(
             "INSERT INTO work_order_approvals (order_id, kind, reason, proposal, new_due, status, requested_by, \
              requested_at) VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7) RETURNING id",
@@ -578,9 +599,11 @@ pub async fn insert_approval(c: Conn<'_>, a: &Approval) -> sqlx::Result<i64> {
         .bind(a.new_due)
         .bind(a.requested_by)
         .bind(a.requested_at)
-        .fetch_one(&mut *e)
+        .fetch_one(&mut **e)
         .await
-    })
+    })?;
+    mark(&mut c, a.order_id, HAS_APPROVALS).await?;
+    Ok(id)
 }
 
 pub async fn decide_approval(c: Conn<'_>, a: &Approval) -> sqlx::Result<bool> {
@@ -628,8 +651,8 @@ from_row!(Attachment { id: i64, order_id: i64, kind: String, content_type: Strin
 const ATTACHMENT_COLUMNS: &str =
     "id, order_id, kind, content_type, size_bytes, sha256, storage_key, filename, created_by, created_at";
 
-pub async fn insert_attachment(c: Conn<'_>, a: &Attachment) -> sqlx::Result<i64> {
-    on_conn!(c, |e| {
+pub async fn insert_attachment(mut c: Conn<'_>, a: &Attachment) -> sqlx::Result<i64> {
+    let id = on_conn!(&mut c, |e| {
         sqlx::query_scalar(
             "INSERT INTO attachments (order_id, kind, content_type, size_bytes, sha256, storage_key, filename, \
              created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
@@ -643,9 +666,11 @@ pub async fn insert_attachment(c: Conn<'_>, a: &Attachment) -> sqlx::Result<i64>
         .bind(&a.filename)
         .bind(a.created_by)
         .bind(a.created_at)
-        .fetch_one(&mut *e)
+        .fetch_one(&mut **e)
         .await
-    })
+    })?;
+    mark(&mut c, a.order_id, HAS_ATTACHMENTS).await?;
+    Ok(id)
 }
 
 pub async fn attachments(c: Conn<'_>, order_id: i64) -> sqlx::Result<Vec<Attachment>> {

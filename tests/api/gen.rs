@@ -13,10 +13,57 @@ use serde_json::Value;
 use crate::both;
 use crate::helpers::TestApp;
 
-both!(gen_fills_a_searchable_archive_deterministically);
+both!(gen_fills_a_searchable_archive_deterministically, gen_adds_work_orders_the_app_reads);
+
+async fn gen_adds_work_orders_the_app_reads(app: &TestApp) {
+    let opts =
+        Options { customers: 100, units: 200, orders: 2_000, engineers: 8, seed: 7, append: true, progress: false };
+    let report = r#gen::run(&app.db, &opts).await.unwrap();
+    assert_eq!(report.orders, 2_000);
+    let token = app.token("manager").await;
+    let (_, all) = app.api(Method::GET, "/api/v1/work-orders?limit=200", &token, None).await;
+    let items = all["items"].as_array().unwrap();
+    assert_eq!(items.len(), 200);
+    // Orders copy their unit's customer, region and category; closed ones carry a report.
+    let units: std::collections::HashMap<i64, Unit> = {
+        let mut c = app.db.read().await.unwrap();
+        let f = store::units::Filter { limit: 10_000, ..Default::default() };
+        store::units::list(c.conn(), &f).await.unwrap().into_iter().map(|u| (u.id, u)).collect()
+    };
+    for o in items {
+        let u = &units[&o["unit_id"].as_i64().unwrap()];
+        assert_eq!(o["customer_id"], u.customer_id);
+        assert_eq!(o["category_code"], u.category_code.as_str());
+        if o["status"] == "closed" {
+            assert!(
+                o["completed_at"].is_string()
+                    && o["engineer_id"].is_i64()
+                    && !o["work_done"].as_str().unwrap().is_empty()
+            );
+        }
+    }
+    let (_, closed) = app.api(Method::GET, "/api/v1/work-orders?status=closed&limit=200", &token, None).await;
+    assert!(closed["items"].as_array().unwrap().len() > 100, "most generated orders are long closed");
+    let id = closed["items"][0]["id"].as_i64().unwrap();
+    let (status, o) = app.api(Method::GET, &format!("/api/v1/work-orders/{id}"), &token, None).await;
+    assert_eq!(status, 200);
+    let actions: Vec<&str> = o["events"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["create", "assign", "accept", "arrive", "complete", "close"], "{o}");
+    // The engineers exist, and a new order takes the id after the generated ones.
+    let (_, engineers) = app.api(Method::GET, "/api/v1/engineers", &token, None).await;
+    assert!(engineers.as_array().unwrap().len() >= 8 + 2);
+    let u = units.values().next().unwrap();
+    let body = serde_json::json!({"channel": "hotline", "kind": "repair", "customer_id": u.customer_id, "unit_id": u.id, "problem": "不制冷"});
+    let (status, created) = app.api(Method::POST, "/api/v1/work-orders", &token, Some(body)).await;
+    assert_eq!(status, 201, "{created}");
+    assert!(created["order"]["id"].as_i64().unwrap() > 2_000);
+    let web = app.login("manager", aftersales::demo::DEMO_PASSWORD).await;
+    let board = web.get(app.url("/dispatch")).send().await.unwrap();
+    assert_eq!(board.status(), 200);
+}
 
 fn options(append: bool) -> Options {
-    Options { customers: 300, units: 600, seed: 42, append, progress: false }
+    Options { customers: 300, units: 600, orders: 0, engineers: 0, seed: 42, append, progress: false }
 }
 
 async fn everything(db: &Db) -> (Vec<Customer>, Vec<Unit>) {
