@@ -74,11 +74,12 @@ CREATE TABLE work_orders (
     updated_at         TEXT NOT NULL
 );
 CREATE INDEX work_orders_status ON work_orders(status, id);
-CREATE INDEX work_orders_engineer ON work_orders(engineer_id, status);
+CREATE INDEX work_orders_engineer ON work_orders(engineer_id, status);     -- loads, the board
+CREATE INDEX work_orders_engineer_id ON work_orders(engineer_id, id);     -- an engineer's list, newest first
 CREATE INDEX work_orders_customer ON work_orders(customer_id, id);
 CREATE INDEX work_orders_unit ON work_orders(unit_id, id);
 CREATE INDEX work_orders_region ON work_orders(region_code, status, id);
-CREATE INDEX work_orders_scheduled ON work_orders(engineer_id, scheduled_at);
+CREATE INDEX work_orders_region_id ON work_orders(region_code, id);         -- a region's list, newest first
 
 -- Every status change and report edit, with who and when: the order's time line.
 CREATE TABLE work_order_events (

@@ -517,7 +517,7 @@ struct UnitPage {
     l: Layout,
     u: Unit,
     owners: Vec<store::units::Ownership>,
-    orders: Vec<store::work_orders::WorkOrder>,
+    orders: Vec<store::work_orders::Summary>,
     can_register: bool,
     status: Option<rules::entitlement::Evaluation>,
     status_problem: String,

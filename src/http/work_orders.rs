@@ -23,7 +23,7 @@ use crate::i18n::field_error;
 use crate::service::work_orders::{self as svc, ActionInput, IntakeInput, OrderDetail};
 use crate::service::{Idem, replay};
 use crate::store;
-use crate::store::work_orders::WorkOrder;
+use crate::store::work_orders::{Summary, Visit};
 
 const ZONE: chrono_tz::Tz = chrono_tz::Asia::Shanghai;
 /// A photo from a phone camera, with the multipart overhead.
@@ -143,11 +143,11 @@ pub trait OrderLabels {
         self.layout().t(&format!("{prefix}{code}"))
     }
     /// The agreed visit time, else the one the customer asked for.
-    fn visit(&self, o: &WorkOrder) -> String {
-        self.layout().time_opt(&o.scheduled_at.or(o.requested_at))
+    fn visit<O: Visit>(&self, o: &O) -> String {
+        self.layout().time_opt(&o.visit_at())
     }
-    fn visit_input(&self, o: &WorkOrder) -> String {
-        self.local_input(o.scheduled_at.or(o.requested_at))
+    fn visit_input<O: Visit>(&self, o: &O) -> String {
+        self.local_input(o.visit_at())
     }
     fn opt<'a>(&self, s: &'a Option<String>) -> &'a str {
         s.as_deref().filter(|s| !s.is_empty()).unwrap_or("—")
@@ -233,11 +233,11 @@ fn list_query(p: &ListParams, limit: i64) -> AppResult<svc::ListQuery> {
 
 #[derive(Serialize, ToSchema)]
 struct OrderPageJson {
-    items: Vec<WorkOrder>,
+    items: Vec<Summary>,
     next_before: Option<i64>,
 }
 
-async fn page_of(st: &AppState, ctx: &Ctx, p: &ListParams) -> AppResult<(Vec<WorkOrder>, Option<i64>)> {
+async fn page_of(st: &AppState, ctx: &Ctx, p: &ListParams) -> AppResult<(Vec<Summary>, Option<i64>)> {
     let limit = super::api::page_limit(p.limit)?;
     let mut items = svc::list(&st.db, &ctx.actor()?, &list_query(p, limit + 1)?).await?;
     let next = if items.len() as i64 > limit {
@@ -265,7 +265,7 @@ async fn api_list(
 struct ListPage {
     l: Layout,
     p: ListParams,
-    items: Vec<WorkOrder>,
+    items: Vec<Summary>,
     next: Option<String>,
     export_query: String,
     statuses: Vec<(&'static str, &'static str)>,
@@ -356,7 +356,7 @@ async fn export(
     let format = super::archive::export_format(&f.format)?;
     let mut q = list_query(&p, 1_000_000)?;
     q.before_id = None;
-    let list = svc::list(&st.db, &ctx.actor()?, &q).await?;
+    let list = svc::list_full(&st.db, &ctx.actor()?, &q).await?;
     let t = |t: Option<DateTime<Utc>>| -> Cell {
         t.map(|t| Cell::Text(t.with_timezone(&ZONE).format("%Y-%m-%d %H:%M").to_string())).unwrap_or(Cell::Empty)
     };
@@ -962,9 +962,9 @@ async fn report_page(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) 
 #[template(path = "work_orders/my.html")]
 struct MyPage {
     l: Layout,
-    today: Vec<WorkOrder>,
-    later: Vec<WorkOrder>,
-    done: Vec<WorkOrder>,
+    today: Vec<Summary>,
+    later: Vec<Summary>,
+    done: Vec<Summary>,
 }
 impl OrderLabels for MyPage {
     fn layout(&self) -> &Layout {
@@ -1010,14 +1010,14 @@ struct BoardQuery {
 
 struct EngineerWeek {
     e: store::work_orders::Engineer,
-    days: Vec<Vec<WorkOrder>>,
+    days: Vec<Vec<Summary>>,
 }
 
 #[derive(Template)]
 #[template(path = "work_orders/dispatch.html")]
 struct DispatchPage {
     l: Layout,
-    waiting: Vec<WorkOrder>,
+    waiting: Vec<Summary>,
     days: Vec<NaiveDate>,
     engineers: Vec<EngineerWeek>,
     prev_week: String,
@@ -1032,11 +1032,8 @@ impl DispatchPage {
     fn day_label(&self, d: &NaiveDate) -> String {
         d.format("%m-%d").to_string()
     }
-    fn hm(&self, o: &WorkOrder) -> String {
-        o.scheduled_at
-            .or(o.requested_at)
-            .map(|t| t.with_timezone(&ZONE).format("%H:%M").to_string())
-            .unwrap_or_default()
+    fn hm(&self, o: &Summary) -> String {
+        o.visit_at().map(|t| t.with_timezone(&ZONE).format("%H:%M").to_string()).unwrap_or_default()
     }
 }
 
@@ -1064,7 +1061,7 @@ async fn dispatch_page(State(st): State<AppState>, ctx: Ctx, Query(q): Query<Boa
     let statuses: Vec<String> =
         Status::ALL.iter().filter(|s| s.with_engineer()).map(|s| s.code().to_string()).collect();
     let q = svc::ListQuery { statuses, limit: 20_000, ..Default::default() };
-    let mut by_engineer: std::collections::HashMap<i64, Vec<WorkOrder>> = std::collections::HashMap::new();
+    let mut by_engineer: std::collections::HashMap<i64, Vec<Summary>> = std::collections::HashMap::new();
     for o in svc::list(&st.db, &actor, &q).await? {
         if let Some(e) = o.engineer_id {
             by_engineer.entry(e).or_default().push(o);
@@ -1072,7 +1069,7 @@ async fn dispatch_page(State(st): State<AppState>, ctx: Ctx, Query(q): Query<Boa
     }
     let mut weeks = vec![];
     for e in engineers {
-        let mut cols: Vec<Vec<WorkOrder>> = vec![vec![]; 7];
+        let mut cols: Vec<Vec<Summary>> = vec![vec![]; 7];
         for o in by_engineer.remove(&e.user_id).unwrap_or_default() {
             let day = o.scheduled_at.or(o.requested_at).map(|t| t.with_timezone(&ZONE).date_naive()).unwrap_or(today);
             if let Some(i) = days.iter().position(|d| *d == day) {

@@ -660,7 +660,21 @@ impl ListQuery {
     }
 }
 
-pub async fn list(db: &Db, actor: &Actor, q: &ListQuery) -> AppResult<Vec<WorkOrder>> {
+/// Orders the actor may see, as lists show them.
+pub async fn list(db: &Db, actor: &Actor, q: &ListQuery) -> AppResult<Vec<store::work_orders::Summary>> {
+    let filter = filter_for(actor, q)?;
+    let mut c = db.read().await?;
+    Ok(store::work_orders::summaries(c.conn(), &filter).await?)
+}
+
+/// Orders the actor may see, with everything (exports).
+pub async fn list_full(db: &Db, actor: &Actor, q: &ListQuery) -> AppResult<Vec<WorkOrder>> {
+    let filter = filter_for(actor, q)?;
+    let mut c = db.read().await?;
+    Ok(store::work_orders::list(c.conn(), &filter).await?)
+}
+
+fn filter_for(actor: &Actor, q: &ListQuery) -> AppResult<store::work_orders::Filter> {
     let mut errors = vec![];
     q.check(&mut errors);
     AppError::check(errors)?;
@@ -683,8 +697,7 @@ pub async fn list(db: &Db, actor: &Actor, q: &ListQuery) -> AppResult<Vec<WorkOr
         before_id: q.before_id,
         limit: q.limit,
     };
-    let mut c = db.read().await?;
-    Ok(store::work_orders::list(c.conn(), &filter).await?)
+    Ok(filter)
 }
 
 // ------------------------------------------------------------------ actions

@@ -100,6 +100,84 @@ impl WorkOrder {
     }
 }
 
+/// An order as lists show it: who, what, where it stands; no report, no review, no fees.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct Summary {
+    pub id: i64,
+    pub status: String,
+    pub channel: String,
+    pub kind: String,
+    pub priority: String,
+    pub customer_id: i64,
+    pub customer_name: String,
+    pub unit_id: Option<i64>,
+    pub unit_serial: Option<String>,
+    pub model_name: Option<String>,
+    pub region_code: Option<String>,
+    pub category_code: Option<String>,
+    pub contact_name: String,
+    pub contact_phone: String,
+    pub address: String,
+    pub problem: String,
+    pub requested_at: Option<DateTime<Utc>>,
+    pub entitlement: String,
+    pub repeat_of: Option<i64>,
+    pub engineer_id: Option<i64>,
+    pub engineer_name: Option<String>,
+    pub scheduled_at: Option<DateTime<Utc>>,
+    pub arrived_at: Option<DateTime<Utc>>,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub fault_code: Option<String>,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+from_row!(Summary { id: i64, status: String, channel: String, kind: String, priority: String, customer_id: i64,
+    customer_name: String, unit_id: Option<i64>, unit_serial: Option<String>, model_name: Option<String>,
+    region_code: Option<String>, category_code: Option<String>, contact_name: String, contact_phone: String,
+    address: String, problem: String, requested_at: Option<DateTime<Utc>>, entitlement: String,
+    repeat_of: Option<i64>, engineer_id: Option<i64>, engineer_name: Option<String>,
+    scheduled_at: Option<DateTime<Utc>>, arrived_at: Option<DateTime<Utc>>, completed_at: Option<DateTime<Utc>>,
+    fault_code: Option<String>, version: i64, created_at: DateTime<Utc>, updated_at: DateTime<Utc> });
+
+impl Summary {
+    pub fn number(&self) -> String {
+        number(self.id)
+    }
+}
+
+/// The time of the visit: the agreed one, else the one the customer asked for.
+pub trait Visit {
+    fn visit_at(&self) -> Option<DateTime<Utc>>;
+}
+
+impl Visit for WorkOrder {
+    fn visit_at(&self) -> Option<DateTime<Utc>> {
+        self.scheduled_at.or(self.requested_at)
+    }
+}
+
+impl<T: Visit> Visit for &T {
+    fn visit_at(&self) -> Option<DateTime<Utc>> {
+        (**self).visit_at()
+    }
+}
+
+impl Visit for Summary {
+    fn visit_at(&self) -> Option<DateTime<Utc>> {
+        self.scheduled_at.or(self.requested_at)
+    }
+}
+
+const SUMMARY_SELECT: &str = "SELECT o.id, o.status, o.channel, o.kind, o.priority, o.customer_id, \
+    c.name AS customer_name, o.unit_id, u.serial AS unit_serial, m.name AS model_name, o.region_code, \
+    o.category_code, o.contact_name, o.contact_phone, o.address, o.problem, o.requested_at, o.entitlement, \
+    o.repeat_of, o.engineer_id, e.display_name AS engineer_name, o.scheduled_at, o.arrived_at, o.completed_at, \
+    o.fault_code, o.version, o.created_at, o.updated_at \
+    FROM work_orders o JOIN customers c ON c.id = o.customer_id \
+    LEFT JOIN units u ON u.id = o.unit_id LEFT JOIN product_models m ON m.id = u.model_id \
+    LEFT JOIN users e ON e.id = o.engineer_id";
+
 pub const HAS_QUOTES: i32 = 1;
 pub const HAS_APPROVALS: i32 = 2;
 pub const HAS_ATTACHMENTS: i32 = 4;
@@ -307,7 +385,23 @@ pub struct Filter {
 pub const OPEN_STATUSES: [&str; 8] =
     ["review", "open", "assigned", "accepted", "travelling", "on_site", "waiting_customer", "waiting_approval"];
 
+/// Orders with everything (exports).
 pub async fn list(c: Conn<'_>, f: &Filter) -> sqlx::Result<Vec<WorkOrder>> {
+    list_rows(c, f, SELECT).await
+}
+
+/// Orders as lists show them.
+pub async fn summaries(c: Conn<'_>, f: &Filter) -> sqlx::Result<Vec<Summary>> {
+    list_rows(c, f, SUMMARY_SELECT).await
+}
+
+async fn list_rows<T>(c: Conn<'_>, f: &Filter, select: &str) -> sqlx::Result<Vec<T>>
+where
+    T: Send
+        + Unpin
+        + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+        + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>,
+{
     let mut wh = vec!["1 = 1".to_string()];
     let mut n = 0;
     let mut next = || {
@@ -353,7 +447,7 @@ pub async fn list(c: Conn<'_>, f: &Filter) -> sqlx::Result<Vec<WorkOrder>> {
     if f.before_id.is_some() {
         wh.push(format!("o.id < {}", next()));
     }
-    let sql = format!("{SELECT} WHERE {} ORDER BY o.id DESC LIMIT {}", wh.join(" AND "), next());
+    let sql = format!("{select} WHERE {} ORDER BY o.id DESC LIMIT {}", wh.join(" AND "), next());
     on_conn!(c, |e| {
         let mut q = sqlx::query_as(AssertSqlSafe(sql));
         if let Some(v) = &f.region_scope {
