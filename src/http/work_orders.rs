@@ -225,6 +225,7 @@ fn list_query(p: &ListParams, limit: i64) -> AppResult<svc::ListQuery> {
         overdue: p.overdue.as_deref().is_some_and(|v| matches!(v, "1" | "true" | "on")),
         before_id: p.before,
         limit,
+        ..Default::default()
     };
     q.check(&mut errors);
     AppError::check(errors)?;
@@ -1060,7 +1061,16 @@ async fn dispatch_page(State(st): State<AppState>, ctx: Ctx, Query(q): Query<Boa
     // One query for every engineer's open orders (a few thousand at most), bucketed here.
     let statuses: Vec<String> =
         Status::ALL.iter().filter(|s| s.with_engineer()).map(|s| s.code().to_string()).collect();
-    let q = svc::ListQuery { statuses, limit: 20_000, ..Default::default() };
+    let midnight = |d: NaiveDate| {
+        ZONE.from_local_datetime(&d.and_hms_opt(0, 0, 0).expect("midnight")).earliest().map(|t| t.with_timezone(&Utc))
+    };
+    let q = svc::ListQuery {
+        statuses,
+        visit_from: midnight(first),
+        visit_to: midnight(first + Duration::days(7)),
+        limit: 20_000,
+        ..Default::default()
+    };
     let mut by_engineer: std::collections::HashMap<i64, Vec<Summary>> = std::collections::HashMap::new();
     for o in svc::list(&st.db, &actor, &q).await? {
         if let Some(e) = o.engineer_id {
@@ -1071,7 +1081,7 @@ async fn dispatch_page(State(st): State<AppState>, ctx: Ctx, Query(q): Query<Boa
     for e in engineers {
         let mut cols: Vec<Vec<Summary>> = vec![vec![]; 7];
         for o in by_engineer.remove(&e.user_id).unwrap_or_default() {
-            let day = o.scheduled_at.or(o.requested_at).map(|t| t.with_timezone(&ZONE).date_naive()).unwrap_or(today);
+            let day = o.visit_at().unwrap_or(o.created_at).with_timezone(&ZONE).date_naive();
             if let Some(i) = days.iter().position(|d| *d == day) {
                 cols[i].push(o);
             }

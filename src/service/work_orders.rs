@@ -644,6 +644,9 @@ pub struct ListQuery {
     pub created_from: Option<DateTime<Utc>>,
     pub created_to: Option<DateTime<Utc>>,
     pub overdue: bool,
+    /// Visits in [from, to) (the dispatch board's week).
+    pub visit_from: Option<DateTime<Utc>>,
+    pub visit_to: Option<DateTime<Utc>>,
     pub before_id: Option<i64>,
     pub limit: i64,
 }
@@ -694,6 +697,8 @@ fn filter_for(actor: &Actor, q: &ListQuery) -> AppResult<store::work_orders::Fil
         created_from: q.created_from,
         created_to: q.created_to,
         overdue_at: q.overdue.then(Utc::now),
+        visit_from: q.visit_from,
+        visit_to: q.visit_to,
         before_id: q.before_id,
         limit: q.limit,
     };

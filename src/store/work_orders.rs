@@ -376,6 +376,9 @@ pub struct Filter {
     pub created_to: Option<DateTime<Utc>>,
     /// Open orders whose requested or scheduled visit time has passed.
     pub overdue_at: Option<DateTime<Utc>>,
+    /// Orders whose visit (agreed, else asked for, else the day registered) falls in [from, to).
+    pub visit_from: Option<DateTime<Utc>>,
+    pub visit_to: Option<DateTime<Utc>>,
     /// Keyset cursor, newest first.
     pub before_id: Option<i64>,
     pub limit: i64,
@@ -402,6 +405,16 @@ where
         + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
         + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>,
 {
+    // Statuses each get their own arm: one walk down the (status, id) index newest first,
+    // stopped at the limit, instead of every open order joined and sorted.
+    let statuses: Vec<String> = match f.overdue_at {
+        Some(_) if f.statuses.is_empty() => OPEN_STATUSES.iter().map(|s| s.to_string()).collect(),
+        Some(_) => f.statuses.iter().filter(|s| OPEN_STATUSES.contains(&s.as_str())).cloned().collect(),
+        None => f.statuses.clone(),
+    };
+    if f.overdue_at.is_some() && statuses.is_empty() {
+        return Ok(vec![]);
+    }
     let mut wh = vec!["1 = 1".to_string()];
     let mut n = 0;
     let mut next = || {
@@ -413,10 +426,6 @@ where
     }
     if f.engineer_id.is_some() {
         wh.push(format!("o.engineer_id = {}", next()));
-    }
-    if !f.statuses.is_empty() {
-        let list: Vec<String> = f.statuses.iter().map(|_| next()).collect();
-        wh.push(format!("o.status IN ({})", list.join(", ")));
     }
     if f.kind.is_some() {
         wh.push(format!("o.kind = {}", next()));
@@ -440,14 +449,35 @@ where
         wh.push(format!("o.created_at < {}", next()));
     }
     if f.overdue_at.is_some() {
-        let at = next();
-        let open: Vec<String> = OPEN_STATUSES.iter().map(|s| format!("'{s}'")).collect();
-        wh.push(format!("o.status IN ({}) AND COALESCE(o.scheduled_at, o.requested_at) < {at}", open.join(", ")));
+        wh.push(format!("COALESCE(o.scheduled_at, o.requested_at) < {}", next()));
+    }
+    if f.visit_from.is_some() {
+        wh.push(format!("COALESCE(o.scheduled_at, o.requested_at, o.created_at) >= {}", next()));
+    }
+    if f.visit_to.is_some() {
+        wh.push(format!("COALESCE(o.scheduled_at, o.requested_at, o.created_at) < {}", next()));
     }
     if f.before_id.is_some() {
         wh.push(format!("o.id < {}", next()));
     }
-    let sql = format!("{select} WHERE {} ORDER BY o.id DESC LIMIT {}", wh.join(" AND "), next());
+    let conds = wh.join(" AND ");
+    let arm_params: Vec<String> = statuses.iter().map(|_| next()).collect();
+    let limit = next();
+    let arm = |status: Option<&String>| {
+        let status = status.map(|p| format!(" AND o.status = {p}")).unwrap_or_default();
+        format!(
+            "SELECT id FROM (SELECT o.id FROM work_orders o WHERE {conds}{status} ORDER BY o.id DESC LIMIT {limit}) a"
+        )
+    };
+    let arms = if arm_params.is_empty() {
+        arm(None)
+    } else {
+        arm_params.iter().map(|p| arm(Some(p))).collect::<Vec<_>>().join(" UNION ALL ")
+    };
+    // The joins run for the page's rows only.
+    let sql = format!(
+        "{select} WHERE o.id IN (SELECT id FROM ({arms}) ids ORDER BY id DESC LIMIT {limit}) ORDER BY o.id DESC"
+    );
     on_conn!(c, |e| {
         let mut q = sqlx::query_as(AssertSqlSafe(sql));
         if let Some(v) = &f.region_scope {
@@ -455,9 +485,6 @@ where
         }
         if let Some(v) = f.engineer_id {
             q = q.bind(v);
-        }
-        for s in &f.statuses {
-            q = q.bind(s);
         }
         if let Some(v) = &f.kind {
             q = q.bind(v);
@@ -483,8 +510,17 @@ where
         if let Some(v) = f.overdue_at {
             q = q.bind(v);
         }
+        if let Some(v) = f.visit_from {
+            q = q.bind(v);
+        }
+        if let Some(v) = f.visit_to {
+            q = q.bind(v);
+        }
         if let Some(v) = f.before_id {
             q = q.bind(v);
+        }
+        for s in &statuses {
+            q = q.bind(s);
         }
         q.bind(f.limit).fetch_all(&mut *e).await
     })
