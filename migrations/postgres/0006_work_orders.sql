@@ -80,6 +80,7 @@ CREATE INDEX work_orders_customer ON work_orders(customer_id, id);
 CREATE INDEX work_orders_unit ON work_orders(unit_id, id);
 CREATE INDEX work_orders_region ON work_orders(region_code, status, id);
 CREATE INDEX work_orders_region_id ON work_orders(region_code, id);         -- a region's list, newest first
+CREATE INDEX work_orders_completed ON work_orders(completed_at);            -- product feedback by period
 
 -- Every status change and report edit, with who and when: the order's time line.
 CREATE TABLE work_order_events (

@@ -41,6 +41,7 @@ pub fn pages() -> Router<AppState> {
         .route("/attachments/{id}", get(attachment))
         .route("/my", get(my_page))
         .route("/dispatch", get(dispatch_page))
+        .route("/quality/feedback", get(feedback_page))
         .route("/t/{token}", get(track_page))
         .route("/t/{token}/quote", post(track_quote))
         .route("/t/{token}/attachments/{id}", get(track_attachment))
@@ -57,6 +58,7 @@ pub fn api() -> Router<AppState> {
         .route("/work-orders/{id}/photos", post(api_photo).layer(DefaultBodyLimit::max(PHOTO_LIMIT)))
         .route("/attachments/{id}", get(attachment))
         .route("/work-orders/{id}/notifications", get(api_notifications))
+        .route("/quality/feedback", get(api_feedback))
         .route("/fault-codes", get(api_fault_codes))
         .route("/engineers", get(api_engineers))
         .route("/webhooks", get(api_webhooks).post(api_webhook_create))
@@ -176,6 +178,17 @@ struct ListParams {
     /// Product category code.
     #[serde(default)]
     category: String,
+    #[serde(default)]
+    fault_code: String,
+    /// Product model code.
+    #[serde(default)]
+    model: String,
+    /// Completed on or after this day (YYYY-MM-DD, company time).
+    #[serde(default)]
+    completed_from: String,
+    /// Completed on or before this day.
+    #[serde(default)]
+    completed_to: String,
     /// Created on or after this day (YYYY-MM-DD, company time).
     #[serde(default)]
     from: String,
@@ -211,6 +224,8 @@ fn list_query(p: &ListParams, limit: i64) -> AppResult<svc::ListQuery> {
     let mut errors = vec![];
     let from = day_start("from", &p.from, &mut errors);
     let to = day_start("to", &p.to, &mut errors).map(|t| t + Duration::days(1));
+    let completed_from = day_start("completed_from", &p.completed_from, &mut errors);
+    let completed_to = day_start("completed_to", &p.completed_to, &mut errors).map(|t| t + Duration::days(1));
     let some = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
     let q = svc::ListQuery {
         statuses: p.status.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect(),
@@ -220,6 +235,10 @@ fn list_query(p: &ListParams, limit: i64) -> AppResult<svc::ListQuery> {
         customer_id: p.customer_id,
         unit_id: p.unit_id,
         category: some(&p.category),
+        fault_code: some(&p.fault_code),
+        model: some(&p.model),
+        completed_from,
+        completed_to,
         created_from: from,
         created_to: to,
         overdue: p.overdue.as_deref().is_some_and(|v| matches!(v, "1" | "true" | "on")),
@@ -274,6 +293,7 @@ struct ListPage {
     regions: Vec<store::settings::Region>,
     engineers: Vec<store::work_orders::Engineer>,
     can_register: bool,
+    can_feedback: bool,
     errors: FormErrors,
 }
 impl OrderLabels for ListPage {
@@ -342,6 +362,9 @@ async fn list_page(State(st): State<AppState>, ctx: Ctx, Query(p): Query<ListPar
         regions,
         engineers,
         can_register,
+        can_feedback: svc::parties(&actor, None)
+            .iter()
+            .any(|p| matches!(p, rules::work_order::Party::Quality | rules::work_order::Party::Manager)),
         errors: FormErrors::new(errors, ctx.locale),
     };
     Ok(render(&page))
@@ -1236,10 +1259,104 @@ async fn public_request_submit(
     }
 }
 
+// ------------------------------------------------------------------ product feedback
+
+#[derive(Deserialize, IntoParams, Default)]
+#[into_params(parameter_in = Query)]
+struct PeriodQuery {
+    /// First day (YYYY-MM-DD, company time); default 90 days ago.
+    #[serde(default)]
+    from: String,
+    /// Last day, included; default today.
+    #[serde(default)]
+    to: String,
+}
+
+fn period(q: &PeriodQuery) -> AppResult<(NaiveDate, NaiveDate, DateTime<Utc>, DateTime<Utc>)> {
+    let mut errors = vec![];
+    let today = Utc::now().with_timezone(&ZONE).date_naive();
+    let day = |field: &str, s: &str, default: NaiveDate, errors: &mut Vec<FieldError>| match s.trim() {
+        "" => default,
+        t => NaiveDate::parse_from_str(t, "%Y-%m-%d").unwrap_or_else(|_| {
+            errors.push(field_error(field, "error.date"));
+            default
+        }),
+    };
+    let from = day("from", &q.from, today - Duration::days(90), &mut errors);
+    let to = day("to", &q.to, today, &mut errors);
+    AppError::check(errors)?;
+    let start = |d: NaiveDate| {
+        ZONE.from_local_datetime(&d.and_hms_opt(0, 0, 0).expect("midnight"))
+            .earliest()
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or_else(Utc::now)
+    };
+    Ok((from, to, start(from), start(to + Duration::days(1))))
+}
+
+/// Completed repairs per product model and fault code in a period (quality, managers).
+#[utoipa::path(get, path = "/api/v1/quality/feedback", params(PeriodQuery), responses((status = 200, body = [store::work_orders::Feedback]), (status = 403)), tag = "work orders")]
+async fn api_feedback(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    ApiQuery(q): ApiQuery<PeriodQuery>,
+) -> AppResult<axum::Json<Vec<store::work_orders::Feedback>>> {
+    let (_, _, from, to) = period(&q)?;
+    Ok(axum::Json(svc::feedback(&st.db, &ctx.actor()?, from, to).await?))
+}
+
+#[derive(Template)]
+#[template(path = "work_orders/feedback.html")]
+struct FeedbackPage {
+    l: Layout,
+    from: NaiveDate,
+    to: NaiveDate,
+    rows: Vec<store::work_orders::Feedback>,
+    fault_names: std::collections::HashMap<(String, String), String>,
+    errors: FormErrors,
+}
+impl OrderLabels for FeedbackPage {
+    fn layout(&self) -> &Layout {
+        &self.l
+    }
+}
+impl FeedbackPage {
+    fn fault_name(&self, category: &str, code: &str) -> String {
+        self.fault_names.get(&(category.to_string(), code.to_string())).cloned().unwrap_or_default()
+    }
+}
+
+async fn feedback_page(State(st): State<AppState>, ctx: Ctx, Query(q): Query<PeriodQuery>) -> AppResult<Response> {
+    let actor = ctx.actor()?;
+    let (from, to, rows, errors) = match period(&q) {
+        Ok((from, to, a, b)) => (from, to, svc::feedback(&st.db, &actor, a, b).await?, vec![]),
+        Err(AppError::Validation(list)) => {
+            let today = Utc::now().with_timezone(&ZONE).date_naive();
+            (today - Duration::days(90), today, vec![], list)
+        }
+        Err(e) => return Err(e),
+    };
+    let fault_names = svc::fault_codes(&st.db, None)
+        .await?
+        .into_iter()
+        .map(|f| ((f.category_code.clone(), f.code.clone()), f.name(ctx.locale).to_string()))
+        .collect();
+    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    let page = FeedbackPage {
+        l: Layout::new(&ctx, "wo.feedback_title"),
+        from,
+        to,
+        rows,
+        fault_names,
+        errors: FormErrors::new(errors, ctx.locale),
+    };
+    Ok(render_status(status, &page))
+}
+
 #[derive(OpenApi)]
 #[openapi(
     paths(api_list, api_create, api_get, api_act, api_suggestions, api_photo, api_fault_codes, api_engineers,
-        api_notifications, api_webhooks, api_webhook_create, api_webhook_delete),
+        api_notifications, api_webhooks, api_webhook_create, api_webhook_delete, api_feedback),
     tags((name = "work orders", description = "Service requests and work orders (R3)"))
 )]
 pub struct ApiDoc;

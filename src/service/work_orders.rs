@@ -641,6 +641,10 @@ pub struct ListQuery {
     pub customer_id: Option<i64>,
     pub unit_id: Option<i64>,
     pub category: Option<String>,
+    pub fault_code: Option<String>,
+    pub model: Option<String>,
+    pub completed_from: Option<DateTime<Utc>>,
+    pub completed_to: Option<DateTime<Utc>>,
     pub created_from: Option<DateTime<Utc>>,
     pub created_to: Option<DateTime<Utc>>,
     pub overdue: bool,
@@ -694,6 +698,10 @@ fn filter_for(actor: &Actor, q: &ListQuery) -> AppResult<store::work_orders::Fil
         customer_id: q.customer_id,
         unit_id: q.unit_id,
         category: q.category.clone(),
+        fault_code: q.fault_code.clone(),
+        model: q.model.clone(),
+        completed_from: q.completed_from,
+        completed_to: q.completed_to,
         created_from: q.created_from,
         created_to: q.created_to,
         overdue_at: q.overdue.then(Utc::now),
@@ -1388,6 +1396,28 @@ pub async fn request_from_card(db: &Db, unit_token: &str, r: &PublicRequest, ip:
     };
     let (o, _) = register(db, &actor, &input, None).await?;
     Ok(o.public_token)
+}
+
+// ------------------------------------------------------------------ product feedback
+
+/// Completed repairs per model and fault code in [from, to), for the quality department and
+/// managers (R3: failure information flows to quality as product feedback).
+pub async fn feedback(
+    db: &Db,
+    actor: &Actor,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> AppResult<Vec<store::work_orders::Feedback>> {
+    let ps = parties(actor, None);
+    if !ps.iter().any(|p| matches!(p, Party::Quality | Party::Manager)) {
+        return Err(AppError::Forbidden);
+    }
+    if to <= from {
+        return Err(AppError::one("to", "wo.error.period"));
+    }
+    let region = super::archive::region_scope(actor);
+    let mut c = db.read().await?;
+    Ok(store::work_orders::feedback(c.conn(), from, to, region.as_deref()).await?)
 }
 
 // ------------------------------------------------------------------ catalogue

@@ -372,6 +372,12 @@ pub struct Filter {
     pub customer_id: Option<i64>,
     pub unit_id: Option<i64>,
     pub category: Option<String>,
+    pub fault_code: Option<String>,
+    /// Product model code (through the unit).
+    pub model: Option<String>,
+    /// Completed in [from, to) (drill-down from product feedback).
+    pub completed_from: Option<DateTime<Utc>>,
+    pub completed_to: Option<DateTime<Utc>>,
     pub created_from: Option<DateTime<Utc>>,
     pub created_to: Option<DateTime<Utc>>,
     /// Open orders whose requested or scheduled visit time has passed.
@@ -441,6 +447,21 @@ where
     }
     if f.category.is_some() {
         wh.push(format!("o.category_code = {}", next()));
+    }
+    if f.fault_code.is_some() {
+        wh.push(format!("o.fault_code = {}", next()));
+    }
+    if f.model.is_some() {
+        wh.push(format!(
+            "o.unit_id IN (SELECT u.id FROM units u JOIN product_models m ON m.id = u.model_id WHERE m.code = {})",
+            next()
+        ));
+    }
+    if f.completed_from.is_some() {
+        wh.push(format!("o.completed_at >= {}", next()));
+    }
+    if f.completed_to.is_some() {
+        wh.push(format!("o.completed_at < {}", next()));
     }
     if f.created_from.is_some() {
         wh.push(format!("o.created_at >= {}", next()));
@@ -512,6 +533,18 @@ where
         if let Some(v) = &f.category {
             q = q.bind(v);
         }
+        if let Some(v) = &f.fault_code {
+            q = q.bind(v);
+        }
+        if let Some(v) = &f.model {
+            q = q.bind(v);
+        }
+        if let Some(v) = f.completed_from {
+            q = q.bind(v);
+        }
+        if let Some(v) = f.completed_to {
+            q = q.bind(v);
+        }
         if let Some(v) = f.created_from {
             q = q.bind(v);
         }
@@ -531,6 +564,48 @@ where
             q = q.bind(v);
         }
         q.bind(f.limit).fetch_all(&mut *e).await
+    })
+}
+
+/// Completed repairs of one model with one fault code in a period: what quality reads as
+/// product feedback.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct Feedback {
+    pub model_code: String,
+    pub model_name: String,
+    pub category_code: String,
+    pub fault_code: String,
+    pub orders: i64,
+    /// Of those, flagged as a repeat of an earlier order of the same unit.
+    pub repeats: i64,
+    pub units: i64,
+    pub last_completed_at: DateTime<Utc>,
+}
+from_row!(Feedback { model_code: String, model_name: String, category_code: String, fault_code: String,
+    orders: i64, repeats: i64, units: i64, last_completed_at: DateTime<Utc> });
+
+pub async fn feedback(
+    c: Conn<'_>,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    region: Option<&str>,
+) -> sqlx::Result<Vec<Feedback>> {
+    on_conn!(c, |e| {
+        sqlx::query_as(
+            "SELECT m.code AS model_code, m.name AS model_name, m.category_code, o.fault_code, COUNT(*) AS orders, \
+             SUM(CASE WHEN o.repeat_of IS NULL THEN 0 ELSE 1 END) AS repeats, COUNT(DISTINCT o.unit_id) AS units, \
+             MAX(o.completed_at) AS last_completed_at \
+             FROM work_orders o JOIN units u ON u.id = o.unit_id JOIN product_models m ON m.id = u.model_id \
+             WHERE o.completed_at >= $1 AND o.completed_at < $2 AND o.fault_code IS NOT NULL \
+             AND ($3 IS NULL OR o.region_code = $3) \
+             GROUP BY m.code, m.name, m.category_code, o.fault_code ORDER BY COUNT(*) DESC, m.code, o.fault_code \
+             LIMIT 500",
+        )
+        .bind(from)
+        .bind(to)
+        .bind(region)
+        .fetch_all(&mut *e)
+        .await
     })
 }
 

@@ -363,6 +363,27 @@ async fn repeat_repairs_are_flagged_and_fed_to_the_entitlement(app: &TestApp) {
         .await
         .unwrap();
     assert!(html.contains("疑似重复维修"), "the order page warns");
+
+    // The completed repair reaches quality as product feedback, per model and fault code.
+    let quality = app.token("quality").await;
+    let (status, fb) = app.api(Method::GET, "/api/v1/quality/feedback", &quality, None).await;
+    assert_eq!(status, 200, "{fb}");
+    let row = fb.as_array().unwrap().iter().find(|r| r["fault_code"] == "CP-E3").cloned().unwrap();
+    assert_eq!(
+        (row["model_code"].as_str(), row["orders"].as_i64(), row["units"].as_i64()),
+        (Some("HX-LG120"), Some(1), Some(1))
+    );
+    let (_, drill) = app.api(Method::GET, "/api/v1/work-orders?model=HX-LG120&fault_code=CP-E3", &quality, None).await;
+    let ids: Vec<&Value> = drill["items"].as_array().unwrap().iter().map(|o| &o["id"]).collect();
+    assert_eq!(ids, [&first["order"]["id"]], "{drill}");
+    let (status, _) = app.api(Method::GET, "/api/v1/quality/feedback", &dispatcher, None).await;
+    assert_eq!(status, 403, "the office does not read quality's figures");
+    let (status, _) =
+        app.api(Method::GET, "/api/v1/quality/feedback?from=2026-12-01&to=2026-01-01", &quality, None).await;
+    assert_eq!(status, 422);
+    let qweb = app.login("quality", aftersales::demo::DEMO_PASSWORD).await;
+    let page = qweb.get(app.url("/quality/feedback")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("HX-LG120") && page.contains("电机过载保护"), "{page}");
 }
 
 async fn bad_requests_change_nothing_and_creates_are_idempotent(app: &TestApp) {
