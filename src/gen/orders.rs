@@ -28,7 +28,7 @@ pub struct OrderPlan {
     pub total: u64,
     pub now: DateTime<Utc>,
     /// (unit, customer, region, category)
-    pub units: Arc<Vec<(i64, i64, Option<String>, String)>>,
+    pub units: Arc<Vec<crate::store::bulk::UnitFact>>,
     pub engineers: Vec<GenEngineer>,
     pub by_region: HashMap<String, Vec<usize>>,
     pub faults: HashMap<String, Vec<&'static str>>,
@@ -258,7 +258,7 @@ impl OrderPlan {
             closed_at,
             cancelled_at,
             fault_code,
-            work_done: if done { *rng.pick(WORK_DONE) } else { "" },
+            work_done: if done { WORK_DONE[rng.below(WORK_DONE.len() as u64) as usize] } else { "" },
             labour_minutes,
             travel_km: done.then(|| rng.range(1, 120) as i64),
             parts_cents,

@@ -352,6 +352,12 @@ pub async fn insert_units(mut c: Conn<'_>, backend: Backend, rows: &[NewUnit], n
     Ok(())
 }
 
+/// One time-line entry of a generated order: (action, from, to, at, actor label).
+pub type GenEvent = (&'static str, Option<&'static str>, &'static str, DateTime<Utc>, String);
+
+/// What an order copies from its unit: (unit, customer, region, category).
+pub type UnitFact = (i64, i64, Option<String>, String);
+
 /// A generated work order with its time line (ids chosen by the generator).
 pub struct NewOrder {
     pub id: i64,
@@ -387,8 +393,7 @@ pub struct NewOrder {
     pub rating: Option<i32>,
     pub public_token: String,
     pub created_at: DateTime<Utc>,
-    /// (action, from, to, at, actor label)
-    pub events: Vec<(&'static str, Option<&'static str>, &'static str, DateTime<Utc>, String)>,
+    pub events: Vec<GenEvent>,
 }
 
 pub async fn insert_orders(mut c: Conn<'_>, backend: Backend, rows: &[NewOrder]) -> sqlx::Result<()> {
@@ -454,8 +459,7 @@ pub async fn insert_orders(mut c: Conn<'_>, backend: Backend, rows: &[NewOrder])
             q.execute(&mut **e).await.map(|_| ())
         })?;
     }
-    let events: Vec<(i64, &(&'static str, Option<&'static str>, &'static str, DateTime<Utc>, String))> =
-        rows.iter().flat_map(|o| o.events.iter().map(move |e| (o.id, e))).collect();
+    let events: Vec<(i64, &GenEvent)> = rows.iter().flat_map(|o| o.events.iter().map(move |e| (o.id, e))).collect();
     for chunk in events.chunks(rows_per_statement(backend, 6)) {
         let sql = format!(
             "INSERT INTO work_order_events (order_id, action, from_status, to_status, at, actor_label, note) VALUES {}",
@@ -473,7 +477,7 @@ pub async fn insert_orders(mut c: Conn<'_>, backend: Backend, rows: &[NewOrder])
 }
 
 /// Units with what an order copies from them: (unit, customer, region, category).
-pub async fn unit_facts(c: Conn<'_>) -> sqlx::Result<Vec<(i64, i64, Option<String>, String)>> {
+pub async fn unit_facts(c: Conn<'_>) -> sqlx::Result<Vec<UnitFact>> {
     on_conn!(c, |e| {
         sqlx::query_as(
             "SELECT u.id, u.customer_id, c.region_code, m.category_code FROM units u \
