@@ -36,6 +36,10 @@ pub enum Perm {
     ManagePolicies,
     /// Edit working-time calendars (hours, holidays, make-up days) and create new ones.
     ManageCalendars,
+    /// Maintain the fault catalogue of each product category (质量部 and managers).
+    ManageFaultCodes,
+    /// Set the engineers' skills used by dispatch.
+    ManageEngineers,
 }
 
 impl Role {
@@ -79,6 +83,8 @@ impl Role {
             AllRegions => matches!(self, Admin | GeneralManager | ServiceManager | Quality),
             ManagePolicies | ManageCalendars => matches!(self, Admin | GeneralManager | ServiceManager),
             EditArchive => matches!(self, Admin | GeneralManager | ServiceManager | Dispatcher | Quality),
+            ManageFaultCodes => matches!(self, Admin | GeneralManager | ServiceManager | Quality),
+            ManageEngineers => matches!(self, Admin | GeneralManager | ServiceManager),
         }
     }
 }

@@ -42,6 +42,9 @@ pub fn pages() -> Router<AppState> {
         .route("/my", get(my_page))
         .route("/dispatch", get(dispatch_page))
         .route("/quality/feedback", get(feedback_page))
+        .route("/work-orders/setup", get(setup_page))
+        .route("/work-orders/setup/fault-codes", post(setup_fault_code))
+        .route("/work-orders/setup/skills/{id}", post(setup_skills))
         .route("/t/{token}", get(track_page))
         .route("/t/{token}/quote", post(track_quote))
         .route("/t/{token}/attachments/{id}", get(track_attachment))
@@ -61,6 +64,8 @@ pub fn api() -> Router<AppState> {
         .route("/quality/feedback", get(api_feedback))
         .route("/fault-codes", get(api_fault_codes))
         .route("/engineers", get(api_engineers))
+        .route("/engineers/{id}/skills", axum::routing::put(api_skills))
+        .route("/fault-codes/{category}/{code}", axum::routing::put(api_fault_code_save))
         .route("/webhooks", get(api_webhooks).post(api_webhook_create))
         .route("/webhooks/{id}", axum::routing::delete(api_webhook_delete))
 }
@@ -294,6 +299,7 @@ struct ListPage {
     engineers: Vec<store::work_orders::Engineer>,
     can_register: bool,
     can_feedback: bool,
+    can_setup: bool,
     errors: FormErrors,
 }
 impl OrderLabels for ListPage {
@@ -365,6 +371,7 @@ async fn list_page(State(st): State<AppState>, ctx: Ctx, Query(p): Query<ListPar
         can_feedback: svc::parties(&actor, None)
             .iter()
             .any(|p| matches!(p, rules::work_order::Party::Quality | rules::work_order::Party::Manager)),
+        can_setup: actor.can(crate::domain::Perm::ManageFaultCodes) || actor.can(crate::domain::Perm::ManageEngineers),
         errors: FormErrors::new(errors, ctx.locale),
     };
     Ok(render(&page))
@@ -1259,6 +1266,120 @@ async fn public_request_submit(
     }
 }
 
+// ------------------------------------------------------------------ setup: fault codes, skills
+
+/// Adds or renames a fault code of a product category (quality, managers, administrators).
+#[utoipa::path(put, path = "/api/v1/fault-codes/{category}/{code}", request_body = svc::FaultCodeInput,
+    responses((status = 200, body = store::work_orders::FaultCode), (status = 422), (status = 403)), tag = "work orders")]
+async fn api_fault_code_save(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path((category, code)): Path<(String, String)>,
+    ApiJson(input): ApiJson<svc::FaultCodeInput>,
+) -> AppResult<axum::Json<store::work_orders::FaultCode>> {
+    Ok(axum::Json(svc::save_fault_code(&st.db, &ctx.actor()?, &category, &code, &input).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+struct SkillsInput {
+    /// Product category codes.
+    categories: Vec<String>,
+}
+
+/// Sets an engineer's skills (product categories) for dispatch (managers, administrators).
+#[utoipa::path(put, path = "/api/v1/engineers/{id}/skills", request_body = SkillsInput,
+    responses((status = 200, body = [String]), (status = 404), (status = 422)), tag = "work orders")]
+async fn api_skills(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    ApiJson(input): ApiJson<SkillsInput>,
+) -> AppResult<axum::Json<Vec<String>>> {
+    Ok(axum::Json(svc::set_skills(&st.db, &ctx.actor()?, id, &input.categories).await?))
+}
+
+#[derive(Template)]
+#[template(path = "work_orders/setup.html")]
+struct SetupPage {
+    l: Layout,
+    categories: Vec<store::products::Category>,
+    codes: Vec<store::work_orders::FaultCode>,
+    engineers: Vec<store::work_orders::Engineer>,
+    can_codes: bool,
+    can_skills: bool,
+    f: FormData,
+    errors: FormErrors,
+    notice: String,
+}
+impl SetupPage {
+    fn codes_of(&self, category: &str) -> Vec<&store::work_orders::FaultCode> {
+        self.codes.iter().filter(|c| c.category_code == category).collect()
+    }
+    fn has_skill(&self, e: &store::work_orders::Engineer, category: &str) -> bool {
+        e.skills.split(',').any(|s| s == category)
+    }
+}
+
+async fn setup_view(
+    st: &AppState,
+    ctx: &Ctx,
+    f: FormData,
+    errors: Vec<FieldError>,
+    notice: &str,
+) -> AppResult<Response> {
+    use crate::domain::Perm;
+    let actor = ctx.actor()?;
+    let (can_codes, can_skills) = (actor.can(Perm::ManageFaultCodes), actor.can(Perm::ManageEngineers));
+    if !can_codes && !can_skills {
+        return Err(AppError::Forbidden);
+    }
+    let mut c = st.db.read().await?;
+    let categories = store::products::categories(c.conn()).await?;
+    let codes = store::work_orders::fault_codes(c.conn(), None).await?;
+    drop(c);
+    let engineers = if can_skills { svc::engineers(&st.db, &actor).await? } else { vec![] };
+    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    let page = SetupPage {
+        l: Layout::new(ctx, "wo.setup_title"),
+        categories,
+        codes,
+        engineers,
+        can_codes,
+        can_skills,
+        f,
+        errors: FormErrors::new(errors, ctx.locale),
+        notice: if notice.is_empty() { String::new() } else { ctx.t(notice) },
+    };
+    Ok(render_status(status, &page))
+}
+
+#[derive(Deserialize, Default)]
+struct SetupQuery {
+    #[serde(default)]
+    saved: String,
+}
+
+async fn setup_page(State(st): State<AppState>, ctx: Ctx, Query(q): Query<SetupQuery>) -> AppResult<Response> {
+    let notice = if q.saved.is_empty() { "" } else { "wo.setup_saved" };
+    setup_view(&st, &ctx, FormData::default(), vec![], notice).await
+}
+
+async fn setup_fault_code(State(st): State<AppState>, ctx: Ctx, body: Bytes) -> AppResult<Response> {
+    let form = FormData::parse(&body);
+    let input = svc::FaultCodeInput { name_zh: form.get("name_zh"), name_en: form.get("name_en") };
+    match svc::save_fault_code(&st.db, &ctx.actor()?, &form.get("category"), &form.get("code"), &input).await {
+        Ok(_) => Ok(Redirect::to("/work-orders/setup?saved=1#fault-codes").into_response()),
+        Err(AppError::Validation(list)) => setup_view(&st, &ctx, form, list, "").await,
+        Err(e) => Err(e),
+    }
+}
+
+async fn setup_skills(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>, body: Bytes) -> AppResult<Response> {
+    let form = FormData::parse(&body);
+    svc::set_skills(&st.db, &ctx.actor()?, id, &form.all("skill")).await?;
+    Ok(Redirect::to("/work-orders/setup?saved=1#engineers").into_response())
+}
+
 // ------------------------------------------------------------------ product feedback
 
 #[derive(Deserialize, IntoParams, Default)]
@@ -1356,7 +1477,8 @@ async fn feedback_page(State(st): State<AppState>, ctx: Ctx, Query(q): Query<Per
 #[derive(OpenApi)]
 #[openapi(
     paths(api_list, api_create, api_get, api_act, api_suggestions, api_photo, api_fault_codes, api_engineers,
-        api_notifications, api_webhooks, api_webhook_create, api_webhook_delete, api_feedback),
+        api_notifications, api_webhooks, api_webhook_create, api_webhook_delete, api_feedback,
+        api_fault_code_save, api_skills),
     tags((name = "work orders", description = "Service requests and work orders (R3)"))
 )]
 pub struct ApiDoc;

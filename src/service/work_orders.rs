@@ -1427,6 +1427,76 @@ pub async fn fault_codes(db: &Db, category: Option<&str>) -> AppResult<Vec<store
     Ok(store::work_orders::fault_codes(c.conn(), category).await?)
 }
 
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+pub struct FaultCodeInput {
+    #[serde(default)]
+    pub name_zh: String,
+    #[serde(default)]
+    pub name_en: String,
+}
+
+/// Adds a fault code to a category's catalogue, or renames one (codes are never removed:
+/// completed orders point at them).
+pub async fn save_fault_code(
+    db: &Db,
+    actor: &Actor,
+    category: &str,
+    code: &str,
+    input: &FaultCodeInput,
+) -> AppResult<store::work_orders::FaultCode> {
+    actor.require(crate::domain::Perm::ManageFaultCodes)?;
+    let mut errors = vec![];
+    let code = code.trim().to_ascii_uppercase();
+    if code.is_empty() || code.len() > 20 || !code.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+        errors.push(field_error("code", "wo.error.fault_code_format"));
+    }
+    let name_zh = text("name_zh", &input.name_zh, true, &mut errors);
+    let name_en = text("name_en", &input.name_en, false, &mut errors);
+    let mut c = db.read().await?;
+    if !store::products::categories(c.conn()).await?.iter().any(|x| x.code == category) {
+        errors.push(field_error("category", "error.unknown_category"));
+    }
+    drop(c);
+    AppError::check(errors)?;
+    let f = store::work_orders::FaultCode {
+        category_code: category.to_string(),
+        code: code.clone(),
+        name_en: if name_en.is_empty() { name_zh.clone() } else { name_en },
+        name_zh,
+    };
+    let now = Utc::now();
+    let mut tx = db.begin().await?;
+    store::work_orders::upsert_fault_code(tx.conn(), &f).await?;
+    audit::record::<(), _>(&mut tx, actor, now, "save", "fault_code", &format!("{category}/{code}"), None, Some(&f))
+        .await?;
+    tx.commit().await?;
+    Ok(f)
+}
+
+/// Sets the product categories an engineer is skilled in.
+pub async fn set_skills(db: &Db, actor: &Actor, user_id: i64, categories: &[String]) -> AppResult<Vec<String>> {
+    actor.require(crate::domain::Perm::ManageEngineers)?;
+    let mut c = db.read().await?;
+    let known: Vec<String> = store::products::categories(c.conn()).await?.into_iter().map(|x| x.code).collect();
+    let user = store::users::get(c.conn(), user_id).await?;
+    drop(c);
+    if !user.is_some_and(|u| u.roles.contains(&Role::Engineer)) {
+        return Err(AppError::NotFound);
+    }
+    let mut list: Vec<String> = categories.iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+    list.sort();
+    list.dedup();
+    if list.iter().any(|s| !known.contains(s)) {
+        return Err(AppError::one("categories", "error.unknown_category"));
+    }
+    let now = Utc::now();
+    let mut tx = db.begin().await?;
+    store::work_orders::set_skills(tx.conn(), user_id, &list).await?;
+    audit::record::<(), _>(&mut tx, actor, now, "skills", "user", &user_id.to_string(), None, Some(&list)).await?;
+    tx.commit().await?;
+    Ok(list)
+}
+
 pub async fn engineers(db: &Db, actor: &Actor) -> AppResult<Vec<store::work_orders::Engineer>> {
     if parties(actor, None).is_empty() {
         return Err(AppError::Forbidden);

@@ -21,7 +21,69 @@ both!(
     photos_are_checked_and_stored_outside_the_database,
     a_customer_reports_a_problem_from_the_warranty_card,
     lists_filter_and_export,
+    the_fault_catalogue_and_skills_are_maintained,
 );
+
+async fn the_fault_catalogue_and_skills_are_maintained(app: &TestApp) {
+    let quality = app.token("quality").await;
+    let engineer = app.token("engineer").await;
+    let manager = app.token("manager").await;
+    let body = json!({"name_zh": "电源板烧毁", "name_en": "power board burnt"});
+    let (status, v) =
+        app.api(Method::PUT, "/api/v1/fault-codes/air_conditioner/ac-e9", &quality, Some(body.clone())).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["code"], "AC-E9", "codes are upper-case");
+    let (status, _) =
+        app.api(Method::PUT, "/api/v1/fault-codes/air_conditioner/AC-E8", &engineer, Some(body.clone())).await;
+    assert_eq!(status, 403);
+    let (status, v) =
+        app.api(Method::PUT, "/api/v1/fault-codes/boats/A%20B", &quality, Some(json!({"name_zh": ""}))).await;
+    assert_eq!(status, 422);
+    for f in ["code", "name_zh", "category"] {
+        assert!(v["error"]["fields"][f][0].is_string(), "{f}: {v}");
+    }
+    let (_, codes) = app.api(Method::GET, "/api/v1/fault-codes?category=air_conditioner", &engineer, None).await;
+    assert!(codes.as_array().unwrap().iter().any(|c| c["code"] == "AC-E9" && c["name_zh"] == "电源板烧毁"));
+
+    // Skills decide the suggestions: engineer2 learns compressors, engineer forgets them.
+    let (e1, e2) = (user_id(app, "engineer").await, user_id(app, "engineer2").await);
+    let (status, v) = app
+        .api(
+            Method::PUT,
+            &format!("/api/v1/engineers/{e2}/skills"),
+            &manager,
+            Some(json!({"categories": ["compressor"]})),
+        )
+        .await;
+    assert_eq!((status, v.clone()), (200, json!(["compressor"])));
+    app.api(Method::PUT, &format!("/api/v1/engineers/{e1}/skills"), &manager, Some(json!({"categories": []}))).await;
+    let (status, _) = app
+        .api(Method::PUT, &format!("/api/v1/engineers/{e1}/skills"), &manager, Some(json!({"categories": ["boats"]})))
+        .await;
+    assert_eq!(status, 422);
+    let (status, _) = app
+        .api(Method::PUT, &format!("/api/v1/engineers/{e1}/skills"), &quality, Some(json!({"categories": []})))
+        .await;
+    assert_eq!(status, 403);
+    let o = register(app, &manager, "LG120B0008", "repair", "油压低").await;
+    let (_, s) =
+        app.api(Method::GET, &format!("/api/v1/work-orders/{}/suggestions", o["order"]["id"]), &manager, None).await;
+    assert_eq!(s[0]["engineer"]["user_id"], e2, "skill outweighs the empty region match: {s}");
+    let web = app.login("manager", aftersales::demo::DEMO_PASSWORD).await;
+    let page = web.get(app.url("/work-orders/setup")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("电源板烧毁") && page.contains("刘洋"), "the setup page lists codes and engineers");
+    let res = web
+        .post(app.url(&format!("/work-orders/setup/skills/{e1}")))
+        .header("origin", app.url(""))
+        .form(&[("skill", "fan"), ("skill", "vehicle")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let (_, list) = app.api(Method::GET, "/api/v1/engineers", &manager, None).await;
+    let me = list.as_array().unwrap().iter().find(|e| e["user_id"] == e1).unwrap();
+    assert_eq!(me["skills"], "fan,vehicle");
+}
 
 /// A PNG as the signature pad sends it (a real 1×1 image).
 pub fn signature_data_url() -> String {
