@@ -144,3 +144,13 @@ CREATE TABLE attachments (
     created_at    TEXT NOT NULL
 );
 CREATE INDEX attachments_order ON attachments(order_id, id);
+
+-- A user's saved filters of the order list (名称 → query string).
+CREATE TABLE saved_views (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    user_id     BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    name        TEXT NOT NULL,
+    query       TEXT NOT NULL,
+    created_at  TEXT NOT NULL,
+    UNIQUE (user_id, name)
+);

@@ -34,6 +34,8 @@ pub fn pages() -> Router<AppState> {
         .route("/work-orders", get(list_page).post(create_submit))
         .route("/work-orders/new", get(new_page))
         .route("/work-orders/export", get(export))
+        .route("/work-orders/views", post(view_save))
+        .route("/work-orders/views/{id}/delete", post(view_delete))
         .route("/work-orders/{id}", get(order_page))
         .route("/work-orders/{id}/act/{action}", post(act_submit))
         .route("/work-orders/{id}/photos", post(photo_submit).layer(DefaultBodyLimit::max(PHOTO_LIMIT)))
@@ -55,6 +57,8 @@ pub fn api() -> Router<AppState> {
     Router::new()
         .route("/work-orders", get(api_list).post(api_create))
         .route("/work-orders/export", get(export))
+        .route("/work-orders/views", get(api_views).post(api_view_save))
+        .route("/work-orders/views/{id}", axum::routing::delete(api_view_delete))
         .route("/work-orders/{id}", get(api_get))
         .route("/work-orders/{id}/actions/{action}", post(api_act))
         .route("/work-orders/{id}/suggestions", get(api_suggestions))
@@ -300,6 +304,7 @@ struct ListPage {
     can_register: bool,
     can_feedback: bool,
     can_setup: bool,
+    views: Vec<store::work_orders::SavedView>,
     errors: FormErrors,
 }
 impl OrderLabels for ListPage {
@@ -344,12 +349,19 @@ fn codes<T: Copy>(
 }
 
 async fn list_page(State(st): State<AppState>, ctx: Ctx, Query(p): Query<ListParams>) -> AppResult<Response> {
+    list_view(&st, &ctx, p, vec![]).await
+}
+
+async fn list_view(st: &AppState, ctx: &Ctx, p: ListParams, view_errors: Vec<FieldError>) -> AppResult<Response> {
+    let st = st.clone();
+    let ctx = ctx.clone();
     let actor = ctx.actor()?;
-    let (items, next, errors) = match page_of(&st, &ctx, &p).await {
+    let (items, next, mut errors) = match page_of(&st, &ctx, &p).await {
         Ok((items, next)) => (items, next, vec![]),
         Err(AppError::Validation(list)) => (vec![], None, list),
         Err(e) => return Err(e),
     };
+    errors.extend(view_errors);
     let qs = query_string(&p);
     let next = next.map(|n| format!("/work-orders?{qs}{}before={n}", if qs.is_empty() { "" } else { "&" }));
     let mut c = st.db.read().await?;
@@ -372,6 +384,7 @@ async fn list_page(State(st): State<AppState>, ctx: Ctx, Query(p): Query<ListPar
             .iter()
             .any(|p| matches!(p, rules::work_order::Party::Quality | rules::work_order::Party::Manager)),
         can_setup: actor.can(crate::domain::Perm::ManageFaultCodes) || actor.can(crate::domain::Perm::ManageEngineers),
+        views: svc::views(&st.db, &actor).await?,
         errors: FormErrors::new(errors, ctx.locale),
     };
     Ok(render(&page))
@@ -1266,6 +1279,59 @@ async fn public_request_submit(
     }
 }
 
+// ------------------------------------------------------------------ saved views
+
+#[derive(Deserialize, ToSchema)]
+struct ViewInput {
+    name: String,
+    /// The list's query string, e.g. `status=open&region=east`.
+    query: String,
+}
+
+/// The caller's saved views of the order list.
+#[utoipa::path(get, path = "/api/v1/work-orders/views", responses((status = 200, body = [store::work_orders::SavedView])), tag = "work orders")]
+async fn api_views(State(st): State<AppState>, ctx: Ctx) -> AppResult<axum::Json<Vec<store::work_orders::SavedView>>> {
+    Ok(axum::Json(svc::views(&st.db, &ctx.actor()?).await?))
+}
+
+/// Saves a view (the same name replaces the earlier one).
+#[utoipa::path(post, path = "/api/v1/work-orders/views", request_body = ViewInput,
+    responses((status = 201, body = store::work_orders::SavedView), (status = 422)), tag = "work orders")]
+async fn api_view_save(State(st): State<AppState>, ctx: Ctx, ApiJson(v): ApiJson<ViewInput>) -> AppResult<Response> {
+    let saved = svc::save_view(&st.db, &ctx.actor()?, &v.name, &v.query).await?;
+    Ok((StatusCode::CREATED, axum::Json(saved)).into_response())
+}
+
+#[utoipa::path(delete, path = "/api/v1/work-orders/views/{id}", responses((status = 204), (status = 404)), tag = "work orders")]
+async fn api_view_delete(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> AppResult<StatusCode> {
+    svc::delete_view(&st.db, &ctx.actor()?, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn view_save(State(st): State<AppState>, ctx: Ctx, body: Bytes) -> AppResult<Response> {
+    let form = FormData::parse(&body);
+    let query = form.get("query");
+    match svc::save_view(&st.db, &ctx.actor()?, &form.get("name"), &query).await {
+        Ok(v) => Ok(Redirect::to(&format!("/work-orders?{}", v.query)).into_response()),
+        Err(AppError::Validation(list)) => {
+            // The same list again, with the reason the view was not saved.
+            let uri: axum::http::Uri = format!("/work-orders?{}", query.trim_start_matches('?'))
+                .parse()
+                .unwrap_or_else(|_| axum::http::Uri::from_static("/work-orders"));
+            let p = Query::<ListParams>::try_from_uri(&uri).map(|q| q.0).unwrap_or_default();
+            let mut res = list_view(&st, &ctx, p, list).await?;
+            *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(res)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+async fn view_delete(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> AppResult<Response> {
+    svc::delete_view(&st.db, &ctx.actor()?, id).await?;
+    Ok(Redirect::to("/work-orders").into_response())
+}
+
 // ------------------------------------------------------------------ setup: fault codes, skills
 
 /// Adds or renames a fault code of a product category (quality, managers, administrators).
@@ -1478,7 +1544,7 @@ async fn feedback_page(State(st): State<AppState>, ctx: Ctx, Query(q): Query<Per
 #[openapi(
     paths(api_list, api_create, api_get, api_act, api_suggestions, api_photo, api_fault_codes, api_engineers,
         api_notifications, api_webhooks, api_webhook_create, api_webhook_delete, api_feedback,
-        api_fault_code_save, api_skills),
+        api_fault_code_save, api_skills, api_views, api_view_save, api_view_delete),
     tags((name = "work orders", description = "Service requests and work orders (R3)"))
 )]
 pub struct ApiDoc;

@@ -1398,6 +1398,65 @@ pub async fn request_from_card(db: &Db, unit_token: &str, r: &PublicRequest, ip:
     Ok(o.public_token)
 }
 
+// ------------------------------------------------------------------ saved views
+
+/// Saves the list's current filters under a name (the same name replaces the earlier view).
+pub async fn save_view(db: &Db, actor: &Actor, name: &str, query: &str) -> AppResult<store::work_orders::SavedView> {
+    let user_id = actor.user_id.ok_or(AppError::Forbidden)?;
+    let mut errors = vec![];
+    let name = text("name", name, true, &mut errors);
+    if name.chars().count() > 60 {
+        errors.push(field_error("name", "error.too_long"));
+    }
+    // Only the list's own parameters, so a view cannot smuggle anything into a link.
+    let allowed = [
+        "status",
+        "kind",
+        "region",
+        "engineer_id",
+        "customer_id",
+        "unit_id",
+        "category",
+        "fault_code",
+        "model",
+        "completed_from",
+        "completed_to",
+        "from",
+        "to",
+        "overdue",
+    ];
+    let pairs: Vec<(String, String)> = form_urlencoded::parse(query.trim_start_matches('?').as_bytes())
+        .filter(|(k, v)| allowed.contains(&k.as_ref()) && !v.is_empty())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    if pairs.is_empty() {
+        errors.push(field_error("query", "wo.error.empty_view"));
+    }
+    AppError::check(errors)?;
+    let query = form_urlencoded::Serializer::new(String::new()).extend_pairs(&pairs).finish();
+    let now = Utc::now();
+    let mut tx = db.begin().await?;
+    let id = store::work_orders::save_view(tx.conn(), user_id, &name, &query, now).await?;
+    tx.commit().await?;
+    Ok(store::work_orders::SavedView { id, name, query, created_at: now })
+}
+
+pub async fn views(db: &Db, actor: &Actor) -> AppResult<Vec<store::work_orders::SavedView>> {
+    let Some(user_id) = actor.user_id else { return Ok(vec![]) };
+    let mut c = db.read().await?;
+    Ok(store::work_orders::views(c.conn(), user_id).await?)
+}
+
+pub async fn delete_view(db: &Db, actor: &Actor, id: i64) -> AppResult<()> {
+    let user_id = actor.user_id.ok_or(AppError::Forbidden)?;
+    let mut tx = db.begin().await?;
+    if !store::work_orders::delete_view(tx.conn(), user_id, id).await? {
+        return Err(AppError::NotFound);
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
 // ------------------------------------------------------------------ product feedback
 
 /// Completed repairs per model and fault code in [from, to), for the quality department and

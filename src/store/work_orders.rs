@@ -992,3 +992,51 @@ pub async fn engineers(c: Conn<'_>, day: (DateTime<Utc>, DateTime<Utc>)) -> sqlx
     );
     on_conn!(c, |e| sqlx::query_as(AssertSqlSafe(sql)).bind(day.0).bind(day.1).fetch_all(&mut *e).await)
 }
+
+// ------------------------------------------------------------------ saved views
+
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct SavedView {
+    pub id: i64,
+    pub name: String,
+    /// The list's query string (`status=open&region=east`).
+    pub query: String,
+    pub created_at: DateTime<Utc>,
+}
+from_row!(SavedView { id: i64, name: String, query: String, created_at: DateTime<Utc> });
+
+/// Saves (or replaces, by name) one of the user's views.
+pub async fn save_view(c: Conn<'_>, user_id: i64, name: &str, query: &str, now: DateTime<Utc>) -> sqlx::Result<i64> {
+    on_conn!(c, |e| {
+        sqlx::query_scalar(
+            "INSERT INTO saved_views (user_id, name, query, created_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (user_id, name) DO UPDATE SET query = excluded.query RETURNING id",
+        )
+        .bind(user_id)
+        .bind(name)
+        .bind(query)
+        .bind(now)
+        .fetch_one(&mut *e)
+        .await
+    })
+}
+
+pub async fn views(c: Conn<'_>, user_id: i64) -> sqlx::Result<Vec<SavedView>> {
+    on_conn!(c, |e| {
+        sqlx::query_as("SELECT id, name, query, created_at FROM saved_views WHERE user_id = $1 ORDER BY name")
+            .bind(user_id)
+            .fetch_all(&mut *e)
+            .await
+    })
+}
+
+pub async fn delete_view(c: Conn<'_>, user_id: i64, id: i64) -> sqlx::Result<bool> {
+    on_conn!(c, |e| {
+        sqlx::query("DELETE FROM saved_views WHERE id = $1 AND user_id = $2")
+            .bind(id)
+            .bind(user_id)
+            .execute(&mut *e)
+            .await
+            .map(|r| r.rows_affected() == 1)
+    })
+}

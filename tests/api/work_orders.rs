@@ -674,4 +674,38 @@ async fn lists_filter_and_export(app: &TestApp) {
     }
     let html = web.get(app.url("/dispatch")).send().await.unwrap().text().await.unwrap();
     assert!(html.contains("张伟") && html.contains("刘洋") && html.contains("待评审/待派工"));
+
+    // Saved views: the user's own, only the list's parameters kept.
+    let body = json!({"name": "华东未完成", "query": "status=open&region=east&evil=%3Cscript%3E"});
+    let (status, v) = app.api(Method::POST, "/api/v1/work-orders/views", &dispatcher, Some(body)).await;
+    assert_eq!(status, 201, "{v}");
+    assert_eq!(v["query"], "status=open&region=east");
+    let (status, _) = app
+        .api(Method::POST, "/api/v1/work-orders/views", &dispatcher, Some(json!({"name": "x", "query": "evil=1"})))
+        .await;
+    assert_eq!(status, 422);
+    let other = app.token("manager").await;
+    let (_, theirs) = app.api(Method::GET, "/api/v1/work-orders/views", &other, None).await;
+    assert_eq!(theirs, json!([]), "views are personal");
+    let html = web.get(app.url("/work-orders")).send().await.unwrap().text().await.unwrap();
+    let at = html.find("华东未完成").expect("the list offers the view");
+    assert!(html[..at].ends_with("/work-orders?status=open&#38;region=east\">"), "{}", &html[at - 120..at]);
+    let res = web
+        .post(app.url("/work-orders/views"))
+        .header("origin", app.url(""))
+        .form(&[("name", "安装单"), ("query", "kind=installation")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        (res.status().as_u16(), res.headers()["location"].to_str().unwrap()),
+        (303, "/work-orders?kind=installation")
+    );
+    let (_, mine) = app.api(Method::GET, "/api/v1/work-orders/views", &dispatcher, None).await;
+    assert_eq!(mine.as_array().unwrap().len(), 2);
+    let id = mine[0]["id"].as_i64().unwrap();
+    let (status, _) = app.api(Method::DELETE, &format!("/api/v1/work-orders/views/{id}"), &other, None).await;
+    assert_eq!(status, 404, "not theirs");
+    let (status, _) = app.api(Method::DELETE, &format!("/api/v1/work-orders/views/{id}"), &dispatcher, None).await;
+    assert_eq!(status, 204);
 }
