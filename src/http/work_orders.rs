@@ -9,7 +9,7 @@ use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use rules::FieldError;
 use rules::work_order::{Action, Channel, Kind, Priority, Status};
 use serde::{Deserialize, Serialize};
@@ -218,10 +218,7 @@ fn day_start(field: &str, s: &str, errors: &mut Vec<FieldError>) -> Option<DateT
         return None;
     }
     match NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-        Ok(d) => ZONE
-            .from_local_datetime(&d.and_hms_opt(0, 0, 0).expect("midnight"))
-            .earliest()
-            .map(|t| t.with_timezone(&Utc)),
+        Ok(d) => Some(svc::midnight(d)),
         Err(_) => {
             errors.push(field_error(field, "error.date"));
             None
@@ -569,7 +566,7 @@ async fn new_form(
         }
         None => vec![],
     };
-    let today = Utc::now().with_timezone(&ZONE).date_naive();
+    let today = svc::today();
     let (status, status_problem) = match &unit {
         Some(u) => match arch::warranty_status(&st.db, u, today).await? {
             Ok(e) => (Some(e), String::new()),
@@ -1023,13 +1020,7 @@ async fn my_page(State(st): State<AppState>, ctx: Ctx) -> AppResult<Response> {
     let open: Vec<String> = Status::ALL.iter().filter(|s| s.with_engineer()).map(|s| s.code().to_string()).collect();
     let q = svc::ListQuery { engineer_id: Some(me), statuses: open, limit: 200, ..Default::default() };
     let mut open = svc::list(&st.db, &actor, &q).await?;
-    let tomorrow = {
-        let d = Utc::now().with_timezone(&ZONE).date_naive() + Duration::days(1);
-        ZONE.from_local_datetime(&d.and_hms_opt(0, 0, 0).expect("midnight"))
-            .earliest()
-            .expect("exists")
-            .with_timezone(&Utc)
-    };
+    let tomorrow = svc::midnight(svc::today() + Duration::days(1));
     open.sort_by_key(|o| (o.scheduled_at.or(o.requested_at).unwrap_or(o.created_at), o.id));
     let (today, later): (Vec<_>, Vec<_>) =
         open.into_iter().partition(|o| o.scheduled_at.or(o.requested_at).is_none_or(|t| t < tomorrow));
@@ -1095,7 +1086,7 @@ fn urgency(p: &str) -> u8 {
 async fn dispatch_page(State(st): State<AppState>, ctx: Ctx, Query(q): Query<BoardQuery>) -> AppResult<Response> {
     let actor = ctx.actor()?;
     let engineers = svc::engineers(&st.db, &actor).await?;
-    let today = Utc::now().with_timezone(&ZONE).date_naive();
+    let today = svc::today();
     let first = NaiveDate::parse_from_str(q.week.trim(), "%Y-%m-%d").unwrap_or(today);
     let days: Vec<NaiveDate> = (0..7).map(|i| first + Duration::days(i)).collect();
     let wq = svc::ListQuery { statuses: vec!["review".into(), "open".into()], limit: 500, ..Default::default() };
@@ -1104,13 +1095,10 @@ async fn dispatch_page(State(st): State<AppState>, ctx: Ctx, Query(q): Query<Boa
     // One query for every engineer's open orders (a few thousand at most), bucketed here.
     let statuses: Vec<String> =
         Status::ALL.iter().filter(|s| s.with_engineer()).map(|s| s.code().to_string()).collect();
-    let midnight = |d: NaiveDate| {
-        ZONE.from_local_datetime(&d.and_hms_opt(0, 0, 0).expect("midnight")).earliest().map(|t| t.with_timezone(&Utc))
-    };
     let q = svc::ListQuery {
         statuses,
-        visit_from: midnight(first),
-        visit_to: midnight(first + Duration::days(7)),
+        visit_from: Some(svc::midnight(first)),
+        visit_to: Some(svc::midnight(first + Duration::days(7))),
         limit: 20_000,
         ..Default::default()
     };
@@ -1461,7 +1449,7 @@ struct PeriodQuery {
 
 fn period(q: &PeriodQuery) -> AppResult<(NaiveDate, NaiveDate, DateTime<Utc>, DateTime<Utc>)> {
     let mut errors = vec![];
-    let today = Utc::now().with_timezone(&ZONE).date_naive();
+    let today = svc::today();
     let day = |field: &str, s: &str, default: NaiveDate, errors: &mut Vec<FieldError>| match s.trim() {
         "" => default,
         t => NaiveDate::parse_from_str(t, "%Y-%m-%d").unwrap_or_else(|_| {
@@ -1472,13 +1460,7 @@ fn period(q: &PeriodQuery) -> AppResult<(NaiveDate, NaiveDate, DateTime<Utc>, Da
     let from = day("from", &q.from, today - Duration::days(90), &mut errors);
     let to = day("to", &q.to, today, &mut errors);
     AppError::check(errors)?;
-    let start = |d: NaiveDate| {
-        ZONE.from_local_datetime(&d.and_hms_opt(0, 0, 0).expect("midnight"))
-            .earliest()
-            .map(|t| t.with_timezone(&Utc))
-            .unwrap_or_else(Utc::now)
-    };
-    Ok((from, to, start(from), start(to + Duration::days(1))))
+    Ok((from, to, svc::midnight(from), svc::midnight(to + Duration::days(1))))
 }
 
 /// Completed repairs per product model and fault code in a period (quality, managers).
@@ -1518,7 +1500,7 @@ async fn feedback_page(State(st): State<AppState>, ctx: Ctx, Query(q): Query<Per
     let (from, to, rows, errors) = match period(&q) {
         Ok((from, to, a, b)) => (from, to, svc::feedback(&st.db, &actor, a, b).await?, vec![]),
         Err(AppError::Validation(list)) => {
-            let today = Utc::now().with_timezone(&ZONE).date_naive();
+            let today = svc::today();
             (today - Duration::days(90), today, vec![], list)
         }
         Err(e) => return Err(e),

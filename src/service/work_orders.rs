@@ -80,6 +80,20 @@ fn status_of(o: &WorkOrder) -> AppResult<Status> {
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("order {} has status {}", o.id, o.status)))
 }
 
+/// The first instant of `day` in the company's time zone. (Shanghai has no daylight saving,
+/// so midnight always exists; the fallback only guards against a changed zone.)
+pub fn midnight(day: chrono::NaiveDate) -> DateTime<Utc> {
+    ZONE.from_local_datetime(&day.and_hms_opt(0, 0, 0).expect("midnight is a valid time"))
+        .earliest()
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_else(|| day.and_hms_opt(0, 0, 0).expect("valid").and_utc())
+}
+
+/// The company's today.
+pub fn today() -> chrono::NaiveDate {
+    Utc::now().with_timezone(&ZONE).date_naive()
+}
+
 // ------------------------------------------------------------------ parsing helpers
 
 fn text(field: &str, s: &str, required: bool, errors: &mut Vec<FieldError>) -> String {
@@ -1284,10 +1298,7 @@ pub async fn suggestions(db: &Db, actor: &Actor, id: i64) -> AppResult<Vec<Sugge
         return Err(AppError::Forbidden);
     }
     let at = order.scheduled_at.or(order.requested_at).unwrap_or_else(Utc::now);
-    let day = at.with_timezone(&ZONE).date_naive();
-    let start =
-        ZONE.from_local_datetime(&day.and_hms_opt(0, 0, 0).expect("midnight")).earliest().expect("midnight exists");
-    let start = start.with_timezone(&Utc);
+    let start = midnight(at.with_timezone(&ZONE).date_naive());
     let mut c = db.read().await?;
     let engineers = store::work_orders::engineers(c.conn(), (start, start + Duration::days(1))).await?;
     let skills: Vec<Vec<String>> =
@@ -1560,9 +1571,7 @@ pub async fn engineers(db: &Db, actor: &Actor) -> AppResult<Vec<store::work_orde
     if parties(actor, None).is_empty() {
         return Err(AppError::Forbidden);
     }
-    let today = Utc::now().with_timezone(&ZONE).date_naive();
-    let start = ZONE.from_local_datetime(&today.and_hms_opt(0, 0, 0).expect("midnight")).earliest().expect("exists");
-    let start = start.with_timezone(&Utc);
+    let start = midnight(today());
     let mut c = db.read().await?;
     Ok(store::work_orders::engineers(c.conn(), (start, start + Duration::days(1))).await?)
 }
