@@ -613,8 +613,8 @@ mod tests {
 
     #[test]
     fn suggestions_rank_skill_region_then_load() {
-        let ac = vec!["air_conditioner".to_string()];
-        let none: Vec<String> = vec![];
+        let ac = ["air_conditioner".to_string()];
+        let none: [String; 0] = [];
         let c = |user_id, region, skills, open_orders, day_orders| Candidate {
             user_id,
             region,
