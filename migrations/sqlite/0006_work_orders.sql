@@ -74,7 +74,7 @@ CREATE TABLE work_orders (
     updated_at         TEXT NOT NULL
 );
 CREATE INDEX work_orders_status ON work_orders(status, id);
-CREATE INDEX work_orders_engineer ON work_orders(engineer_id, status);     -- loads, the board
+CREATE INDEX work_orders_engineer ON work_orders(engineer_id, status, scheduled_at); -- loads counted from the index alone
 CREATE INDEX work_orders_engineer_id ON work_orders(engineer_id, id);     -- an engineer's list, newest first
 CREATE INDEX work_orders_customer ON work_orders(customer_id, id);
 CREATE INDEX work_orders_unit ON work_orders(unit_id, id);
