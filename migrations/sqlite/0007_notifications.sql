@@ -33,3 +33,10 @@ CREATE TABLE webhooks (
     created_by  BIGINT REFERENCES users(id),
     created_at  TEXT NOT NULL
 );
+
+-- Requests filed without an account (the warranty card's form), by address, to keep a flood out.
+CREATE TABLE public_requests (
+    ip   TEXT NOT NULL,
+    at   TEXT NOT NULL
+);
+CREATE INDEX public_requests_ip ON public_requests(ip, at);

@@ -1375,6 +1375,9 @@ pub async fn decide_quote_by_link(db: &Db, token: &str, approve: bool, name: &st
     apply(db, &Files::none(), &actor, t.order, Action::DecideQuote, Party::Customer, &input).await
 }
 
+/// Requests one address may file from warranty cards in an hour.
+pub const PUBLIC_REQUESTS_PER_HOUR: i64 = 10;
+
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct PublicRequest {
     pub name: String,
@@ -1392,6 +1395,14 @@ pub async fn request_from_card(db: &Db, unit_token: &str, r: &PublicRequest, ip:
         errors.push(field_error("phone", "error.required"));
     }
     AppError::check(errors)?;
+    // Anyone holding a card's link may write; ten requests an hour from one address is plenty.
+    let now = Utc::now();
+    let mut tx = db.begin().await?;
+    let recent = store::outbox::public_request(tx.conn(), ip, now, now - Duration::hours(1)).await?;
+    tx.commit().await?;
+    if recent >= PUBLIC_REQUESTS_PER_HOUR {
+        return Err(AppError::TooManyRequests("wo.error.too_many_requests", 3600));
+    }
     let actor = customer_actor(&name, ip);
     let input = IntakeInput {
         channel: "web".into(),

@@ -221,3 +221,17 @@ pub async fn deactivate_webhook(c: Conn<'_>, id: i64) -> sqlx::Result<bool> {
             .map(|r| r.rows_affected() == 1)
     })
 }
+
+/// Counts the address's requests since `since`, then records this one (old rows are dropped).
+pub async fn public_request(c: Conn<'_>, ip: &str, now: DateTime<Utc>, since: DateTime<Utc>) -> sqlx::Result<i64> {
+    on_conn!(c, |e| {
+        sqlx::query("DELETE FROM public_requests WHERE at < $1").bind(since).execute(&mut *e).await?;
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM public_requests WHERE ip = $1 AND at >= $2")
+            .bind(ip)
+            .bind(since)
+            .fetch_one(&mut *e)
+            .await?;
+        sqlx::query("INSERT INTO public_requests (ip, at) VALUES ($1, $2)").bind(ip).bind(now).execute(&mut *e).await?;
+        Ok(n)
+    })
+}

@@ -630,6 +630,18 @@ async fn a_customer_reports_a_problem_from_the_warranty_card(app: &TestApp) {
     let (_, list) = app.api(Method::GET, &format!("/api/v1/work-orders?unit_id={}", u["id"]), &token, None).await;
     let o = &list["items"][0];
     assert_eq!((o["channel"].as_str(), o["contact_name"].as_str()), (Some("web"), Some("王建华")), "{list}");
+    // A flood from one address is refused after ten an hour (nothing more is registered).
+    for n in 1..=10 {
+        let res = anon
+            .post(app.url(&format!("{public}/request")))
+            .header("origin", app.url(""))
+            .form(&[("name", "王建华"), ("phone", "13800138001"), ("problem", "空调滴水")])
+            .send()
+            .await
+            .unwrap();
+        let expected = if n < 10 { 303 } else { 429 };
+        assert_eq!(res.status(), expected, "request {n}");
+    }
     // The request is on the unit's service history and the customer's time line.
     let number = format!("WO{:08}", o["id"].as_i64().unwrap());
     let unit_page = web.get(app.url(&format!("/units/{}", u["id"]))).send().await.unwrap().text().await.unwrap();
