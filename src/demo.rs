@@ -276,16 +276,28 @@ pub const FAULT_CODES: &[(&str, &str, &str, &str)] = &[
     ("fan", "FS-E2", "摇头失灵", "oscillation fails"),
 ];
 
+/// Writes the shipped fault catalogue for the product categories the database has (inside the
+/// caller's transaction; existing codes keep their place and get these names).
+pub async fn install_fault_codes(tx: &mut crate::db::Tx) -> anyhow::Result<()> {
+    let categories: Vec<String> = store::products::categories(tx.conn()).await?.into_iter().map(|c| c.code).collect();
+    for &(cat, code, zh, en) in FAULT_CODES.iter().filter(|f| categories.iter().any(|c| c == f.0)) {
+        let f = store::work_orders::FaultCode {
+            category_code: cat.into(),
+            code: code.into(),
+            name_zh: zh.into(),
+            name_en: en.into(),
+        };
+        store::work_orders::upsert_fault_code(tx.conn(), &f).await?;
+    }
+    Ok(())
+}
+
 /// The fault catalogue of each category, the engineers' skills, and a few requests in
 /// different states so that the dispatch board and an engineer's phone have something to show.
 async fn load_work_orders(db: &Db, actor: &Actor) -> anyhow::Result<()> {
     use crate::service::work_orders::{self as wo, ActionInput, IntakeInput};
-    use crate::store::work_orders::FaultCode;
     let mut tx = db.begin().await?;
-    for &(cat, code, zh, en) in FAULT_CODES {
-        let f = FaultCode { category_code: cat.into(), code: code.into(), name_zh: zh.into(), name_en: en.into() };
-        store::work_orders::upsert_fault_code(tx.conn(), &f).await?;
-    }
+    install_fault_codes(&mut tx).await?;
     let mut engineer_ids = vec![];
     for (login, skills) in [
         ("engineer", &["air_conditioner", "compressor"][..]),

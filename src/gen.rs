@@ -223,18 +223,8 @@ async fn generate_orders(db: &Db, opts: &Options, now: DateTime<Utc>, progress: 
         bail!("orders need units: give --units, or generate into a database that has some");
     }
     let mut tx = db.begin().await?;
+    crate::demo::install_fault_codes(&mut tx).await?;
     let categories: Vec<String> = store::products::categories(tx.conn()).await?.into_iter().map(|c| c.code).collect();
-    for &(cat, code, zh, en) in crate::demo::FAULT_CODES {
-        if categories.iter().any(|c| c == cat) {
-            let f = store::work_orders::FaultCode {
-                category_code: cat.into(),
-                code: code.into(),
-                name_zh: zh.into(),
-                name_en: en.into(),
-            };
-            store::work_orders::upsert_fault_code(tx.conn(), &f).await?;
-        }
-    }
     let regions: Vec<String> = store::settings::regions(tx.conn()).await?.into_iter().map(|r| r.code).collect();
     if opts.engineers > 0 {
         // One hash for all: they share the demo password, and argon2 takes a while each.

@@ -140,6 +140,25 @@ pub trait OrderLabels {
             .map(|a| a.name(self.layout().locale).to_string())
             .unwrap_or_else(|| self.layout().t(&format!("wo.event_{code}")))
     }
+    /// A time-line note as the reader's language has it: the stored note holds codes where
+    /// the system wrote it (the channel of a registration, a quote's or an approval's answer).
+    fn event_note(&self, e: &store::work_orders::Event) -> String {
+        let (head, rest) = match e.note.split_once(" — ") {
+            Some((h, r)) => (h, format!(" — {r}")),
+            None => (e.note.as_str(), String::new()),
+        };
+        match e.action.as_str() {
+            "create" => self.channel_name(head),
+            "decide_quote" => format!("{}{rest}", self.label("wo.quote_", head)),
+            "decide_approval" => match head.split_once(' ') {
+                Some((kind, status)) => {
+                    format!("{} {}{rest}", self.label("wo.kind_", kind), self.label("wo.approval_", status))
+                }
+                None => e.note.clone(),
+            },
+            _ => e.note.clone(),
+        }
+    }
     fn entitlement_name(&self, code: &str) -> String {
         self.layout().t(&format!("wo.ent_{code}"))
     }
@@ -213,17 +232,7 @@ struct ListParams {
 }
 
 fn day_start(field: &str, s: &str, errors: &mut Vec<FieldError>) -> Option<DateTime<Utc>> {
-    let s = s.trim();
-    if s.is_empty() {
-        return None;
-    }
-    match NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-        Ok(d) => Some(svc::midnight(d)),
-        Err(_) => {
-            errors.push(field_error(field, "error.date"));
-            None
-        }
-    }
+    crate::domain::archive::parse_date(field, s, errors).map(svc::midnight)
 }
 
 fn list_query(p: &ListParams, limit: i64) -> AppResult<svc::ListQuery> {
@@ -350,10 +359,8 @@ async fn list_page(State(st): State<AppState>, ctx: Ctx, Query(p): Query<ListPar
 }
 
 async fn list_view(st: &AppState, ctx: &Ctx, p: ListParams, view_errors: Vec<FieldError>) -> AppResult<Response> {
-    let st = st.clone();
-    let ctx = ctx.clone();
     let actor = ctx.actor()?;
-    let (items, next, mut errors) = match page_of(&st, &ctx, &p).await {
+    let (items, next, mut errors) = match page_of(st, ctx, &p).await {
         Ok((items, next)) => (items, next, vec![]),
         Err(AppError::Validation(list)) => (vec![], None, list),
         Err(e) => return Err(e),
@@ -1450,12 +1457,8 @@ struct PeriodQuery {
 fn period(q: &PeriodQuery) -> AppResult<(NaiveDate, NaiveDate, DateTime<Utc>, DateTime<Utc>)> {
     let mut errors = vec![];
     let today = svc::today();
-    let day = |field: &str, s: &str, default: NaiveDate, errors: &mut Vec<FieldError>| match s.trim() {
-        "" => default,
-        t => NaiveDate::parse_from_str(t, "%Y-%m-%d").unwrap_or_else(|_| {
-            errors.push(field_error(field, "error.date"));
-            default
-        }),
+    let day = |field: &str, s: &str, default: NaiveDate, errors: &mut Vec<FieldError>| {
+        crate::domain::archive::parse_date(field, s, errors).unwrap_or(default)
     };
     let from = day("from", &q.from, today - Duration::days(90), &mut errors);
     let to = day("to", &q.to, today, &mut errors);

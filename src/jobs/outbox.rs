@@ -79,7 +79,7 @@ impl Sender {
                 let body = self.fill(&m.body);
                 let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes())?;
                 mac.update(body.as_bytes());
-                let sig: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
+                let sig = crate::service::hex(&mac.finalize().into_bytes());
                 let res = self
                     .http
                     .post(&m.recipient)

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 
 use crate::db::Tx;
 use crate::error::AppResult;
+use crate::i18n::tr_args;
 use crate::store;
 use crate::store::outbox::NewMessage;
 use crate::store::work_orders::WorkOrder;
@@ -28,56 +29,50 @@ pub async fn order_event(tx: &mut Tx, event: &str, o: &WorkOrder, now: DateTime<
     let customer_email = r.customer_email.filter(|e| !e.is_empty());
     let number = o.number();
     let track = format!("{BASE}/t/{}", o.public_token);
+    let name = r.engineer_name.clone().unwrap_or_default();
+    let when = local(o.scheduled_at.or(o.requested_at));
+    let args = [
+        ("number", number.as_str()),
+        ("company", company.as_str()),
+        ("track", track.as_str()),
+        ("problem", o.problem.as_str()),
+        ("work_done", o.work_done.as_str()),
+        ("engineer", name.as_str()),
+        ("when", when.as_str()),
+    ];
+    // The customer's language is not known: every message is in Chinese, then in English.
+    let both = |key: &str| (tr_args("zh-CN", key, &args), tr_args("en", key, &args));
     let mut mails: Vec<(String, String, String)> = vec![];
-    let to_customer = |subject_zh: &str, subject_en: &str, zh: String, en: String| {
-        customer_email.clone().map(|to| {
-            (
-                to,
-                format!("【{company}】{subject_zh} {number} / {subject_en}"),
-                format!("{zh}\n查看进度：{track}\n\n{en}\nTrack it here: {track}\n\n{company}"),
-            )
-        })
+    let customer_key = match event {
+        "order_created" => Some("created"),
+        "order_assigned" => Some("assigned"),
+        "quote_sent" => Some("quote"),
+        "order_completed" => Some("completed"),
+        _ => None,
     };
-    match event {
-        "order_created" => mails.extend(to_customer(
-            "服务请求已受理",
-            "request received",
-            format!("您好，您的服务请求 {number} 已登记：{}", o.problem),
-            format!("Your service request {number} has been registered: {}", o.problem),
-        )),
-        "order_assigned" => {
-            let name = r.engineer_name.clone().unwrap_or_default();
-            let when = local(o.scheduled_at.or(o.requested_at));
-            mails.extend(to_customer(
-                "已安排服务工程师",
-                "engineer assigned",
-                format!("已为您的服务请求 {number} 安排服务工程师 {name}，预约时间 {when}。"),
-                format!("Engineer {name} will handle your request {number}; appointment {when}."),
-            ));
-            if let Some(to) = r.engineer_email.clone().filter(|e| !e.is_empty()) {
-                mails.push((
-                    to,
-                    format!("新工单 {number} / new order"),
-                    format!(
-                        "{number} · {}\n{}\n{} {}\n{}\n预约 / appointment: {when}\n{BASE}/work-orders/{}",
-                        o.customer_name, o.address, o.contact_name, o.contact_phone, o.problem, o.id
-                    ),
-                ));
-            }
-        }
-        "quote_sent" => mails.extend(to_customer(
-            "维修报价待您确认",
-            "quote to approve",
-            format!("您的服务请求 {number} 有一份维修报价，请打开链接确认是否同意。"),
-            format!("There is a quote for your request {number}; please open the link to approve or decline it."),
-        )),
-        "order_completed" => mails.extend(to_customer(
-            "服务已完成",
-            "service completed",
-            format!("您的服务请求 {number} 已完成：{}", o.work_done),
-            format!("Your request {number} is completed: {}", o.work_done),
-        )),
-        _ => {}
+    if let (Some(key), Some(to)) = (customer_key, &customer_email) {
+        let (subject_zh, subject_en) = both(&format!("wo.mail.{key}_subject"));
+        let (zh, en) = both(&format!("wo.mail.{key}"));
+        let (track_zh, track_en) = both("wo.mail.track");
+        mails.push((
+            to.clone(),
+            format!("【{company}】{subject_zh} {number} / {subject_en}"),
+            format!("{zh}\n{track_zh}\n\n{en}\n{track_en}\n\n{company}"),
+        ));
+    }
+    if event == "order_assigned"
+        && let Some(to) = r.engineer_email.clone().filter(|e| !e.is_empty())
+    {
+        let (subject_zh, subject_en) = both("wo.mail.new_order_subject");
+        let (label_zh, label_en) = both("wo.mail.appointment");
+        mails.push((
+            to,
+            format!("{subject_zh} {number} / {subject_en}"),
+            format!(
+                "{number} · {}\n{}\n{} {}\n{}\n{label_zh} / {label_en}: {when}\n{BASE}/work-orders/{}",
+                o.customer_name, o.address, o.contact_name, o.contact_phone, o.problem, o.id
+            ),
+        ));
     }
     for (to, subject, body) in &mails {
         let m = NewMessage {

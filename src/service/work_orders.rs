@@ -97,13 +97,8 @@ pub fn today() -> chrono::NaiveDate {
 // ------------------------------------------------------------------ parsing helpers
 
 fn text(field: &str, s: &str, required: bool, errors: &mut Vec<FieldError>) -> String {
-    let t = s.trim();
-    if required && t.is_empty() {
-        errors.push(field_error(field, "error.required"));
-    } else if t.chars().count() > MAX_TEXT {
-        errors.push(field_error(field, "error.too_long"));
-    }
-    t.to_string()
+    use crate::domain::archive::{optional, required as needed};
+    if required { needed(field, s, MAX_TEXT, errors) } else { optional(field, s, MAX_TEXT, errors) }
 }
 
 /// An instant typed by a user: RFC 3339, or a local `2026-12-02T14:00` / `2026-12-02 14:00`
@@ -853,7 +848,7 @@ fn storage_key(order_id: i64, kind: &str, content_type: &str) -> String {
 
 fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
-    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    super::hex(&sha2::Sha256::digest(bytes))
 }
 
 /// Takes `action` on order `id`. Returns the order as it is afterwards, or None when the

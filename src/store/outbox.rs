@@ -120,12 +120,6 @@ pub async fn of_order(c: Conn<'_>, order_id: i64) -> sqlx::Result<Vec<Message>> 
     on_conn!(c, |e| sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(order_id).fetch_all(&mut *e).await)
 }
 
-/// The newest messages, for the administrators' page.
-pub async fn recent(c: Conn<'_>, limit: i64) -> sqlx::Result<Vec<Message>> {
-    let sql = format!("SELECT {COLUMNS} FROM outbox ORDER BY id DESC LIMIT $1");
-    on_conn!(c, |e| sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(limit).fetch_all(&mut *e).await)
-}
-
 /// What the messages of one order event need, in one round trip: the company's name, the
 /// customer's and the engineer's addresses, and whether any webhook is active.
 pub struct Recipients {
