@@ -376,7 +376,7 @@ async fn list_view(st: &AppState, ctx: &Ctx, p: ListParams, view_errors: Vec<Fie
     let page = ListPage {
         statuses: codes(Status::ALL, Status::code, Status::name, ctx.locale),
         kinds: codes(Kind::ALL, Kind::code, Kind::name, ctx.locale),
-        l: Layout::new(&ctx, "wo.list_title"),
+        l: Layout::new(ctx, "wo.list_title"),
         export_query: qs,
         p,
         items,

@@ -291,6 +291,10 @@ async fn a_call_dispatched_reported_on_a_phone_and_tracked_by_the_customer(app: 
     assert_eq!(wait_text(&office, "#order-status", "已派工").await, "已派工");
     let order_path = office.current_url().await.unwrap().path().to_string();
     let tracking = element(&office, Locator::Css("#tracking-link")).await.attr("href").await.unwrap().unwrap();
+    // The dispatch board shows the visit in the engineer's week.
+    office.goto(&app.url("/dispatch")).await.unwrap();
+    let board = text_of(&office, "#board").await;
+    assert!(board.contains("张伟") && board.contains("上海浦东华联商厦有限公司"), "{board}");
     office.close().await.unwrap();
 
     let phone = browser(&driver, 360, 740).await;
@@ -330,6 +334,11 @@ async fn a_call_dispatched_reported_on_a_phone_and_tracked_by_the_customer(app: 
         .unwrap();
     assert_eq!(loaded, serde_json::Value::Bool(true), "the stored signature is shown");
     shot(&phone, app, "order-completed").await;
+    // The printable report carries the work and the signature.
+    click(&phone, "#report-link").await;
+    let report = text_of(&phone, "#service-report").await;
+    assert!(report.contains("售后服务报告单") && report.contains("更换主轴承"), "{report}");
+    element(&phone, Locator::Css("#service-report img.signature-img")).await;
     phone.close().await.unwrap();
 
     let customer = browser(&driver, 360, 740).await;
