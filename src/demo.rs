@@ -341,7 +341,9 @@ async fn load_work_orders(db: &Db, actor: &Actor) -> anyhow::Result<()> {
             requested_at: requested.clone(),
             ..Default::default()
         };
-        let d = wo::create(db, actor, &input, None, "").await.map_err(|e| fail("request", e))?;
+        let d = wo::create(db, &crate::service::intake::Intake::direct(db), actor, &input, None, "")
+            .await
+            .map_err(|e| fail("request", e))?;
         if i == 1
             && let Some(&engineer) = engineer_ids.first()
         {

@@ -49,6 +49,8 @@ pub struct AppState {
     pub calendars: Arc<crate::service::calendars::CalendarCache>,
     /// Photos and signatures (see `files`).
     pub files: crate::files::Files,
+    /// Writes new orders in groups (see `service::intake`).
+    pub intake: crate::service::intake::Intake,
 }
 
 impl AppState {
@@ -57,6 +59,7 @@ impl AppState {
         let files = crate::files::Files::local(&config.files_dir)?;
         Ok(AppState {
             files,
+            intake: crate::service::intake::Intake::spawn(&db),
             db,
             config: Arc::new(config),
             metrics: metrics_handle(),

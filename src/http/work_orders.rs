@@ -502,7 +502,7 @@ async fn api_create(
         res.headers_mut().insert("idempotent-replayed", axum::http::HeaderValue::from_static("true"));
         return Ok(res);
     }
-    let d = svc::create(&st.db, &actor, &input, idem.as_ref(), &st.config.public_url).await?;
+    let d = svc::create(&st.db, &st.intake, &actor, &input, idem.as_ref(), &st.config.public_url).await?;
     Ok((StatusCode::CREATED, axum::Json(d)).into_response())
 }
 
@@ -635,7 +635,7 @@ fn intake_from(form: &FormData) -> IntakeInput {
 async fn create_submit(State(st): State<AppState>, ctx: Ctx, body: Bytes) -> AppResult<Response> {
     let form = FormData::parse(&body);
     let input = intake_from(&form);
-    match svc::create(&st.db, &ctx.actor()?, &input, None, "").await {
+    match svc::create(&st.db, &st.intake, &ctx.actor()?, &input, None, "").await {
         Ok(d) => Ok(Redirect::to(&format!("/work-orders/{}", d.order.id)).into_response()),
         Err(AppError::Validation(list)) => {
             let q = NewQuery { q: String::new(), customer_id: Some(input.customer_id), unit_id: input.unit_id };
@@ -1267,7 +1267,7 @@ async fn public_request_submit(
         problem: form.get("problem"),
         requested_at: form.get("requested_at"),
     };
-    match svc::request_from_card(&st.db, &token, &r, &ctx.ip).await {
+    match svc::request_from_card(&st.db, &st.intake, &token, &r, &ctx.ip).await {
         Ok(tracking) => Ok(Redirect::to(&format!("/t/{tracking}")).into_response()),
         Err(AppError::Validation(list)) => public_request_view(&st, &ctx, &token, r, list).await,
         Err(e) => Err(e),

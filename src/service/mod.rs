@@ -7,6 +7,7 @@ pub mod auth;
 pub mod calendars;
 pub mod entitlement;
 pub mod import;
+pub mod intake;
 pub mod notifications;
 pub mod tokens;
 pub mod users;

@@ -21,12 +21,54 @@ fn local(t: Option<DateTime<Utc>>) -> String {
         .unwrap_or_else(|| "—".into())
 }
 
+/// A message about to be queued.
+pub struct Outgoing {
+    pub event: &'static str,
+    pub order_id: i64,
+    pub channel: &'static str,
+    pub recipient: String,
+    pub webhook_id: Option<i64>,
+    pub subject: String,
+    pub body: String,
+}
+
+impl Outgoing {
+    pub fn as_new(&self) -> NewMessage<'_> {
+        NewMessage {
+            event: self.event,
+            order_id: Some(self.order_id),
+            channel: self.channel,
+            recipient: &self.recipient,
+            webhook_id: self.webhook_id,
+            subject: &self.subject,
+            body: &self.body,
+        }
+    }
+}
+
 /// Queues the e-mails and webhook calls for `event` on `o`, inside the caller's transaction.
-pub async fn order_event(tx: &mut Tx, event: &str, o: &WorkOrder, now: DateTime<Utc>) -> AppResult<()> {
-    debug_assert!(EVENTS.contains(&event));
+pub async fn order_event(tx: &mut Tx, event: &'static str, o: &WorkOrder, now: DateTime<Utc>) -> AppResult<()> {
     let r = store::outbox::recipients(tx.conn(), o.customer_id, o.engineer_id).await?;
-    let company = r.company.unwrap_or_default();
-    let customer_email = r.customer_email.filter(|e| !e.is_empty());
+    let hooks = if r.active_webhooks > 0 { store::outbox::webhooks(tx.conn()).await? } else { vec![] };
+    let out = compose(event, o, &r, &hooks, now);
+    let msgs: Vec<NewMessage<'_>> = out.iter().map(Outgoing::as_new).collect();
+    let backend = tx.backend();
+    store::outbox::enqueue(tx.conn(), backend, &msgs, now).await?;
+    Ok(())
+}
+
+/// The e-mails and webhook calls `event` on `o` sends, given who receives them and the
+/// registered webhooks (those not subscribed to `event` are skipped).
+pub fn compose(
+    event: &'static str,
+    o: &WorkOrder,
+    r: &store::outbox::Recipients,
+    hooks: &[store::outbox::Webhook],
+    now: DateTime<Utc>,
+) -> Vec<Outgoing> {
+    debug_assert!(EVENTS.contains(&event));
+    let company = r.company.clone().unwrap_or_default();
+    let customer_email = r.customer_email.as_ref().filter(|e| !e.is_empty());
     let number = o.number();
     let track = format!("{BASE}/t/{}", o.public_token);
     let name = r.engineer_name.clone().unwrap_or_default();
@@ -42,7 +84,16 @@ pub async fn order_event(tx: &mut Tx, event: &str, o: &WorkOrder, now: DateTime<
     ];
     // The customer's language is not known: every message is in Chinese, then in English.
     let both = |key: &str| (tr_args("zh-CN", key, &args), tr_args("en", key, &args));
-    let mut mails: Vec<(String, String, String)> = vec![];
+    let mut out = vec![];
+    let mail = |to: String, subject: String, body: String| Outgoing {
+        event,
+        order_id: o.id,
+        channel: "email",
+        recipient: to,
+        webhook_id: None,
+        subject,
+        body,
+    };
     let customer_key = match event {
         "order_created" => Some("created"),
         "order_assigned" => Some("assigned"),
@@ -50,11 +101,11 @@ pub async fn order_event(tx: &mut Tx, event: &str, o: &WorkOrder, now: DateTime<
         "order_completed" => Some("completed"),
         _ => None,
     };
-    if let (Some(key), Some(to)) = (customer_key, &customer_email) {
+    if let (Some(key), Some(to)) = (customer_key, customer_email) {
         let (subject_zh, subject_en) = both(&format!("wo.mail.{key}_subject"));
         let (zh, en) = both(&format!("wo.mail.{key}"));
         let (track_zh, track_en) = both("wo.mail.track");
-        mails.push((
+        out.push(mail(
             to.clone(),
             format!("【{company}】{subject_zh} {number} / {subject_en}"),
             format!("{zh}\n{track_zh}\n\n{en}\n{track_en}\n\n{company}"),
@@ -65,7 +116,7 @@ pub async fn order_event(tx: &mut Tx, event: &str, o: &WorkOrder, now: DateTime<
     {
         let (subject_zh, subject_en) = both("wo.mail.new_order_subject");
         let (label_zh, label_en) = both("wo.mail.appointment");
-        mails.push((
+        out.push(mail(
             to,
             format!("{subject_zh} {number} / {subject_en}"),
             format!(
@@ -74,23 +125,7 @@ pub async fn order_event(tx: &mut Tx, event: &str, o: &WorkOrder, now: DateTime<
             ),
         ));
     }
-    for (to, subject, body) in &mails {
-        let m = NewMessage {
-            event,
-            order_id: Some(o.id),
-            channel: "email",
-            recipient: to,
-            webhook_id: None,
-            subject,
-            body,
-        };
-        store::outbox::enqueue(tx.conn(), &m, now).await?;
-    }
-    let hooks: Vec<_> = if r.active_webhooks > 0 {
-        store::outbox::webhooks(tx.conn()).await?.into_iter().filter(|w| w.wants(event)).collect()
-    } else {
-        vec![]
-    };
+    let hooks: Vec<_> = hooks.iter().filter(|w| w.wants(event)).collect();
     if !hooks.is_empty() {
         let payload = serde_json::json!({
             "event": event,
@@ -104,19 +139,18 @@ pub async fn order_event(tx: &mut Tx, event: &str, o: &WorkOrder, now: DateTime<
         })
         .to_string();
         for w in hooks {
-            let m = NewMessage {
+            out.push(Outgoing {
                 event,
-                order_id: Some(o.id),
+                order_id: o.id,
                 channel: "webhook",
-                recipient: &w.url,
+                recipient: w.url.clone(),
                 webhook_id: Some(w.id),
-                subject: "",
-                body: &payload,
-            };
-            store::outbox::enqueue(tx.conn(), &m, now).await?;
+                subject: String::new(),
+                body: payload.clone(),
+            });
         }
     }
-    Ok(())
+    out
 }
 
 // ------------------------------------------------------------------ webhooks (administrators)

@@ -11,6 +11,7 @@ use rules::FieldError;
 use rules::work_order::{self as flow, Action, Channel, Kind, Party, Priority, QuoteState, Status};
 use serde::{Deserialize, Serialize};
 
+use super::intake::Intake;
 use super::{Actor, Idem, audit};
 use crate::db::{Db, Tx};
 use crate::domain::Role;
@@ -208,7 +209,7 @@ pub struct OrderDetail {
 struct Entitled {
     code: &'static str,
     note: String,
-    decision: Option<(String, String, String, i64, String)>,
+    decision: Option<super::intake::Decision>,
 }
 
 fn summary(e: &rules::entitlement::Evaluation) -> &'static str {
@@ -257,19 +258,24 @@ async fn entitle(
     };
     let code = summary(&eval);
     let rule = eval.decisions.iter().find(|d| d.granted).map(|d| d.rule.to_string()).unwrap_or_default();
-    let request = serde_json::to_string(&req).map_err(anyhow::Error::from)?;
-    let result = serde_json::to_string(&eval).map_err(anyhow::Error::from)?;
     let remedies: Vec<&str> = eval.remedies.iter().map(|r| r.code()).collect();
     Ok(Entitled {
         code,
         note: rule,
-        decision: Some((request, result, remedies.join(","), i64::from(eval.policy_version), eval.policy.clone())),
+        decision: Some(super::intake::Decision {
+            policy_code: eval.policy.clone(),
+            policy_version: i64::from(eval.policy_version),
+            request_json: serde_json::to_string(&req).map_err(anyhow::Error::from)?,
+            result_json: serde_json::to_string(&eval).map_err(anyhow::Error::from)?,
+            remedies: remedies.join(","),
+        }),
     })
 }
 
 /// Registers a request (dispatchers, managers, quality; or the public form with `public`).
 pub async fn create(
     db: &Db,
+    intake: &Intake,
     actor: &Actor,
     input: &IntakeInput,
     idem: Option<&Idem<'_>>,
@@ -278,13 +284,14 @@ pub async fn create(
     if !may_register(actor) {
         return Err(AppError::Forbidden);
     }
-    let (order, event) = register(db, actor, input, idem).await?;
+    let (order, event) = register(db, intake, actor, input, idem).await?;
     // A new order has its creation on the time line and nothing attached: no need to read it back.
     detail(actor, (order, vec![event], vec![], vec![], vec![]), public_url)
 }
 
 async fn register(
     db: &Db,
+    intake: &Intake,
     actor: &Actor,
     input: &IntakeInput,
     idem: Option<&Idem<'_>>,
@@ -300,9 +307,9 @@ async fn register(
         crate::domain::user::parse_phone("contact_phone", &input.contact_phone, &mut errors).unwrap_or_default();
     let mut address = text("address", &input.address, false, &mut errors);
     let mut c = db.read().await?;
-    let customer = store::customers::get(c.conn(), input.customer_id).await?;
-    let customer = match customer {
-        Some(cu) if super::archive::visible(actor, &cu.region_code) || actor.user_id.is_none() => Some(cu),
+    let found = store::intake::customer(c.conn(), input.customer_id).await?;
+    let found = match found {
+        Some(f) if super::archive::visible(actor, &f.customer.region_code) || actor.user_id.is_none() => Some(f),
         _ => {
             errors.push(field_error("customer_id", "error.unknown_customer"));
             None
@@ -310,7 +317,7 @@ async fn register(
     };
     let unit = match input.unit_id {
         Some(uid) => match store::units::get(c.conn(), uid).await? {
-            Some(u) if customer.as_ref().is_some_and(|cu| cu.id == u.customer_id) => Some(u),
+            Some(u) if found.as_ref().is_some_and(|f| f.customer.id == u.customer_id) => Some(u),
             Some(_) => {
                 errors.push(field_error("unit_id", "wo.error.unit_not_customers"));
                 None
@@ -323,17 +330,14 @@ async fn register(
         None => None,
     };
     AppError::check(errors)?;
-    let (customer, kind, channel, priority) =
-        (customer.expect("checked"), kind.expect("checked"), channel.expect("checked"), priority.expect("checked"));
-    if contact_name.is_empty() || contact_phone.is_empty() {
-        let contacts = store::customers::contacts(c.conn(), customer.id).await?;
-        let first = contacts.first();
-        if contact_name.is_empty() {
-            contact_name = first.map(|x| x.name.clone()).unwrap_or_else(|| customer.name.clone());
-        }
-        if contact_phone.is_empty() {
-            contact_phone = first.and_then(|x| x.phone.clone()).or(customer.phone.clone()).unwrap_or_default();
-        }
+    let (found, kind, channel, priority) =
+        (found.expect("checked"), kind.expect("checked"), channel.expect("checked"), priority.expect("checked"));
+    let customer = &found.customer;
+    if contact_name.is_empty() {
+        contact_name = found.contact_name.clone().unwrap_or_else(|| customer.name.clone());
+    }
+    if contact_phone.is_empty() {
+        contact_phone = found.contact_phone.clone().or(customer.phone.clone()).unwrap_or_default();
     }
     if address.is_empty() {
         address = [customer.province.as_str(), &customer.city, &customer.district, &customer.address]
@@ -373,8 +377,8 @@ async fn register(
         }
         None => (None, Entitled { code: "none", note: String::new(), decision: None }),
     };
-    let review_kinds = match store::settings::get(c.conn(), "review_kinds").await? {
-        Some(s) => flow::parse_kinds(&s),
+    let review_kinds = match &found.review_kinds {
+        Some(s) => flow::parse_kinds(s),
         None => flow::DEFAULT_REVIEW_KINDS.to_vec(),
     };
     drop(c);
@@ -386,64 +390,10 @@ async fn register(
     });
     let now = Utc::now();
     let (secret, _) = super::new_secret();
-    let mut tx = db.begin().await?;
-    let decision_id = match &entitled.decision {
-        Some((request, result, remedies, version, policy)) => Some(
-            store::entitlement::insert_decision(
-                tx.conn(),
-                &store::entitlement::NewDecision {
-                    policy_code: policy,
-                    policy_version: *version,
-                    request_json: request,
-                    result_json: result,
-                    remedies,
-                    source: "work_order",
-                    unit_id: unit.as_ref().map(|u| u.id),
-                    work_order_id: None,
-                    decided_by: actor.user_id,
-                    decided_by_label: &actor.label,
-                    decided_at: now,
-                },
-            )
-            .await?,
-        ),
-        None => None,
-    };
-    let id = store::work_orders::insert(
-        tx.conn(),
-        &store::work_orders::NewOrder {
-            status: status.code(),
-            channel: channel.code(),
-            kind: kind.code(),
-            priority: priority.code(),
-            customer_id: customer.id,
-            unit_id: unit.as_ref().map(|u| u.id),
-            region_code: customer.region_code.as_deref(),
-            category_code: unit.as_ref().map(|u| u.category_code.as_str()),
-            contact_name: &contact_name,
-            contact_phone: &contact_phone,
-            address: &address,
-            problem: &problem,
-            requested_at,
-            entitlement: entitled.code,
-            entitlement_note: &entitled.note,
-            decision_id,
-            repeat_of,
-            review_reason: review_reason.as_deref(),
-            public_token: &secret[..32],
-            created_by: actor.user_id,
-        },
-        now,
-    )
-    .await?;
-    if let Some(d) = decision_id {
-        store::work_orders::link_decision(tx.conn(), d, id).await?;
-    }
-    let event_id = event(&mut tx, actor, id, now, "create", None, Some(status), channel.code()).await?;
-    // What the insert wrote, as a read would return it (one query fewer per request).
+    // What the insert writes, as a read would return it (the answer needs no read back).
     let text = |s: &str| s.to_string();
-    let after = WorkOrder {
-        id,
+    let order = WorkOrder {
+        id: 0,
         status: text(status.code()),
         resume_status: None,
         channel: text(channel.code()),
@@ -463,7 +413,7 @@ async fn register(
         requested_at,
         entitlement: text(entitled.code),
         entitlement_note: entitled.note.clone(),
-        decision_id,
+        decision_id: None,
         repeat_of,
         review_reason,
         review_assessment: None,
@@ -503,23 +453,16 @@ async fn register(
         created_at: now,
         updated_at: now,
     };
-    audit::record::<(), _>(&mut tx, actor, now, "create", "work_order", &id.to_string(), None, Some(&after)).await?;
-    super::notifications::order_event(&mut tx, "order_created", &after, now).await?;
-    if let Some(idem) = idem {
-        super::remember(&mut tx, actor, idem, 201, &serde_json::json!({"id": id, "number": after.number()})).await?;
-    }
-    tx.commit().await?;
-    let created = Event {
-        id: event_id,
-        at: now,
-        actor_id: actor.user_id,
-        actor_label: actor.label.clone(),
-        action: "create".into(),
-        from_status: None,
-        to_status: Some(status.code().into()),
-        note: channel.code().into(),
-    };
-    Ok((after, created))
+    let written = intake
+        .write(super::intake::Pending {
+            actor: actor.clone(),
+            order,
+            decision: entitled.decision,
+            recipients: found.recipients,
+            idem: idem.map(|i| (i.key.to_string(), i.scope)),
+        })
+        .await?;
+    Ok((written.order, written.event))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -1382,7 +1325,13 @@ pub struct PublicRequest {
 }
 
 /// A request from the warranty card's public page (no account): returns the tracking token.
-pub async fn request_from_card(db: &Db, unit_token: &str, r: &PublicRequest, ip: &str) -> AppResult<String> {
+pub async fn request_from_card(
+    db: &Db,
+    intake: &Intake,
+    unit_token: &str,
+    r: &PublicRequest,
+    ip: &str,
+) -> AppResult<String> {
     let unit = super::archive::public_unit(db, unit_token).await?;
     let mut errors = vec![];
     let name = text("name", &r.name, true, &mut errors);
@@ -1411,7 +1360,7 @@ pub async fn request_from_card(db: &Db, unit_token: &str, r: &PublicRequest, ip:
         problem: r.problem.clone(),
         requested_at: r.requested_at.clone(),
     };
-    let (o, _) = register(db, &actor, &input, None).await?;
+    let (o, _) = register(db, intake, &actor, &input, None).await?;
     Ok(o.public_token)
 }
 

@@ -8,6 +8,7 @@ pub mod calendars;
 pub mod customers;
 pub mod entitlement;
 pub mod imports;
+pub mod intake;
 pub mod outbox;
 pub mod products;
 pub mod settings;

@@ -3,7 +3,10 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::db::Conn;
+use sqlx::AssertSqlSafe;
+
+use super::bulk::{rows_per_statement, values};
+use crate::db::{Backend, Conn};
 use crate::{from_row, on_conn};
 
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
@@ -43,24 +46,38 @@ pub struct NewMessage<'a> {
     pub body: &'a str,
 }
 
-pub async fn enqueue(c: Conn<'_>, m: &NewMessage<'_>, now: DateTime<Utc>) -> sqlx::Result<()> {
-    on_conn!(c, |e| {
-        sqlx::query(
-            "INSERT INTO outbox (event, order_id, channel, recipient, webhook_id, subject, body, status, attempts, \
-             next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', 0, $8, $8)",
-        )
-        .bind(m.event)
-        .bind(m.order_id)
-        .bind(m.channel)
-        .bind(m.recipient)
-        .bind(m.webhook_id)
-        .bind(m.subject)
-        .bind(m.body)
-        .bind(now)
-        .execute(&mut *e)
-        .await
-        .map(|_| ())
-    })
+/// Queues messages (inside the caller's transaction), several to a statement.
+pub async fn enqueue(
+    mut c: Conn<'_>,
+    backend: Backend,
+    msgs: &[NewMessage<'_>],
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    const COLS: usize = 9;
+    for chunk in msgs.chunks(rows_per_statement(backend, COLS)) {
+        let sql = format!(
+            "INSERT INTO outbox (event, order_id, channel, recipient, webhook_id, subject, body, next_attempt_at, \
+             created_at, status, attempts) VALUES {}",
+            values(backend, chunk.len(), COLS, 1, ", 'pending', 0")
+        );
+        on_conn!(&mut c, |e| {
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for m in chunk {
+                q = q
+                    .bind(m.event)
+                    .bind(m.order_id)
+                    .bind(m.channel)
+                    .bind(m.recipient)
+                    .bind(m.webhook_id)
+                    .bind(m.subject)
+                    .bind(m.body)
+                    .bind(now)
+                    .bind(now);
+            }
+            q.execute(&mut **e).await.map(|_| ())
+        })?;
+    }
+    Ok(())
 }
 
 /// Claims up to `limit` due messages for `lease` seconds: another worker (another instance)

@@ -219,66 +219,6 @@ const SELECT: &str = "SELECT o.id, o.status, o.resume_status, o.channel, o.kind,
     LEFT JOIN units u ON u.id = o.unit_id LEFT JOIN product_models m ON m.id = u.model_id \
     LEFT JOIN users e ON e.id = o.engineer_id";
 
-/// What intake writes.
-pub struct NewOrder<'a> {
-    pub status: &'a str,
-    pub channel: &'a str,
-    pub kind: &'a str,
-    pub priority: &'a str,
-    pub customer_id: i64,
-    pub unit_id: Option<i64>,
-    pub region_code: Option<&'a str>,
-    pub category_code: Option<&'a str>,
-    pub contact_name: &'a str,
-    pub contact_phone: &'a str,
-    pub address: &'a str,
-    pub problem: &'a str,
-    pub requested_at: Option<DateTime<Utc>>,
-    pub entitlement: &'a str,
-    pub entitlement_note: &'a str,
-    pub decision_id: Option<i64>,
-    pub repeat_of: Option<i64>,
-    pub review_reason: Option<&'a str>,
-    pub public_token: &'a str,
-    pub created_by: Option<i64>,
-}
-
-pub async fn insert(c: Conn<'_>, o: &NewOrder<'_>, now: DateTime<Utc>) -> sqlx::Result<i64> {
-    on_conn!(c, |e| {
-        sqlx::query_scalar(
-            "INSERT INTO work_orders (status, channel, kind, priority, customer_id, unit_id, region_code, \
-             category_code, contact_name, contact_phone, address, problem, requested_at, entitlement, \
-             entitlement_note, decision_id, repeat_of, review_reason, public_token, created_by, version, \
-             created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, 1, \
-             $21, $21) RETURNING id",
-        )
-        .bind(o.status)
-        .bind(o.channel)
-        .bind(o.kind)
-        .bind(o.priority)
-        .bind(o.customer_id)
-        .bind(o.unit_id)
-        .bind(o.region_code)
-        .bind(o.category_code)
-        .bind(o.contact_name)
-        .bind(o.contact_phone)
-        .bind(o.address)
-        .bind(o.problem)
-        .bind(o.requested_at)
-        .bind(o.entitlement)
-        .bind(o.entitlement_note)
-        .bind(o.decision_id)
-        .bind(o.repeat_of)
-        .bind(o.review_reason)
-        .bind(o.public_token)
-        .bind(o.created_by)
-        .bind(now)
-        .fetch_one(&mut *e)
-        .await
-    })
-}
-
 /// Writes every field a use case may change, if the order is still at `version`; false when
 /// someone else changed it meanwhile.
 pub async fn save(c: Conn<'_>, o: &WorkOrder, version: i64, now: DateTime<Utc>) -> sqlx::Result<bool> {
@@ -348,17 +288,6 @@ pub async fn get(c: Conn<'_>, id: i64) -> sqlx::Result<Option<WorkOrder>> {
 pub async fn by_token(c: Conn<'_>, token: &str) -> sqlx::Result<Option<WorkOrder>> {
     let sql = format!("{SELECT} WHERE o.public_token = $1");
     on_conn!(c, |e| sqlx::query_as(AssertSqlSafe(sql)).bind(token).fetch_optional(&mut *e).await)
-}
-
-pub async fn link_decision(c: Conn<'_>, decision_id: i64, order_id: i64) -> sqlx::Result<()> {
-    on_conn!(c, |e| {
-        sqlx::query("UPDATE entitlement_decisions SET work_order_id = $1 WHERE id = $2")
-            .bind(order_id)
-            .bind(decision_id)
-            .execute(&mut *e)
-            .await
-            .map(|_| ())
-    })
 }
 
 #[derive(Default, Debug, Clone)]

@@ -22,6 +22,7 @@ both!(
     a_customer_reports_a_problem_from_the_warranty_card,
     lists_filter_and_export,
     the_fault_catalogue_and_skills_are_maintained,
+    requests_arriving_together_are_each_written_whole,
 );
 
 async fn the_fault_catalogue_and_skills_are_maintained(app: &TestApp) {
@@ -720,4 +721,81 @@ async fn lists_filter_and_export(app: &TestApp) {
     assert_eq!(status, 404, "not theirs");
     let (status, _) = app.api(Method::DELETE, &format!("/api/v1/work-orders/views/{id}"), &dispatcher, None).await;
     assert_eq!(status, 204);
+}
+
+/// Creates that arrive together are written in one group: each still gets its own order, time
+/// line, decision, audit entry and notification, and a repeated key still makes one order.
+async fn requests_arriving_together_are_each_written_whole(app: &TestApp) {
+    let dispatcher = app.token("dispatcher").await;
+    let serials = ["KF35A0001", "KF35A0002", "LG120B0007", "FS10C0100"];
+    let mut units = vec![];
+    for s in serials {
+        let u = unit(app, &dispatcher, s).await;
+        assert!(u["id"].is_i64(), "{s}");
+        units.push(u);
+    }
+    let client = reqwest::Client::new();
+    let send = |i: usize, key: Option<String>| {
+        let u = &units[i % units.len()];
+        let body = json!({"channel": "hotline", "kind": "repair", "customer_id": u["customer_id"], "unit_id": u["id"],
+            "problem": format!("同时来电 {i}")});
+        let mut req = client.post(app.url("/api/v1/work-orders")).bearer_auth(&dispatcher).json(&body);
+        if let Some(k) = key {
+            req = req.header("idempotency-key", k);
+        }
+        async move {
+            let res = req.send().await.unwrap();
+            (res.status().as_u16(), res.json::<Value>().await.unwrap())
+        }
+    };
+    // 36 different requests, and one request sent four times with the same key.
+    let mut calls = vec![];
+    for i in 0..36 {
+        calls.push(send(i, Some(format!("together-{i}"))));
+    }
+    for _ in 0..4 {
+        calls.push(send(99, Some("together-same".into())));
+    }
+    let answers = futures_util::future::join_all(calls).await;
+    let mut ids = std::collections::BTreeSet::new();
+    for (status, v) in &answers[..36] {
+        assert_eq!(*status, 201, "{v}");
+        assert!(ids.insert(v["order"]["id"].as_i64().unwrap()), "ids are distinct: {v}");
+    }
+    let repeated: Vec<_> =
+        answers[36..].iter().filter(|(s, _)| *s == 201).map(|(_, v)| v["order"]["id"].clone()).collect();
+    assert!(!repeated.is_empty() && answers[36..].iter().all(|(s, _)| *s == 201 || *s == 409), "{answers:?}");
+    assert!(repeated.iter().all(|id| *id == repeated[0]), "one key, one order: {repeated:?}");
+    let path = format!("/api/v1/work-orders?unit_id={}&limit=200", units[99 % units.len()]["id"]);
+    let (_, same) = app.api(Method::GET, &path, &dispatcher, None).await;
+    let made = same["items"].as_array().unwrap().iter().filter(|o| o["problem"] == "同时来电 99").count();
+    assert_eq!(made, 1, "{same}");
+
+    let admin = app.token("admin").await;
+    for (i, (_, v)) in answers[..36].iter().enumerate().step_by(5) {
+        let o = &v["order"];
+        let id = o["id"].as_i64().unwrap();
+        let (status, read) = app.api(Method::GET, &format!("/api/v1/work-orders/{id}"), &dispatcher, None).await;
+        assert_eq!(status, 200);
+        assert_eq!(read["order"]["problem"], format!("同时来电 {i}"));
+        assert_eq!(read["order"]["unit_id"], units[i % units.len()]["id"]);
+        assert_eq!(read["events"][0]["action"], "create");
+        assert_eq!(read["events"][0]["id"], v["events"][0]["id"], "the answer names the stored event");
+        assert_eq!(read["order"]["decision_id"], o["decision_id"]);
+        let (_, d) = app
+            .api(Method::GET, &format!("/api/v1/entitlement/decisions/{}", o["decision_id"]), &dispatcher, None)
+            .await;
+        assert_eq!(d["work_order_id"], id, "{d}");
+        assert_eq!(d["unit_id"], units[i % units.len()]["id"], "{d}");
+        let (_, audit) =
+            app.api(Method::GET, &format!("/api/v1/audit?entity_type=work_order&entity_id={id}"), &admin, None).await;
+        assert_eq!(audit["items"][0]["action"], "create", "{audit}");
+        let (_, sent) =
+            app.api(Method::GET, &format!("/api/v1/work-orders/{id}/notifications"), &dispatcher, None).await;
+        let mails = sent.as_array().unwrap();
+        assert!(mails.iter().all(|m| m["event"] == "order_created"), "{sent}");
+    }
+    // A retry after the answer replays it.
+    let (status, again) = send(99, Some("together-same".into())).await;
+    assert_eq!((status, again["order"]["id"].clone()), (201, repeated[0].clone()));
 }
