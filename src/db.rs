@@ -84,13 +84,20 @@ impl Tx {
     }
 }
 
-/// A pooled read connection.
+/// A pooled connection (for reading, unless taken with [`Db::hold_writer`]).
 pub enum ReadConn {
     Sqlite(sqlx::pool::PoolConnection<Sqlite>),
     Pg(sqlx::pool::PoolConnection<Postgres>),
 }
 
 impl ReadConn {
+    pub fn backend(&self) -> Backend {
+        match self {
+            ReadConn::Sqlite(_) => Backend::Sqlite,
+            ReadConn::Pg(_) => Backend::Postgres,
+        }
+    }
+
     pub fn conn(&mut self) -> Conn<'_> {
         match self {
             ReadConn::Sqlite(c) => Conn::Sqlite(&mut *c),
@@ -182,9 +189,12 @@ impl Db {
                 path.display()
             )
         };
+        // No ping before handing out a connection: the database is in this process, and the
+        // ping was one more hand-over to the connection's thread before every statement.
         let write = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(base.clone().create_if_missing(true))
             .await
@@ -194,6 +204,7 @@ impl Db {
         let read = SqlitePoolOptions::new()
             .max_connections(8)
             .min_connections(1)
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(base.read_only(true).pragma("cache_size", "-16000"))
             .await
@@ -206,6 +217,15 @@ impl Db {
         Ok(match self {
             Db::Sqlite { write, .. } => Tx::Sqlite(write.begin_with("BEGIN IMMEDIATE").await?),
             Db::Pg(p) => Tx::Pg(p.begin().await?),
+        })
+    }
+
+    /// The write connection (SQLite) or one of the pool's (PostgreSQL), held by a caller that
+    /// runs its own transactions on it (`service::intake` writes group after group on it).
+    pub async fn hold_writer(&self) -> sqlx::Result<ReadConn> {
+        Ok(match self {
+            Db::Sqlite { write, .. } => ReadConn::Sqlite(write.acquire().await?),
+            Db::Pg(p) => ReadConn::Pg(p.acquire().await?),
         })
     }
 

@@ -9,12 +9,14 @@
 //! creates near a thousand a second.) Each caller still gets its own answer: if a group fails,
 //! its orders are written again one by one, so one bad order never fails the others.
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use tokio::sync::{mpsc, oneshot};
 
 use super::Actor;
 use super::notifications::{Outgoing, compose};
-use crate::db::{Db, Tx};
+use super::work_orders::{Facts, Request};
+use crate::db::{Backend, Db, ReadConn};
+use crate::on_conn;
 use crate::error::{AppError, AppResult};
 use crate::store;
 use crate::store::entitlement::NewDecision;
@@ -22,8 +24,7 @@ use crate::store::intake::Remembered;
 use crate::store::outbox::{NewMessage, Recipients};
 use crate::store::work_orders::{Event, NewEvent, WorkOrder};
 
-/// Orders in one transaction at most (a queue longer than this is written in several).
-const MAX_GROUP: usize = 64;
+
 
 /// The stored entitlement decision of a new order.
 pub struct Decision {
@@ -52,7 +53,7 @@ pub struct Written {
 }
 
 struct Job {
-    pending: Pending,
+    request: Request,
     reply: oneshot::Sender<AppResult<Written>>,
 }
 
@@ -70,64 +71,180 @@ impl Intake {
         Intake { db: db.clone(), queue: None }
     }
 
-    /// Starts the group writer on the current Tokio runtime; it ends when the last clone of
-    /// the returned handle is dropped.
+    /// Starts the group writer; it ends when the last clone of the returned handle is dropped.
+    ///
+    /// On SQLite it runs on a thread of its own: each statement is a hand-over to the
+    /// connection's thread and back, and on the shared runtime every hand-back waited in the
+    /// queue behind the requests being served (about a millisecond each under load, which
+    /// capped creates at a thousand a second). PostgreSQL connections belong to the runtime
+    /// that opened them, so there it stays on the current runtime.
     pub fn spawn(db: &Db) -> Intake {
         let (tx, rx) = mpsc::channel(1024);
-        tokio::spawn(run(db.clone(), rx));
+        let writer = db.clone();
+        match db.backend() {
+            Backend::Sqlite => {
+                std::thread::Builder::new()
+                    .name("order-writer".into())
+                    .spawn(move || {
+                        match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                            Ok(rt) => rt.block_on(run(writer, rx)),
+                            Err(e) => tracing::error!(error = %e, "cannot start the order writer"),
+                        }
+                    })
+                    .expect("the order writer's thread starts");
+            }
+            Backend::Postgres => {
+                tokio::spawn(run(writer, rx));
+            }
+        }
         Intake { db: db.clone(), queue: Some(tx) }
     }
 
-    pub async fn write(&self, pending: Pending) -> AppResult<Written> {
+    pub async fn write(&self, request: Request) -> AppResult<Written> {
         let Some(queue) = &self.queue else {
-            return write_one(&self.db, pending).await;
+            return write_one(&self.db, &request).await;
         };
         let (reply, answer) = oneshot::channel();
         let stopped = || AppError::Internal(anyhow::anyhow!("the order writer has stopped"));
-        queue.send(Job { pending, reply }).await.map_err(|_| stopped())?;
+        queue.send(Job { request, reply }).await.map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())?
     }
 }
 
-async fn write_one(db: &Db, p: Pending) -> AppResult<Written> {
-    let mut group = vec![p];
-    let mut written = write_group(db, &mut group).await?;
-    Ok(written.pop().expect("one order written"))
+async fn write_one(db: &Db, request: &Request) -> AppResult<Written> {
+    let mut conn = db.hold_writer().await?;
+    write_group(db, &mut conn, std::slice::from_ref(request)).await?.pop().expect("one answer")
 }
 
+/// The writer holds its connection for at most this long while requests keep coming, then
+/// lets the other writers (order changes, the outbox) have it.
+const HOLD: std::time::Duration = std::time::Duration::from_millis(20);
+
 async fn run(db: Db, mut rx: mpsc::Receiver<Job>) {
-    while let Some(first) = rx.recv().await {
-        let mut jobs = vec![first];
-        while jobs.len() < MAX_GROUP {
-            match rx.try_recv() {
-                Ok(j) => jobs.push(j),
-                Err(_) => break,
-            }
-        }
-        let (mut pending, replies): (Vec<Pending>, Vec<_>) = jobs.into_iter().map(|j| (j.pending, j.reply)).unzip();
-        match write_group(&db, &mut pending).await {
-            Ok(written) => {
-                for (reply, w) in replies.into_iter().zip(written) {
-                    let _ = reply.send(Ok(w));
-                }
-            }
-            Err(e) if pending.len() == 1 => {
-                let _ = replies.into_iter().next().expect("one reply").send(Err(e));
-            }
+    let mut next = None;
+    loop {
+        let first = match next.take() {
+            Some(j) => j,
+            None => match rx.recv().await {
+                Some(j) => j,
+                None => return,
+            },
+        };
+        let mut conn = match db.hold_writer().await {
+            Ok(c) => c,
             Err(e) => {
-                tracing::debug!(orders = pending.len(), error = ?e, "group write failed; writing one by one");
-                for (reply, p) in replies.into_iter().zip(pending) {
-                    let _ = reply.send(write_one(&db, p).await);
+                let _ = first.reply.send(Err(e.into()));
+                continue;
+            }
+        };
+        // Groups follow each other on the held connection while requests keep arriving: no
+        // pool hand-over (and its ping) between them.
+        let held = std::time::Instant::now();
+        let mut first = Some(first);
+        while let Some(head) = first.take() {
+            let mut jobs = vec![head];
+            while jobs.len() < store::intake::MAX_GROUP {
+                match rx.try_recv() {
+                    Ok(j) => jobs.push(j),
+                    Err(_) => break,
                 }
+            }
+            write_jobs(&db, &mut conn, jobs).await;
+            match rx.try_recv() {
+                Ok(j) if held.elapsed() < HOLD => first = Some(j),
+                Ok(j) => next = Some(j),
+                Err(_) => {}
             }
         }
     }
 }
 
-/// Writes the orders in one transaction, filling in their ids. Nothing is written on error.
-async fn write_group(db: &Db, group: &mut [Pending]) -> AppResult<Vec<Written>> {
+async fn write_jobs(db: &Db, conn: &mut ReadConn, jobs: Vec<Job>) {
+    metrics::histogram!("intake_group_orders").record(jobs.len() as f64);
+    let (requests, replies): (Vec<Request>, Vec<_>) = jobs.into_iter().map(|j| (j.request, j.reply)).unzip();
+    match write_group(db, conn, &requests).await {
+        Ok(answers) => {
+            for (reply, a) in replies.into_iter().zip(answers) {
+                let _ = reply.send(a);
+            }
+        }
+        Err(e) if requests.len() == 1 => {
+            let _ = replies.into_iter().next().expect("one reply").send(Err(e));
+        }
+        Err(e) => {
+            tracing::debug!(orders = requests.len(), error = ?e, "group write failed; writing one by one");
+            for (reply, r) in replies.into_iter().zip(&requests) {
+                let one = write_group(db, conn, std::slice::from_ref(r)).await;
+                let _ = reply.send(one.and_then(|mut a| a.pop().expect("one answer")));
+            }
+        }
+    }
+}
+
+/// Reads what the requests need from the archive, decides each (a request the archive
+/// contradicts gets its own error) and writes the others, all in one transaction on `conn`.
+/// The outer error means nothing was written.
+async fn write_group(db: &Db, conn: &mut ReadConn, requests: &[Request]) -> AppResult<Vec<AppResult<Written>>> {
+    let begin = match conn.backend() {
+        Backend::Sqlite => "BEGIN IMMEDIATE",
+        Backend::Postgres => "BEGIN",
+    };
+    run_sql(conn, begin).await?;
+    let result = decide_and_write(db, conn, requests).await;
+    let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
+    match run_sql(conn, end).await {
+        Ok(_) => result,
+        // A failed COMMIT leaves nothing written; a failed ROLLBACK changes nothing either.
+        Err(e) if result.is_ok() => {
+            let _ = run_sql(conn, "ROLLBACK").await;
+            Err(e.into())
+        }
+        Err(_) => result,
+    }
+}
+
+async fn run_sql(conn: &mut ReadConn, sql: &'static str) -> sqlx::Result<()> {
+    on_conn!(conn.conn(), |e| sqlx::query(sql).execute(&mut *e).await.map(|_| ()))
+}
+
+async fn decide_and_write(db: &Db, conn: &mut ReadConn, requests: &[Request]) -> AppResult<Vec<AppResult<Written>>> {
+    let mut customer_ids: Vec<i64> = requests.iter().map(|r| r.customer_id).collect();
+    customer_ids.sort_unstable();
+    customer_ids.dedup();
+    let mut unit_ids: Vec<i64> = requests.iter().filter_map(|r| r.unit_id).collect();
+    unit_ids.sort_unstable();
+    unit_ids.dedup();
+    let customers = store::intake::customers(conn.conn(), &customer_ids).await?;
+    let units = store::units::get_many(conn.conn(), &unit_ids).await?;
+    // The repeat check looks back REPEAT_WINDOW_DAYS; a day more covers its rounding.
+    let since = Utc::now() - chrono::Duration::days(rules::work_order::REPEAT_WINDOW_DAYS + 1);
+    let past = store::intake::past_orders(conn.conn(), &unit_ids, since).await?;
+    let mut answers: Vec<Option<AppResult<Written>>> = requests.iter().map(|_| None).collect();
+    let mut group = vec![];
+    for (i, r) in requests.iter().enumerate() {
+        let facts = Facts {
+            customer: customers.iter().find(|c| c.customer.id == r.customer_id),
+            unit: r.unit_id.and_then(|id| units.iter().find(|u| u.id == id)),
+            past: past.iter().filter(|(u, _)| Some(*u) == r.unit_id).map(|(_, o)| o).collect(),
+        };
+        match super::work_orders::prepare(db, r, facts).await {
+            Ok(p) => group.push((i, p)),
+            Err(e) => answers[i] = Some(Err(e)),
+        }
+    }
+    if !group.is_empty() {
+        let (at, mut pending): (Vec<usize>, Vec<Pending>) = group.into_iter().unzip();
+        let written = write_pending(conn, &mut pending).await?;
+        for (i, w) in at.into_iter().zip(written) {
+            answers[i] = Some(Ok(w));
+        }
+    }
+    Ok(answers.into_iter().map(|a| a.expect("every request answered")).collect())
+}
+
+/// Writes the orders inside the open transaction on `tx`, filling in their ids.
+async fn write_pending(tx: &mut ReadConn, group: &mut [Pending]) -> AppResult<Vec<Written>> {
     let now = Utc::now();
-    let mut tx = db.begin().await?;
     let backend = tx.backend();
     let decided = group.iter().filter(|p| p.decision.is_some()).count();
     let ids = store::intake::reserve(tx.conn(), group.len(), decided).await?;
@@ -160,9 +277,7 @@ async fn write_group(db: &Db, group: &mut [Pending]) -> AppResult<Vec<Written>> 
             ))
         })
         .collect();
-    store::intake::insert_decisions(tx.conn(), backend, &decisions).await?;
     let orders: Vec<&WorkOrder> = group.iter().map(|p| &p.order).collect();
-    store::intake::insert_orders(tx.conn(), backend, &orders).await?;
     let events: Vec<(i64, NewEvent<'_>)> = group
         .iter()
         .zip(&ids.events)
@@ -182,11 +297,58 @@ async fn write_group(db: &Db, group: &mut [Pending]) -> AppResult<Vec<Written>> 
             )
         })
         .collect();
-    store::intake::insert_events(tx.conn(), backend, &events).await?;
-    audit(&mut tx, group).await?;
-    notify(&mut tx, group, now).await?;
-    remember(&mut tx, group, now).await?;
-    tx.commit().await?;
+    let afters: Vec<(String, String)> = group
+        .iter()
+        .map(|p| (p.order.id.to_string(), serde_json::to_string(&p.order).unwrap_or_default()))
+        .collect();
+    let audit: Vec<store::audit::NewEntry<'_>> = group
+        .iter()
+        .zip(&afters)
+        .map(|(p, (id, after))| store::audit::NewEntry {
+            at: p.order.created_at,
+            actor_id: p.actor.user_id,
+            actor_label: &p.actor.label,
+            action: "create",
+            entity_type: "work_order",
+            entity_id: id,
+            before: None,
+            after: Some(after.clone()),
+            ip: p.actor.ip.as_deref(),
+            request_id: p.actor.request_id.as_deref(),
+        })
+        .collect();
+    let hooks = if group.iter().any(|p| p.recipients.active_webhooks > 0) {
+        store::outbox::webhooks(tx.conn()).await?
+    } else {
+        vec![]
+    };
+    let out: Vec<Outgoing> =
+        group.iter().flat_map(|p| compose("order_created", &p.order, &p.recipients, &hooks, now)).collect();
+    let messages: Vec<NewMessage<'_>> = out.iter().map(Outgoing::as_new).collect();
+    let remembered: Vec<Remembered<'_>> = group
+        .iter()
+        .filter_map(|p| {
+            let (key, scope) = p.idem.as_ref()?;
+            let body = serde_json::json!({"id": p.order.id, "number": p.order.number()}).to_string();
+            Some(Remembered { user_id: p.actor.user_id?, key, scope, status: 201, body })
+        })
+        .collect();
+    let g = store::intake::Group {
+        decisions: &decisions,
+        orders: &orders,
+        events: &events,
+        audit: &audit,
+        messages: &messages,
+        remembered: &remembered,
+    };
+    store::intake::insert(tx.conn(), backend, &g, now).await.map_err(|e| match &e {
+        // A concurrent request with the same key won: this one is told to retry, and then
+        // gets the stored answer.
+        sqlx::Error::Database(d) if d.is_unique_violation() && !remembered.is_empty() => {
+            AppError::Conflict("error.idempotency_in_progress")
+        }
+        _ => AppError::from(e),
+    })?;
     Ok(group
         .iter()
         .zip(&ids.events)
@@ -204,60 +366,4 @@ async fn write_group(db: &Db, group: &mut [Pending]) -> AppResult<Vec<Written>> 
             order: p.order.clone(),
         })
         .collect())
-}
-
-async fn audit(tx: &mut Tx, group: &[Pending]) -> AppResult<()> {
-    let backend = tx.backend();
-    let rows: Vec<(String, String)> =
-        group.iter().map(|p| (p.order.id.to_string(), serde_json::to_string(&p.order).unwrap_or_default())).collect();
-    let entries: Vec<store::audit::NewEntry<'_>> = group
-        .iter()
-        .zip(&rows)
-        .map(|(p, (id, after))| store::audit::NewEntry {
-            at: p.order.created_at,
-            actor_id: p.actor.user_id,
-            actor_label: &p.actor.label,
-            action: "create",
-            entity_type: "work_order",
-            entity_id: id,
-            before: None,
-            after: Some(after.clone()),
-            ip: p.actor.ip.as_deref(),
-            request_id: p.actor.request_id.as_deref(),
-        })
-        .collect();
-    store::audit::insert_many(tx.conn(), backend, &entries).await?;
-    Ok(())
-}
-
-async fn notify(tx: &mut Tx, group: &[Pending], now: DateTime<Utc>) -> AppResult<()> {
-    let hooks = if group.iter().any(|p| p.recipients.active_webhooks > 0) {
-        store::outbox::webhooks(tx.conn()).await?
-    } else {
-        vec![]
-    };
-    let out: Vec<Outgoing> =
-        group.iter().flat_map(|p| compose("order_created", &p.order, &p.recipients, &hooks, now)).collect();
-    let msgs: Vec<NewMessage<'_>> = out.iter().map(Outgoing::as_new).collect();
-    let backend = tx.backend();
-    store::outbox::enqueue(tx.conn(), backend, &msgs, now).await?;
-    Ok(())
-}
-
-async fn remember(tx: &mut Tx, group: &[Pending], now: DateTime<Utc>) -> AppResult<()> {
-    let rows: Vec<Remembered<'_>> = group
-        .iter()
-        .filter_map(|p| {
-            let (key, scope) = p.idem.as_ref()?;
-            let body = serde_json::json!({"id": p.order.id, "number": p.order.number()}).to_string();
-            Some(Remembered { user_id: p.actor.user_id?, key, scope, status: 201, body })
-        })
-        .collect();
-    let backend = tx.backend();
-    store::intake::remember(tx.conn(), backend, &rows, now).await.map_err(|e| match &e {
-        // A concurrent request with the same key won: this one is told to retry, and then
-        // gets the stored answer.
-        sqlx::Error::Database(d) if d.is_unique_violation() => AppError::Conflict("error.idempotency_in_progress"),
-        _ => e.into(),
-    })
 }

@@ -229,7 +229,7 @@ fn summary(e: &rules::entitlement::Evaluation) -> &'static str {
 async fn entitle(
     db: &Db,
     unit: &store::units::Unit,
-    past: &[store::work_orders::PastOrder],
+    past: &[&store::work_orders::PastOrder],
     repeat_of: Option<i64>,
 ) -> AppResult<Entitled> {
     use rules::entitlement::{HistoryEntry, HistoryKind};
@@ -302,37 +302,102 @@ async fn register(
     let priority = coded("priority", &input.priority, Some(Priority::Normal), Priority::parse, &mut errors);
     let problem = text("problem", &input.problem, true, &mut errors);
     let requested_at = parse_instant("requested_at", &input.requested_at, &mut errors);
-    let mut contact_name = text("contact_name", &input.contact_name, false, &mut errors);
-    let mut contact_phone =
+    let contact_name = text("contact_name", &input.contact_name, false, &mut errors);
+    let contact_phone =
         crate::domain::user::parse_phone("contact_phone", &input.contact_phone, &mut errors).unwrap_or_default();
-    let mut address = text("address", &input.address, false, &mut errors);
-    let mut c = db.read().await?;
-    let found = store::intake::customer(c.conn(), input.customer_id).await?;
-    let found = match found {
-        Some(f) if super::archive::visible(actor, &f.customer.region_code) || actor.user_id.is_none() => Some(f),
-        _ => {
-            errors.push(field_error("customer_id", "error.unknown_customer"));
-            None
-        }
+    let address = text("address", &input.address, false, &mut errors);
+    if !errors.is_empty() {
+        // The answer names everything wrong at once, the customer and unit included.
+        let mut c = db.read().await?;
+        let found = store::intake::customers(c.conn(), &[input.customer_id]).await?;
+        let unit = match input.unit_id {
+            Some(id) => store::units::get(c.conn(), id).await?,
+            None => None,
+        };
+        check_parties(actor, found.first(), input.unit_id, unit.as_ref(), &mut errors);
+        return Err(AppError::Validation(errors));
+    }
+    let request = Request {
+        actor: actor.clone(),
+        channel: channel.expect("checked"),
+        kind: kind.expect("checked"),
+        priority: priority.expect("checked"),
+        customer_id: input.customer_id,
+        unit_id: input.unit_id,
+        problem,
+        requested_at,
+        contact_name,
+        contact_phone,
+        address,
+        idem: idem.map(|i| (i.key.to_string(), i.scope)),
     };
-    let unit = match input.unit_id {
-        Some(uid) => match store::units::get(c.conn(), uid).await? {
-            Some(u) if found.as_ref().is_some_and(|f| f.customer.id == u.customer_id) => Some(u),
-            Some(_) => {
+    let written = intake.write(request).await?;
+    Ok((written.order, written.event))
+}
+
+/// A request whose fields are valid; what it says about the customer and the unit is checked
+/// by the writer (`service::intake`), which reads them for all requests arriving together.
+pub struct Request {
+    pub actor: Actor,
+    pub channel: Channel,
+    pub kind: Kind,
+    pub priority: Priority,
+    pub customer_id: i64,
+    pub unit_id: Option<i64>,
+    pub problem: String,
+    pub requested_at: Option<DateTime<Utc>>,
+    pub contact_name: String,
+    pub contact_phone: String,
+    pub address: String,
+    /// `Idempotency-Key` and its scope.
+    pub idem: Option<(String, &'static str)>,
+}
+
+/// What the archive holds about a request's customer and unit.
+pub struct Facts<'a> {
+    pub customer: Option<&'a store::intake::IntakeCustomer>,
+    pub unit: Option<&'a store::units::Unit>,
+    /// The unit's earlier orders, newest first.
+    pub past: Vec<&'a store::work_orders::PastOrder>,
+}
+
+/// The customer must exist and be visible to the actor; the unit must be the customer's.
+fn check_parties(
+    actor: &Actor,
+    customer: Option<&store::intake::IntakeCustomer>,
+    unit_id: Option<i64>,
+    unit: Option<&store::units::Unit>,
+    errors: &mut Vec<FieldError>,
+) {
+    let customer = customer.filter(|f| super::archive::visible(actor, &f.customer.region_code) || actor.user_id.is_none());
+    if customer.is_none() {
+        errors.push(field_error("customer_id", "error.unknown_customer"));
+    }
+    match (unit_id, unit) {
+        (None, _) => {}
+        (Some(_), None) => errors.push(field_error("unit_id", "wo.error.unknown_unit")),
+        (Some(_), Some(u)) => {
+            if customer.is_some_and(|f| f.customer.id != u.customer_id) {
                 errors.push(field_error("unit_id", "wo.error.unit_not_customers"));
-                None
             }
-            None => {
-                errors.push(field_error("unit_id", "wo.error.unknown_unit"));
-                None
-            }
-        },
-        None => None,
-    };
+        }
+    }
+}
+
+/// Decides everything about a new order from the request and the archive's facts: contact
+/// and address defaults, repeat repair, entitlement, review. Only the order's ids are left to
+/// the writer.
+pub async fn prepare(db: &Db, r: &Request, f: Facts<'_>) -> AppResult<super::intake::Pending> {
+    let mut errors = vec![];
+    check_parties(&r.actor, f.customer, r.unit_id, f.unit, &mut errors);
     AppError::check(errors)?;
-    let (found, kind, channel, priority) =
-        (found.expect("checked"), kind.expect("checked"), channel.expect("checked"), priority.expect("checked"));
+    let found = f.customer.expect("checked");
+    let unit = f.unit.filter(|_| r.unit_id.is_some());
+    let (kind, channel, priority) = (r.kind, r.channel, r.priority);
     let customer = &found.customer;
+    let mut contact_name = r.contact_name.clone();
+    let mut contact_phone = r.contact_phone.clone();
+    let mut address = r.address.clone();
     if contact_name.is_empty() {
         contact_name = found.contact_name.clone().unwrap_or_else(|| customer.name.clone());
     }
@@ -351,29 +416,27 @@ async fn register(
             });
     }
     // Repeat repair (R3.7) and entitlement, both from the unit's earlier orders.
-    let (repeat_of, entitled) = match &unit {
+    let (repeat_of, entitled) = match unit {
         Some(u) => {
-            let past = store::work_orders::past_orders(c.conn(), u.id).await?;
             let now = Utc::now();
-            let texts: Vec<String> = past.iter().map(|p| p.problem.clone()).collect();
-            let earlier: Vec<flow::Earlier<'_>> = past
+            let earlier: Vec<flow::Earlier<'_>> = f
+                .past
                 .iter()
-                .zip(&texts)
-                .filter_map(|(p, t)| {
+                .filter_map(|p| {
                     Some(flow::Earlier {
                         id: p.id,
                         days_ago: (now - p.created_at).num_days(),
                         kind: Kind::parse(&p.kind)?,
                         cancelled: p.status == "cancelled",
                         fault_code: p.fault_code.as_deref(),
-                        problem: t,
+                        problem: &p.problem,
                     })
                 })
                 .collect();
-            let words = crate::search::query_terms(&problem);
+            let words = crate::search::query_terms(&r.problem);
             let words: Vec<&str> = words.iter().map(String::as_str).collect();
             let repeat = flow::repeat_of(kind, None, &words, &earlier, flow::REPEAT_WINDOW_DAYS);
-            (repeat, entitle(db, u, &past, repeat).await?)
+            (repeat, entitle(db, u, &f.past, repeat).await?)
         }
         None => (None, Entitled { code: "none", note: String::new(), decision: None }),
     };
@@ -381,7 +444,6 @@ async fn register(
         Some(s) => flow::parse_kinds(s),
         None => flow::DEFAULT_REVIEW_KINDS.to_vec(),
     };
-    drop(c);
     let review = flow::review_needed(kind, &review_kinds, matches!(entitled.code, "exchange" | "refund"));
     let status = if review.is_some() { Status::Review } else { Status::Open };
     let review_reason = review.map(|r| match r {
@@ -401,16 +463,16 @@ async fn register(
         priority: text(priority.code()),
         customer_id: customer.id,
         customer_name: customer.name.clone(),
-        unit_id: unit.as_ref().map(|u| u.id),
-        unit_serial: unit.as_ref().map(|u| u.serial.clone()),
-        model_name: unit.as_ref().map(|u| u.model_name.clone()),
+        unit_id: unit.map(|u| u.id),
+        unit_serial: unit.map(|u| u.serial.clone()),
+        model_name: unit.map(|u| u.model_name.clone()),
         region_code: customer.region_code.clone(),
-        category_code: unit.as_ref().map(|u| u.category_code.clone()),
+        category_code: unit.map(|u| u.category_code.clone()),
         contact_name,
         contact_phone,
         address,
-        problem,
-        requested_at,
+        problem: r.problem.clone(),
+        requested_at: r.requested_at,
         entitlement: text(entitled.code),
         entitlement_note: entitled.note.clone(),
         decision_id: None,
@@ -448,21 +510,18 @@ async fn register(
         rating_comment: String::new(),
         public_token: secret[..32].to_string(),
         extras: 0,
-        created_by: actor.user_id,
+        created_by: r.actor.user_id,
         version: 1,
         created_at: now,
         updated_at: now,
     };
-    let written = intake
-        .write(super::intake::Pending {
-            actor: actor.clone(),
-            order,
-            decision: entitled.decision,
-            recipients: found.recipients,
-            idem: idem.map(|i| (i.key.to_string(), i.scope)),
-        })
-        .await?;
-    Ok((written.order, written.event))
+    Ok(super::intake::Pending {
+        actor: r.actor.clone(),
+        order,
+        decision: entitled.decision,
+        recipients: found.recipients.clone(),
+        idem: r.idem.clone(),
+    })
 }
 
 #[allow(clippy::too_many_arguments)]

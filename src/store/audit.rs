@@ -42,31 +42,46 @@ pub async fn insert(c: Conn<'_>, n: &NewEntry<'_>) -> sqlx::Result<()> {
     })
 }
 
+/// Columns bound per entry by [`bind_entries`].
+pub(crate) const COLS: usize = 10;
+
+/// The INSERT of `n` entries (bind them with [`bind_entries`]).
+pub(crate) fn insert_sql(backend: Backend, n: usize) -> String {
+    format!(
+        "INSERT INTO audit_log (at, actor_id, actor_label, action, entity_type, entity_id, before_json, \
+         after_json, ip, request_id) VALUES {}",
+        super::bulk::values(backend, n, COLS, 1, "")
+    )
+}
+
+/// Binds entries to a query made from [`insert_sql`].
+macro_rules! bind_entries {
+    ($q:expr, $rows:expr) => {{
+        let mut q = $q;
+        for n in $rows {
+            q = q
+                .bind(n.at)
+                .bind(n.actor_id)
+                .bind(n.actor_label)
+                .bind(n.action)
+                .bind(n.entity_type)
+                .bind(n.entity_id)
+                .bind(&n.before)
+                .bind(&n.after)
+                .bind(n.ip)
+                .bind(n.request_id);
+        }
+        q
+    }};
+}
+pub(crate) use bind_entries;
+
 /// Many entries with multi-row statements (imports write one per imported record).
 pub async fn insert_many(mut c: Conn<'_>, backend: Backend, entries: &[NewEntry<'_>]) -> sqlx::Result<()> {
-    const COLS: usize = 10;
     for chunk in entries.chunks(super::bulk::rows_per_statement(backend, COLS)) {
-        let sql = format!(
-            "INSERT INTO audit_log (at, actor_id, actor_label, action, entity_type, entity_id, before_json, \
-             after_json, ip, request_id) VALUES {}",
-            super::bulk::values(backend, chunk.len(), COLS, 1, "")
-        );
+        let sql = insert_sql(backend, chunk.len());
         on_conn!(&mut c, |e| {
-            let mut q = sqlx::query(AssertSqlSafe(sql));
-            for n in chunk {
-                q = q
-                    .bind(n.at)
-                    .bind(n.actor_id)
-                    .bind(n.actor_label)
-                    .bind(n.action)
-                    .bind(n.entity_type)
-                    .bind(n.entity_id)
-                    .bind(&n.before)
-                    .bind(&n.after)
-                    .bind(n.ip)
-                    .bind(n.request_id);
-            }
-            q.execute(&mut **e).await.map(|_| ())
+            bind_entries!(sqlx::query(AssertSqlSafe(sql)), chunk).execute(&mut **e).await.map(|_| ())
         })?;
     }
     Ok(())

@@ -5,11 +5,12 @@
 use chrono::{DateTime, Utc};
 use sqlx::{AssertSqlSafe, Row};
 
-use super::bulk::{rows_per_statement, values};
+use super::audit::NewEntry;
+use super::bulk::values;
 use super::customers::Customer;
 use super::entitlement::NewDecision;
-use super::outbox::Recipients;
-use super::work_orders::{NewEvent, WorkOrder};
+use super::outbox::{NewMessage, Recipients};
+use super::work_orders::{NewEvent, PastOrder, WorkOrder};
 use crate::db::{Backend, Conn};
 use crate::on_conn;
 
@@ -23,7 +24,11 @@ pub struct IntakeCustomer {
     pub recipients: Recipients,
 }
 
-pub async fn customer(c: Conn<'_>, id: i64) -> sqlx::Result<Option<IntakeCustomer>> {
+/// The customers (not deleted) among `ids`, in no particular order.
+pub async fn customers(c: Conn<'_>, ids: &[i64]) -> sqlx::Result<Vec<IntakeCustomer>> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
     let sql = format!(
         "SELECT {}, \
          (SELECT name FROM customer_contacts WHERE customer_id = c.id ORDER BY id LIMIT 1) AS contact_name, \
@@ -31,28 +36,66 @@ pub async fn customer(c: Conn<'_>, id: i64) -> sqlx::Result<Option<IntakeCustome
          (SELECT value FROM settings WHERE key = 'review_kinds') AS review_kinds, \
          (SELECT value FROM settings WHERE key = 'company_name') AS company_name, \
          (SELECT COUNT(*) FROM webhooks WHERE active) AS active_webhooks \
-         FROM customers c WHERE c.id = $1 AND c.deleted_at IS NULL",
-        super::customers::COLUMNS
+         FROM customers c WHERE c.id IN ({}) AND c.deleted_at IS NULL",
+        super::customers::COLUMNS,
+        super::placeholders(1, ids.len())
     );
     on_conn!(c, |e| {
-        let Some(row) = sqlx::query(AssertSqlSafe(sql)).bind(id).fetch_optional(&mut *e).await? else {
-            return Ok(None);
-        };
-        let customer: Customer = sqlx::FromRow::from_row(&row)?;
-        let recipients = Recipients {
-            company: row.try_get("company_name")?,
-            customer_email: customer.email.clone(),
-            engineer_email: None,
-            engineer_name: None,
-            active_webhooks: row.try_get("active_webhooks")?,
-        };
-        Ok(Some(IntakeCustomer {
-            contact_name: row.try_get("contact_name")?,
-            contact_phone: row.try_get("contact_phone")?,
-            review_kinds: row.try_get("review_kinds")?,
-            recipients,
-            customer,
-        }))
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for id in ids {
+            q = q.bind(id);
+        }
+        let mut found = vec![];
+        for row in q.fetch_all(&mut *e).await? {
+            let customer: Customer = sqlx::FromRow::from_row(&row)?;
+            let recipients = Recipients {
+                company: row.try_get("company_name")?,
+                customer_email: customer.email.clone(),
+                engineer_email: None,
+                engineer_name: None,
+                active_webhooks: row.try_get("active_webhooks")?,
+            };
+            found.push(IntakeCustomer {
+                contact_name: row.try_get("contact_name")?,
+                contact_phone: row.try_get("contact_phone")?,
+                review_kinds: row.try_get("review_kinds")?,
+                recipients,
+                customer,
+            });
+        }
+        Ok(found)
+    })
+}
+
+/// The units' earlier orders that intake weighs, as (unit id, order), newest first per unit:
+/// those of the last `recent_days` (the repeat check) and the completed repairs and
+/// maintenance (the entitlement's history), at most 200 per unit.
+pub async fn past_orders(
+    c: Conn<'_>,
+    unit_ids: &[i64],
+    since: DateTime<Utc>,
+) -> sqlx::Result<Vec<(i64, PastOrder)>> {
+    if unit_ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let sql = format!(
+        "SELECT unit_id, id, kind, status, fault_code, problem, created_at, arrived_at, completed_at FROM (\
+         SELECT unit_id, id, kind, status, fault_code, problem, created_at, arrived_at, completed_at, \
+         ROW_NUMBER() OVER (PARTITION BY unit_id ORDER BY id DESC) AS n FROM work_orders WHERE unit_id IN ({}) \
+         AND (created_at >= $1 OR (status IN ('completed', 'closed') AND kind IN ('repair', 'maintenance')))) t \
+         WHERE n <= 200 ORDER BY unit_id, id DESC",
+        super::placeholders(2, unit_ids.len())
+    );
+    on_conn!(c, |e| {
+        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(since);
+        for id in unit_ids {
+            q = q.bind(id);
+        }
+        let mut found = vec![];
+        for row in q.fetch_all(&mut *e).await? {
+            found.push((row.try_get("unit_id")?, sqlx::FromRow::from_row(&row)?));
+        }
+        Ok(found)
     })
 }
 
@@ -106,110 +149,14 @@ pub async fn reserve(c: Conn<'_>, orders: usize, decisions: usize) -> sqlx::Resu
     }
 }
 
-pub async fn insert_decisions(mut c: Conn<'_>, backend: Backend, rows: &[(i64, NewDecision<'_>)]) -> sqlx::Result<()> {
-    const COLS: usize = 12;
-    for chunk in rows.chunks(rows_per_statement(backend, COLS)) {
-        let sql = format!(
-            "INSERT INTO entitlement_decisions (id, policy_code, policy_version, request_json, result_json, remedies, \
-             source, unit_id, work_order_id, decided_by, decided_by_label, decided_at) VALUES {}",
-            values(backend, chunk.len(), COLS, 1, "")
-        );
-        on_conn!(&mut c, |e| {
-            let mut q = sqlx::query(AssertSqlSafe(sql));
-            for (id, d) in chunk {
-                q = q
-                    .bind(id)
-                    .bind(d.policy_code)
-                    .bind(d.policy_version)
-                    .bind(d.request_json)
-                    .bind(d.result_json)
-                    .bind(d.remedies)
-                    .bind(d.source)
-                    .bind(d.unit_id)
-                    .bind(d.work_order_id)
-                    .bind(d.decided_by)
-                    .bind(d.decided_by_label)
-                    .bind(d.decided_at);
-            }
-            q.execute(&mut **e).await.map(|_| ())
-        })?;
-    }
-    Ok(())
-}
-
-/// New orders, each with its id already set: the columns intake fills (the rest keep their
-/// defaults until the order moves).
-pub async fn insert_orders(mut c: Conn<'_>, backend: Backend, rows: &[&WorkOrder]) -> sqlx::Result<()> {
-    const COLS: usize = 24;
-    for chunk in rows.chunks(rows_per_statement(backend, COLS)) {
-        let sql = format!(
-            "INSERT INTO work_orders (id, status, channel, kind, priority, customer_id, unit_id, region_code, \
-             category_code, contact_name, contact_phone, address, problem, requested_at, entitlement, \
-             entitlement_note, decision_id, repeat_of, review_reason, public_token, created_by, version, \
-             created_at, updated_at) VALUES {}",
-            values(backend, chunk.len(), COLS, 1, "")
-        );
-        on_conn!(&mut c, |e| {
-            let mut q = sqlx::query(AssertSqlSafe(sql));
-            for o in chunk {
-                q = q
-                    .bind(o.id)
-                    .bind(&o.status)
-                    .bind(&o.channel)
-                    .bind(&o.kind)
-                    .bind(&o.priority)
-                    .bind(o.customer_id)
-                    .bind(o.unit_id)
-                    .bind(&o.region_code)
-                    .bind(&o.category_code)
-                    .bind(&o.contact_name)
-                    .bind(&o.contact_phone)
-                    .bind(&o.address)
-                    .bind(&o.problem)
-                    .bind(o.requested_at)
-                    .bind(&o.entitlement)
-                    .bind(&o.entitlement_note)
-                    .bind(o.decision_id)
-                    .bind(o.repeat_of)
-                    .bind(&o.review_reason)
-                    .bind(&o.public_token)
-                    .bind(o.created_by)
-                    .bind(o.version)
-                    .bind(o.created_at)
-                    .bind(o.updated_at);
-            }
-            q.execute(&mut **e).await.map(|_| ())
-        })?;
-    }
-    Ok(())
-}
-
-pub async fn insert_events(mut c: Conn<'_>, backend: Backend, rows: &[(i64, NewEvent<'_>)]) -> sqlx::Result<()> {
-    const COLS: usize = 9;
-    for chunk in rows.chunks(rows_per_statement(backend, COLS)) {
-        let sql = format!(
-            "INSERT INTO work_order_events (id, order_id, at, actor_id, actor_label, action, from_status, to_status, \
-             note) VALUES {}",
-            values(backend, chunk.len(), COLS, 1, "")
-        );
-        on_conn!(&mut c, |e| {
-            let mut q = sqlx::query(AssertSqlSafe(sql));
-            for (id, ev) in chunk {
-                q = q
-                    .bind(id)
-                    .bind(ev.order_id)
-                    .bind(ev.at)
-                    .bind(ev.actor_id)
-                    .bind(ev.actor_label)
-                    .bind(ev.action)
-                    .bind(ev.from_status)
-                    .bind(ev.to_status)
-                    .bind(ev.note);
-            }
-            q.execute(&mut **e).await.map(|_| ())
-        })?;
-    }
-    Ok(())
+/// Everything a group of new orders writes after the ids are reserved.
+pub struct Group<'a> {
+    pub decisions: &'a [(i64, NewDecision<'a>)],
+    pub orders: &'a [&'a WorkOrder],
+    pub events: &'a [(i64, NewEvent<'a>)],
+    pub audit: &'a [NewEntry<'a>],
+    pub messages: &'a [NewMessage<'a>],
+    pub remembered: &'a [Remembered<'a>],
 }
 
 /// An answer stored for an `Idempotency-Key`.
@@ -221,26 +168,142 @@ pub struct Remembered<'a> {
     pub body: String,
 }
 
-/// Fails on a key already stored (the caller tells that request to retry).
-pub async fn remember(
-    mut c: Conn<'_>,
-    backend: Backend,
-    rows: &[Remembered<'_>],
-    now: DateTime<Utc>,
-) -> sqlx::Result<()> {
-    const COLS: usize = 6;
-    for chunk in rows.chunks(rows_per_statement(backend, COLS)) {
-        let sql = format!(
-            "INSERT INTO idempotency_keys (user_id, key, scope, status, body, created_at) VALUES {}",
-            values(backend, chunk.len(), COLS, 1, "")
-        );
-        on_conn!(&mut c, |e| {
-            let mut q = sqlx::query(AssertSqlSafe(sql));
-            for r in chunk {
-                q = q.bind(r.user_id).bind(r.key).bind(r.scope).bind(r.status).bind(&r.body).bind(now);
+/// Orders per group at most, so each statement stays within the bound-parameter limits.
+pub const MAX_GROUP: usize = 64;
+
+/// Writes the group inside the caller's transaction. On SQLite all its statements go to the
+/// database as one multi-statement query (one hand-over to the connection's thread instead of
+/// six); PostgreSQL prepares one statement at a time. Fails on an idempotency key already
+/// stored.
+pub async fn insert(c: Conn<'_>, backend: Backend, g: &Group<'_>, now: DateTime<Utc>) -> sqlx::Result<()> {
+    assert!(g.orders.len() <= MAX_GROUP && g.messages.len() <= 8 * MAX_GROUP, "group too large");
+    let n = |len: usize, cols: usize| (len > 0).then(|| values(backend, len, cols, 1, ""));
+    let sqls: [Option<String>; 6] = [
+        n(g.decisions.len(), 12).map(|v| {
+            format!(
+                "INSERT INTO entitlement_decisions (id, policy_code, policy_version, request_json, result_json, \
+                 remedies, source, unit_id, work_order_id, decided_by, decided_by_label, decided_at) VALUES {v}"
+            )
+        }),
+        n(g.orders.len(), 24).map(|v| {
+            format!(
+                "INSERT INTO work_orders (id, status, channel, kind, priority, customer_id, unit_id, region_code, \
+                 category_code, contact_name, contact_phone, address, problem, requested_at, entitlement, \
+                 entitlement_note, decision_id, repeat_of, review_reason, public_token, created_by, version, \
+                 created_at, updated_at) VALUES {v}"
+            )
+        }),
+        n(g.events.len(), 9).map(|v| {
+            format!(
+                "INSERT INTO work_order_events (id, order_id, at, actor_id, actor_label, action, from_status, \
+                 to_status, note) VALUES {v}"
+            )
+        }),
+        (!g.audit.is_empty()).then(|| super::audit::insert_sql(backend, g.audit.len())),
+        (!g.messages.is_empty()).then(|| super::outbox::insert_sql(backend, g.messages.len())),
+        n(g.remembered.len(), 6).map(|v| {
+            format!("INSERT INTO idempotency_keys (user_id, key, scope, status, body, created_at) VALUES {v}")
+        }),
+    ];
+    // Binds the rows of statement `i` of `sqls`.
+    macro_rules! bind {
+        ($q:expr, $i:expr) => {{
+            let q = $q;
+            match $i {
+                0 => {
+                    let mut q = q;
+                    for (id, d) in g.decisions {
+                        q = q
+                            .bind(id)
+                            .bind(d.policy_code)
+                            .bind(d.policy_version)
+                            .bind(d.request_json)
+                            .bind(d.result_json)
+                            .bind(d.remedies)
+                            .bind(d.source)
+                            .bind(d.unit_id)
+                            .bind(d.work_order_id)
+                            .bind(d.decided_by)
+                            .bind(d.decided_by_label)
+                            .bind(d.decided_at);
+                    }
+                    q
+                }
+                1 => {
+                    let mut q = q;
+                    for o in g.orders {
+                        q = q
+                            .bind(o.id)
+                            .bind(&o.status)
+                            .bind(&o.channel)
+                            .bind(&o.kind)
+                            .bind(&o.priority)
+                            .bind(o.customer_id)
+                            .bind(o.unit_id)
+                            .bind(&o.region_code)
+                            .bind(&o.category_code)
+                            .bind(&o.contact_name)
+                            .bind(&o.contact_phone)
+                            .bind(&o.address)
+                            .bind(&o.problem)
+                            .bind(o.requested_at)
+                            .bind(&o.entitlement)
+                            .bind(&o.entitlement_note)
+                            .bind(o.decision_id)
+                            .bind(o.repeat_of)
+                            .bind(&o.review_reason)
+                            .bind(&o.public_token)
+                            .bind(o.created_by)
+                            .bind(o.version)
+                            .bind(o.created_at)
+                            .bind(o.updated_at);
+                    }
+                    q
+                }
+                2 => {
+                    let mut q = q;
+                    for (id, ev) in g.events {
+                        q = q
+                            .bind(id)
+                            .bind(ev.order_id)
+                            .bind(ev.at)
+                            .bind(ev.actor_id)
+                            .bind(ev.actor_label)
+                            .bind(ev.action)
+                            .bind(ev.from_status)
+                            .bind(ev.to_status)
+                            .bind(ev.note);
+                    }
+                    q
+                }
+                3 => super::audit::bind_entries!(q, g.audit),
+                4 => super::outbox::bind_messages!(q, g.messages, now),
+                _ => {
+                    let mut q = q;
+                    for r in g.remembered {
+                        q = q.bind(r.user_id).bind(r.key).bind(r.scope).bind(r.status).bind(&r.body).bind(now);
+                    }
+                    q
+                }
             }
-            q.execute(&mut **e).await.map(|_| ())
-        })?;
+        }};
     }
-    Ok(())
+    match c {
+        Conn::Sqlite(e) => {
+            let sql: Vec<&str> = sqls.iter().flatten().map(String::as_str).collect();
+            let mut q = sqlx::query(AssertSqlSafe(sql.join(";\n")));
+            for (i, _) in sqls.iter().enumerate().filter(|(_, s)| s.is_some()) {
+                q = bind!(q, i);
+            }
+            q.execute(&mut *e).await.map(|_| ())
+        }
+        Conn::Pg(e) => {
+            for (i, sql) in sqls.into_iter().enumerate() {
+                if let Some(sql) = sql {
+                    bind!(sqlx::query(AssertSqlSafe(sql)), i).execute(&mut *e).await?;
+                }
+            }
+            Ok(())
+        }
+    }
 }

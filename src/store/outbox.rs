@@ -46,35 +46,45 @@ pub struct NewMessage<'a> {
     pub body: &'a str,
 }
 
+/// Columns bound per message by [`bind_messages`].
+pub(crate) const COLS: usize = 9;
+
+/// The INSERT of `n` messages (bind them with [`bind_messages`]).
+pub(crate) fn insert_sql(backend: Backend, n: usize) -> String {
+    format!(
+        "INSERT INTO outbox (event, order_id, channel, recipient, webhook_id, subject, body, next_attempt_at, \
+         created_at, status, attempts) VALUES {}",
+        values(backend, n, COLS, 1, ", 'pending', 0")
+    )
+}
+
+/// Binds messages, due and created at `$now`, to a query made from [`insert_sql`].
+macro_rules! bind_messages {
+    ($q:expr, $rows:expr, $now:expr) => {{
+        let mut q = $q;
+        for m in $rows {
+            q = q
+                .bind(m.event)
+                .bind(m.order_id)
+                .bind(m.channel)
+                .bind(m.recipient)
+                .bind(m.webhook_id)
+                .bind(m.subject)
+                .bind(m.body)
+                .bind($now)
+                .bind($now);
+        }
+        q
+    }};
+}
+pub(crate) use bind_messages;
+
 /// Queues messages (inside the caller's transaction), several to a statement.
-pub async fn enqueue(
-    mut c: Conn<'_>,
-    backend: Backend,
-    msgs: &[NewMessage<'_>],
-    now: DateTime<Utc>,
-) -> sqlx::Result<()> {
-    const COLS: usize = 9;
+pub async fn enqueue(mut c: Conn<'_>, backend: Backend, msgs: &[NewMessage<'_>], now: DateTime<Utc>) -> sqlx::Result<()> {
     for chunk in msgs.chunks(rows_per_statement(backend, COLS)) {
-        let sql = format!(
-            "INSERT INTO outbox (event, order_id, channel, recipient, webhook_id, subject, body, next_attempt_at, \
-             created_at, status, attempts) VALUES {}",
-            values(backend, chunk.len(), COLS, 1, ", 'pending', 0")
-        );
+        let sql = insert_sql(backend, chunk.len());
         on_conn!(&mut c, |e| {
-            let mut q = sqlx::query(AssertSqlSafe(sql));
-            for m in chunk {
-                q = q
-                    .bind(m.event)
-                    .bind(m.order_id)
-                    .bind(m.channel)
-                    .bind(m.recipient)
-                    .bind(m.webhook_id)
-                    .bind(m.subject)
-                    .bind(m.body)
-                    .bind(now)
-                    .bind(now);
-            }
-            q.execute(&mut **e).await.map(|_| ())
+            bind_messages!(sqlx::query(AssertSqlSafe(sql)), chunk, now).execute(&mut **e).await.map(|_| ())
         })?;
     }
     Ok(())
@@ -139,6 +149,7 @@ pub async fn of_order(c: Conn<'_>, order_id: i64) -> sqlx::Result<Vec<Message>> 
 
 /// What the messages of one order event need, in one round trip: the company's name, the
 /// customer's and the engineer's addresses, and whether any webhook is active.
+#[derive(Clone, Debug)]
 pub struct Recipients {
     pub company: Option<String>,
     pub customer_email: Option<String>,

@@ -183,6 +183,21 @@ pub async fn get(c: Conn<'_>, id: i64) -> sqlx::Result<Option<Unit>> {
     on_conn!(c, |e| sqlx::query_as(AssertSqlSafe(sql)).bind(id).fetch_optional(&mut *e).await)
 }
 
+/// The units (not deleted) among `ids`, in no particular order.
+pub async fn get_many(c: Conn<'_>, ids: &[i64]) -> sqlx::Result<Vec<Unit>> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let sql = format!("{SELECT} WHERE u.id IN ({}) AND u.deleted_at IS NULL", super::placeholders(1, ids.len()));
+    on_conn!(c, |e| {
+        let mut q = sqlx::query_as(AssertSqlSafe(sql));
+        for id in ids {
+            q = q.bind(id);
+        }
+        q.fetch_all(&mut *e).await
+    })
+}
+
 /// The units with ids from `lo` to `hi` (a bulk write reads back what it wrote, for the audit
 /// trail; a range, because a list of thousands of parameters is slow to bind on SQLite).
 pub async fn in_id_range(c: Conn<'_>, lo: i64, hi: i64) -> sqlx::Result<Vec<Unit>> {

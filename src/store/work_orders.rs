@@ -554,18 +554,6 @@ from_row!(PastOrder { id: i64, kind: String, status: String, fault_code: Option<
     created_at: DateTime<Utc>, arrived_at: Option<DateTime<Utc>>, completed_at: Option<DateTime<Utc>> });
 
 /// The unit's latest orders, newest first (a unit has few; 200 bounds a pathological one).
-pub async fn past_orders(c: Conn<'_>, unit_id: i64) -> sqlx::Result<Vec<PastOrder>> {
-    on_conn!(c, |e| {
-        sqlx::query_as(
-            "SELECT id, kind, status, fault_code, problem, created_at, arrived_at, completed_at FROM work_orders \
-             WHERE unit_id = $1 ORDER BY id DESC LIMIT 200",
-        )
-        .bind(unit_id)
-        .fetch_all(&mut *e)
-        .await
-    })
-}
-
 // ------------------------------------------------------------------ time line
 
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]

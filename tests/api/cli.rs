@@ -127,6 +127,9 @@ mod reqwest {
     /// A blocking GET without pulling reqwest's blocking feature into the build.
     pub fn blocking_get(url: &str) -> String {
         let url = url.to_string();
+        // reqwest is built without a default TLS provider; the app installs one when its
+        // outbox starts, which may not have happened yet in this test process.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
             rt.block_on(async { ::reqwest::get(url).await.unwrap().text().await.unwrap() })
