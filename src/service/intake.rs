@@ -10,21 +10,21 @@
 //! its orders are written again one by one, so one bad order never fails the others.
 
 use chrono::Utc;
-use tokio::sync::{mpsc, oneshot};
+use std::sync::Arc;
+
+use tokio::sync::{Mutex, mpsc, oneshot};
 
 use super::Actor;
 use super::notifications::{Outgoing, compose};
 use super::work_orders::{Facts, Request};
 use crate::db::{Backend, Db, ReadConn};
-use crate::on_conn;
 use crate::error::{AppError, AppResult};
+use crate::on_conn;
 use crate::store;
 use crate::store::entitlement::NewDecision;
 use crate::store::intake::Remembered;
 use crate::store::outbox::{NewMessage, Recipients};
 use crate::store::work_orders::{Event, NewEvent, WorkOrder};
-
-
 
 /// The stored entitlement decision of a new order.
 pub struct Decision {
@@ -77,24 +77,26 @@ impl Intake {
     /// connection's thread and back, and on the shared runtime every hand-back waited in the
     /// queue behind the requests being served (about a millisecond each under load, which
     /// capped creates at a thousand a second). PostgreSQL connections belong to the runtime
-    /// that opened them, so there it stays on the current runtime.
+    /// that opened them, so there the writers stay on the current runtime; and as PostgreSQL
+    /// runs transactions side by side, several writers take groups from the queue at once.
     pub fn spawn(db: &Db) -> Intake {
         let (tx, rx) = mpsc::channel(1024);
+        let rx = Arc::new(Mutex::new(rx));
         let writer = db.clone();
         match db.backend() {
             Backend::Sqlite => {
                 std::thread::Builder::new()
                     .name("order-writer".into())
-                    .spawn(move || {
-                        match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-                            Ok(rt) => rt.block_on(run(writer, rx)),
-                            Err(e) => tracing::error!(error = %e, "cannot start the order writer"),
-                        }
+                    .spawn(move || match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                        Ok(rt) => rt.block_on(run(writer, rx)),
+                        Err(e) => tracing::error!(error = %e, "cannot start the order writer"),
                     })
                     .expect("the order writer's thread starts");
             }
             Backend::Postgres => {
-                tokio::spawn(run(writer, rx));
+                for _ in 0..PG_WRITERS {
+                    tokio::spawn(run(writer.clone(), rx.clone()));
+                }
             }
         }
         Intake { db: db.clone(), queue: Some(tx) }
@@ -120,41 +122,53 @@ async fn write_one(db: &Db, request: &Request) -> AppResult<Written> {
 /// lets the other writers (order changes, the outbox) have it.
 const HOLD: std::time::Duration = std::time::Duration::from_millis(20);
 
-async fn run(db: Db, mut rx: mpsc::Receiver<Job>) {
-    let mut next = None;
-    loop {
-        let first = match next.take() {
-            Some(j) => j,
-            None => match rx.recv().await {
-                Some(j) => j,
-                None => return,
-            },
-        };
+/// Group writers per instance on PostgreSQL (each with a connection of the pool's 16 while busy).
+const PG_WRITERS: usize = 4;
+
+/// Takes the next group from the queue: the first request waits, the rest are whatever has
+/// queued up behind it.
+async fn next_group(rx: &Mutex<mpsc::Receiver<Job>>, first: Option<Job>) -> Option<Vec<Job>> {
+    let mut rx = rx.lock().await;
+    let head = match first {
+        Some(j) => j,
+        None => rx.recv().await?,
+    };
+    let mut jobs = vec![head];
+    while jobs.len() < store::intake::MAX_GROUP {
+        match rx.try_recv() {
+            Ok(j) => jobs.push(j),
+            Err(_) => break,
+        }
+    }
+    Some(jobs)
+}
+
+async fn run(db: Db, rx: Arc<Mutex<mpsc::Receiver<Job>>>) {
+    while let Some(jobs) = next_group(&rx, None).await {
         let mut conn = match db.hold_writer().await {
             Ok(c) => c,
             Err(e) => {
-                let _ = first.reply.send(Err(e.into()));
+                let msg = format!("no connection for the order writer: {e}");
+                for j in jobs {
+                    let _ = j.reply.send(Err(AppError::Internal(anyhow::anyhow!("{msg}"))));
+                }
                 continue;
             }
         };
         // Groups follow each other on the held connection while requests keep arriving: no
         // pool hand-over (and its ping) between them.
         let held = std::time::Instant::now();
-        let mut first = Some(first);
-        while let Some(head) = first.take() {
-            let mut jobs = vec![head];
-            while jobs.len() < store::intake::MAX_GROUP {
-                match rx.try_recv() {
-                    Ok(j) => jobs.push(j),
-                    Err(_) => break,
-                }
-            }
+        write_jobs(&db, &mut conn, jobs).await;
+        while held.elapsed() < HOLD {
+            // Another writer waiting at the queue gets what comes next; this one lets its
+            // connection go rather than wait with it.
+            let more = match rx.try_lock() {
+                Ok(mut q) => q.try_recv().ok(),
+                Err(_) => None,
+            };
+            let Some(first) = more else { break };
+            let Some(jobs) = next_group(&rx, Some(first)).await else { break };
             write_jobs(&db, &mut conn, jobs).await;
-            match rx.try_recv() {
-                Ok(j) if held.elapsed() < HOLD => first = Some(j),
-                Ok(j) => next = Some(j),
-                Err(_) => {}
-            }
         }
     }
 }
@@ -297,10 +311,8 @@ async fn write_pending(tx: &mut ReadConn, group: &mut [Pending]) -> AppResult<Ve
             )
         })
         .collect();
-    let afters: Vec<(String, String)> = group
-        .iter()
-        .map(|p| (p.order.id.to_string(), serde_json::to_string(&p.order).unwrap_or_default()))
-        .collect();
+    let afters: Vec<(String, String)> =
+        group.iter().map(|p| (p.order.id.to_string(), serde_json::to_string(&p.order).unwrap_or_default())).collect();
     let audit: Vec<store::audit::NewEntry<'_>> = group
         .iter()
         .zip(&afters)

@@ -369,7 +369,8 @@ fn check_parties(
     unit: Option<&store::units::Unit>,
     errors: &mut Vec<FieldError>,
 ) {
-    let customer = customer.filter(|f| super::archive::visible(actor, &f.customer.region_code) || actor.user_id.is_none());
+    let customer =
+        customer.filter(|f| super::archive::visible(actor, &f.customer.region_code) || actor.user_id.is_none());
     if customer.is_none() {
         errors.push(field_error("customer_id", "error.unknown_customer"));
     }

@@ -70,11 +70,7 @@ pub async fn customers(c: Conn<'_>, ids: &[i64]) -> sqlx::Result<Vec<IntakeCusto
 /// The units' earlier orders that intake weighs, as (unit id, order), newest first per unit:
 /// those of the last `recent_days` (the repeat check) and the completed repairs and
 /// maintenance (the entitlement's history), at most 200 per unit.
-pub async fn past_orders(
-    c: Conn<'_>,
-    unit_ids: &[i64],
-    since: DateTime<Utc>,
-) -> sqlx::Result<Vec<(i64, PastOrder)>> {
+pub async fn past_orders(c: Conn<'_>, unit_ids: &[i64], since: DateTime<Utc>) -> sqlx::Result<Vec<(i64, PastOrder)>> {
     if unit_ids.is_empty() {
         return Ok(vec![]);
     }

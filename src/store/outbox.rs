@@ -80,7 +80,12 @@ macro_rules! bind_messages {
 pub(crate) use bind_messages;
 
 /// Queues messages (inside the caller's transaction), several to a statement.
-pub async fn enqueue(mut c: Conn<'_>, backend: Backend, msgs: &[NewMessage<'_>], now: DateTime<Utc>) -> sqlx::Result<()> {
+pub async fn enqueue(
+    mut c: Conn<'_>,
+    backend: Backend,
+    msgs: &[NewMessage<'_>],
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
     for chunk in msgs.chunks(rows_per_statement(backend, COLS)) {
         let sql = insert_sql(backend, chunk.len());
         on_conn!(&mut c, |e| {
