@@ -121,7 +121,7 @@ for conns in "$CONNECTIONS" 64; do
   RESULTS+=("| create order, $conns connections (API: entitlement, repeat check, time line, audit, outbox) | $rps | $p50 | $p95 | $p99 | $max | $errs |")
   echo "   $rps req/s, p50 $p50 ms, p95 $p95 ms, p99 $p99 ms, errors $errs" >&2
 done
-GROUPS=$(curl -fs "$BASE/metrics" | awk '/^intake_group_orders_(sum|count)/ {v[$1]=$2} END {if (v["intake_group_orders_count"] > 0) printf "%.1f", v["intake_group_orders_sum"] / v["intake_group_orders_count"]}')
+PER_GROUP=$(curl -fs "$BASE/metrics" | awk '/^intake_group_orders_(sum|count)/ {v[$1]=$2} END {if (v["intake_group_orders_count"] > 0) printf "%.1f", v["intake_group_orders_sum"] / v["intake_group_orders_count"]}')
 RSS_AFTER=$(rss VmRSS)
 RSS_PEAK=$(rss VmHWM)
 
@@ -140,7 +140,7 @@ OUT="bench/results/orders-$ORDERS-$BACKEND-$(date +%Y-%m-%d).md"
   echo "  after \`aftersales demo\`: $(printf '%.1f' "$GEN_S") s wall clock; the command said: $(tail -1 "$WORK/gen.txt")"
   echo "- database size after generation: $DB_SIZE"
   echo "- server RSS: $RSS_REST MiB at rest, $RSS_AFTER MiB after the load, peak $RSS_PEAK MiB"
-  echo "- new orders per write transaction during the creates (intake_group_orders): ${GROUPS:-n/a} on average"
+  echo "- new orders per write transaction during the creates (intake_group_orders): ${PER_GROUP:-n/a} on average"
   echo
   echo "| scenario | req/s | p50 ms | p95 ms | p99 ms | max ms | errors |"
   echo "|---|---|---|---|---|---|---|"
