@@ -21,25 +21,11 @@ pub struct NewEntry<'a> {
 }
 
 pub async fn insert(c: Conn<'_>, n: &NewEntry<'_>) -> sqlx::Result<()> {
-    on_conn!(c, |e| {
-        sqlx::query(
-            "INSERT INTO audit_log (at, actor_id, actor_label, action, entity_type, entity_id, before_json, \
-             after_json, ip, request_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind(n.at)
-        .bind(n.actor_id)
-        .bind(n.actor_label)
-        .bind(n.action)
-        .bind(n.entity_type)
-        .bind(n.entity_id)
-        .bind(&n.before)
-        .bind(&n.after)
-        .bind(n.ip)
-        .bind(n.request_id)
-        .execute(&mut *e)
-        .await
-        .map(|_| ())
-    })
+    let backend = match c {
+        Conn::Sqlite(_) => Backend::Sqlite,
+        Conn::Pg(_) => Backend::Postgres,
+    };
+    insert_many(c, backend, std::slice::from_ref(n)).await
 }
 
 /// Columns bound per entry by [`bind_entries`].
