@@ -197,7 +197,7 @@ pub(crate) fn parse_hhmm(text: &str, allow_24: bool) -> Option<u32> {
 }
 
 /// Codes appear in URLs and JSON keys: ASCII letters, digits, `-` and `_`, at most 64.
-pub(crate) fn valid_code(code: &str) -> bool {
+pub fn valid_code(code: &str) -> bool {
     !code.is_empty() && code.len() <= 64 && code.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 

@@ -47,6 +47,57 @@ pub mod roles {
     pub const GENERAL_MANAGER: &str = "general_manager";
 }
 
+/// What an order reaches that keeps a promise, in the order an order reaches them. Reaching
+/// one implies the earlier ones: an engineer on site has certainly answered the customer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Milestone {
+    /// The customer was answered: a recorded reply, an engineer assigned with the appointment,
+    /// or a quote sent.
+    Replied,
+    /// The engineer arrived on site.
+    Arrived,
+    /// The work is done and the report signed.
+    Completed,
+    /// The office archived the order.
+    Closed,
+}
+
+impl Milestone {
+    pub const ALL: [Milestone; 4] = [Milestone::Replied, Milestone::Arrived, Milestone::Completed, Milestone::Closed];
+
+    pub const fn code(self) -> &'static str {
+        match self {
+            Milestone::Replied => "replied",
+            Milestone::Arrived => "arrived",
+            Milestone::Completed => "completed",
+            Milestone::Closed => "closed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Milestone> {
+        Self::ALL.into_iter().find(|m| m.code() == s.trim())
+    }
+
+    pub const fn name_zh(self) -> &'static str {
+        match self {
+            Milestone::Replied => "答复客户",
+            Milestone::Arrived => "到达现场",
+            Milestone::Completed => "完工",
+            Milestone::Closed => "关闭归档",
+        }
+    }
+
+    pub const fn name_en(self) -> &'static str {
+        match self {
+            Milestone::Replied => "customer answered",
+            Milestone::Arrived => "arrived on site",
+            Milestone::Completed => "completed",
+            Milestone::Closed => "closed",
+        }
+    }
+}
+
 /// How a clock counts time.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -78,6 +129,14 @@ pub struct SlaTarget {
     /// The rule or commitment the target implements, shown with every breach.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub basis: Option<String>,
+    /// What keeps the promise; unset means the well-known target's own (first reply: replied,
+    /// on site: arrived, anything else: completed). See [`SlaTarget::stops_at`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_on: Option<Milestone>,
+    /// Whether a visit time the customer asked for replaces the target's length; unset means
+    /// only for the on-site target (RULES §5: "within the time the customer asked for").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requested_time: Option<bool>,
 }
 
 fn default_warn() -> Option<u8> {
@@ -340,7 +399,23 @@ impl SlaTarget {
             pause_on: BTreeSet::new(),
             warn_at_percent: default_warn(),
             basis: None,
+            stop_on: None,
+            requested_time: None,
         }
+    }
+
+    /// The milestone that stops this clock.
+    pub fn stops_at(&self) -> Milestone {
+        self.stop_on.unwrap_or(match self.code.as_str() {
+            targets::FIRST_REPLY => Milestone::Replied,
+            targets::ON_SITE => Milestone::Arrived,
+            _ => Milestone::Completed,
+        })
+    }
+
+    /// Whether the customer's requested visit time sets this clock's deadline.
+    pub fn honours_requested_time(&self) -> bool {
+        self.requested_time.unwrap_or(self.code == targets::ON_SITE)
     }
 
     pub fn pausing_on(mut self, reasons: &[&str]) -> Self {
@@ -584,18 +659,24 @@ impl Clock<'_> {
         }
     }
 
-    fn target_seconds(&self) -> i64 {
+    /// The promise's length in µs: up to the requested instant exactly, else the target's minutes.
+    fn target_micros(&self) -> i64 {
         match self.requested_by.filter(|r| *r > self.started_at) {
-            Some(r) => (r - self.started_at).num_seconds().max(1),
-            None => self.target.minutes.saturating_mul(60),
+            Some(r) => (r - self.started_at).num_microseconds().unwrap_or(i64::MAX).max(SECOND),
+            None => self.target.minutes.saturating_mul(60).saturating_mul(SECOND),
         }
+    }
+
+    /// The length in whole seconds (rounded up), which thresholds are counted in.
+    fn target_seconds(&self) -> i64 {
+        ceil_div(self.target_micros(), SECOND)
     }
 
     /// The state of the clock at `now`.
     pub fn evaluate(&self, now: DateTime<Utc>) -> ClockResult {
         let counter = self.counter(now);
         let target_seconds = self.target_seconds();
-        let target = target_seconds.saturating_mul(SECOND);
+        let target = self.target_micros();
         let due_at = counter.reach(target).and_then(to_instant);
         let warn_at = self.target.warn_at_percent.and_then(|p| {
             let threshold = percent_of(target_seconds, i64::from(p)).saturating_mul(SECOND);
@@ -680,6 +761,36 @@ pub fn due_steps<'a>(result: &ClockResult, chain: &'a [EscalationStep]) -> Vec<D
         })
         .map(|(index, step)| DueStep { index, key: step.key(), step })
         .collect()
+}
+
+/// When a sweeper must look at an evaluated clock again: the warning threshold while it is
+/// running, the due time until the breach is recorded, and every step of `chain` whose key is
+/// not in `sent`. The earliest of these, which may already have passed (then it is due now).
+/// `None` when nothing can happen before the order changes: stopped, paused (a paused clock
+/// uses no time, so no threshold comes nearer), or no working time ahead.
+pub fn next_check(
+    clock: &Clock<'_>,
+    result: &ClockResult,
+    chain: &[EscalationStep],
+    sent: &[&str],
+) -> Option<DateTime<Utc>> {
+    if result.state.is_stopped() || result.paused {
+        return None;
+    }
+    let mut instants = vec![];
+    if result.state == ClockState::Running {
+        instants.push(result.warn_at);
+    }
+    if result.state != ClockState::Breached {
+        instants.push(result.due_at);
+    }
+    let steps = clock.step_instants(chain, result.evaluated_at);
+    for (step, at) in chain.iter().zip(steps) {
+        if !sent.contains(&step.key().as_str()) {
+            instants.push(at);
+        }
+    }
+    instants.into_iter().flatten().min()
 }
 
 impl Compliance {

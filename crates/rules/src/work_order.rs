@@ -83,6 +83,13 @@ coded! {
         Close = "close", "关闭归档", "close";
         Cancel = "cancel", "取消", "cancel";
         Reopen = "reopen", "重新打开", "reopen";
+        /// The customer was answered (by phone, letter, e-mail …): stops the first-reply clock.
+        Reply = "reply", "答复客户", "reply to the customer";
+        /// Work waits for parts, the customer or a third party: clocks that honour the reason
+        /// pause. The status does not change.
+        Pause = "pause", "暂停计时", "pause the clock";
+        /// The wait is over.
+        Resume = "resume", "恢复计时", "resume the clock";
     }
 }
 
@@ -159,6 +166,20 @@ impl Status {
         }
     }
 
+    /// Why a clock that runs out in this status was breached.
+    pub const fn breach_cause(self) -> BreachCause {
+        match self {
+            Status::Review => BreachCause::Review,
+            Status::Open => BreachCause::Dispatch,
+            Status::Assigned => BreachCause::Acceptance,
+            Status::Accepted | Status::Travelling => BreachCause::Travel,
+            Status::OnSite => BreachCause::Repair,
+            Status::WaitingCustomer => BreachCause::Customer,
+            Status::WaitingApproval => BreachCause::Approval,
+            Status::Completed | Status::Closed | Status::Cancelled => BreachCause::Other,
+        }
+    }
+
     /// Statuses in which the assigned engineer is working on the order.
     pub const fn with_engineer(self) -> bool {
         matches!(
@@ -188,7 +209,37 @@ impl Action {
             // office when the customer answers by phone.
             Action::DecideQuote => &[Customer, Engineer, Office, Manager],
             Action::DecideApproval => &[Manager],
+            Action::Reply => &[Office, Manager, Quality, Engineer],
+            Action::Pause | Action::Resume => &[Office, Manager, Engineer],
         }
+    }
+
+    /// The SLA milestone the action reaches (see [`crate::sla::Milestone`]): assigning an
+    /// engineer tells the customer who comes and when, and a quote answers the request too.
+    pub const fn milestone(self) -> Option<crate::sla::Milestone> {
+        use crate::sla::Milestone;
+        match self {
+            Action::Reply | Action::Assign | Action::SendQuote => Some(Milestone::Replied),
+            Action::Arrive => Some(Milestone::Arrived),
+            Action::Complete => Some(Milestone::Completed),
+            Action::Close => Some(Milestone::Closed),
+            _ => None,
+        }
+    }
+}
+
+coded! {
+    /// Why a promise was broken, from where the order stood when its clock ran out: the
+    /// breach register groups by it and the service manager may add a note.
+    BreachCause {
+        Review = "review", "质量评审耗时", "quality review took too long";
+        Dispatch = "dispatch", "未及时派工", "not dispatched in time";
+        Acceptance = "acceptance", "工程师未及时接单", "engineer did not accept in time";
+        Travel = "travel", "未及时到达", "engineer did not arrive in time";
+        Repair = "repair", "现场处理超时", "work on site took too long";
+        Customer = "customer", "等待客户", "waiting for the customer";
+        Approval = "approval", "等待审批", "waiting for approval";
+        Other = "other", "其他", "other";
     }
 }
 
@@ -205,6 +256,10 @@ pub enum Refusal {
     QuoteNeeded,
     /// A paid order whose quote waits for an answer.
     QuotePending,
+    /// A pause is already open; resume it first.
+    AlreadyPaused,
+    /// There is no open pause to end.
+    NotPaused,
 }
 
 impl Refusal {
@@ -215,6 +270,8 @@ impl Refusal {
             Refusal::NoResume { .. } => "no_resume",
             Refusal::QuoteNeeded => "quote_needed",
             Refusal::QuotePending => "quote_pending",
+            Refusal::AlreadyPaused => "already_paused",
+            Refusal::NotPaused => "not_paused",
         }
     }
 
@@ -227,6 +284,8 @@ impl Refusal {
             Refusal::NoResume { action } => format!("“{}”后不知道应返回哪个状态，请联系管理员。", action.name_zh()),
             Refusal::QuoteNeeded => "有费服务须先向客户报价，客户确认后才能完工（R3.4）。".into(),
             Refusal::QuotePending => "报价尚待客户确认，不能完工（R3.4）。".into(),
+            Refusal::AlreadyPaused => "计时已暂停，请先恢复计时。".into(),
+            Refusal::NotPaused => "计时没有暂停。".into(),
         }
     }
 
@@ -245,6 +304,8 @@ impl Refusal {
                 "A paid service needs a quote the customer has answered before it can be completed (R3.4).".into()
             }
             Refusal::QuotePending => "The quote still waits for the customer's answer (R3.4).".into(),
+            Refusal::AlreadyPaused => "The clock is already paused; resume it first.".into(),
+            Refusal::NotPaused => "The clock is not paused.".into(),
         }
     }
 }
@@ -258,6 +319,8 @@ pub struct Context {
     pub paid: bool,
     /// The order's latest quote.
     pub quote: Option<QuoteState>,
+    /// A pause recorded with [`Action::Pause`] is open.
+    pub paused: bool,
 }
 
 /// The status after `action` taken by `party` on an order in `from`, or why not.
@@ -301,6 +364,11 @@ pub fn next(from: Status, action: Action, party: Party, cx: Context) -> Result<S
         Action::Close => matches!(from, Completed).then_some(Closed).ok_or_else(not_from),
         Action::Cancel => (!from.is_final()).then_some(Cancelled).ok_or_else(not_from),
         Action::Reopen => matches!(from, Completed | Closed).then_some(Open).ok_or_else(not_from),
+        Action::Reply => (!from.is_final()).then_some(from).ok_or_else(not_from),
+        Action::Pause if cx.paused => Err(Refusal::AlreadyPaused),
+        Action::Pause => (!from.is_final()).then_some(from).ok_or_else(not_from),
+        Action::Resume if !cx.paused => Err(Refusal::NotPaused),
+        Action::Resume => (!from.is_final()).then_some(from).ok_or_else(not_from),
     }
 }
 
@@ -419,6 +487,8 @@ pub struct Candidate<'a> {
     pub open_orders: u32,
     /// Orders scheduled on the visit's day.
     pub day_orders: u32,
+    /// The engineer's working calendar has working time on the visit's day.
+    pub works_that_day: bool,
 }
 
 /// A suggestion with its score and the reasons that make it up.
@@ -430,19 +500,24 @@ pub struct Suggestion {
     pub skilled: bool,
     pub open_orders: u32,
     pub day_orders: u32,
+    pub works_that_day: bool,
 }
 
 /// Engineers ranked for an order: skill in the product's category first (40), the order's
-/// region (30), then the lightest load (3 per open order, 5 per order on the visit's day).
-/// Urgent orders weigh load double, so they go to whoever can leave soonest. Ties go to the
+/// region (30), then the lightest load (3 per open order, 5 per order on the visit's day); an
+/// engineer whose calendar has no working time that day loses 60, so comes after everyone
+/// who works. Urgent orders (by priority, or because a service clock is about to run out or
+/// has run out) weigh load double, so they go to whoever can leave soonest. Ties go to the
 /// lower user id, so the order is stable.
 pub fn suggest(
     category: Option<&str>,
     region: Option<&str>,
     priority: Priority,
+    sla_pressing: bool,
     candidates: &[Candidate<'_>],
 ) -> Vec<Suggestion> {
-    let load_weight = if matches!(priority, Priority::High | Priority::Urgent) { 2 } else { 1 };
+    let urgent = sla_pressing || matches!(priority, Priority::High | Priority::Urgent);
+    let load_weight = if urgent { 2 } else { 1 };
     let mut out: Vec<Suggestion> = candidates
         .iter()
         .map(|c| {
@@ -451,11 +526,14 @@ pub fn suggest(
             let load = (3 * c.open_orders.min(50) + 5 * c.day_orders.min(50)) as i32;
             Suggestion {
                 user_id: c.user_id,
-                score: 40 * i32::from(skilled) + 30 * i32::from(same_region) - load_weight * load,
+                score: 40 * i32::from(skilled) + 30 * i32::from(same_region)
+                    - load_weight * load
+                    - 60 * i32::from(!c.works_that_day),
                 same_region,
                 skilled,
                 open_orders: c.open_orders,
                 day_orders: c.day_orders,
+                works_that_day: c.works_that_day,
             }
         })
         .collect();
@@ -555,12 +633,46 @@ mod tests {
         let cx = Context::default();
         assert_eq!(
             available(Status::Assigned, Party::Engineer, cx),
-            vec![Action::Accept, Action::Decline, Action::SendQuote]
+            vec![Action::Accept, Action::Decline, Action::SendQuote, Action::Reply, Action::Pause]
         );
-        assert_eq!(available(Status::Open, Party::Office, cx), vec![Action::Assign, Action::SendQuote, Action::Cancel]);
+        assert_eq!(
+            available(Status::Open, Party::Office, cx),
+            vec![Action::Assign, Action::SendQuote, Action::Cancel, Action::Reply, Action::Pause]
+        );
+        let paused = Context { paused: true, ..cx };
+        assert_eq!(available(Status::Open, Party::Office, paused).last(), Some(&Action::Resume));
         assert!(available(Status::Cancelled, Party::Office, cx).is_empty());
+        assert_eq!(available(Status::Open, Party::Quality, cx), vec![Action::Reply]);
         let paid = Context { paid: true, ..cx };
         assert!(available(Status::OnSite, Party::Engineer, paid).contains(&Action::Complete));
+    }
+
+    #[test]
+    fn pauses_and_replies_keep_the_status() {
+        let cx = Context::default();
+        let paused = Context { paused: true, ..cx };
+        assert_eq!(next(Status::OnSite, Action::Pause, Party::Engineer, cx), Ok(Status::OnSite));
+        assert_eq!(next(Status::OnSite, Action::Pause, Party::Engineer, paused), Err(Refusal::AlreadyPaused));
+        assert_eq!(next(Status::OnSite, Action::Resume, Party::Engineer, paused), Ok(Status::OnSite));
+        assert_eq!(next(Status::OnSite, Action::Resume, Party::Engineer, cx), Err(Refusal::NotPaused));
+        assert!(next(Status::Closed, Action::Pause, Party::Office, cx).is_err());
+        assert!(next(Status::Open, Action::Pause, Party::Customer, cx).is_err());
+        assert_eq!(next(Status::Review, Action::Reply, Party::Quality, cx), Ok(Status::Review));
+        assert!(next(Status::Completed, Action::Reply, Party::Office, cx).is_err());
+        assert!(Refusal::AlreadyPaused.message_zh().contains("暂停"));
+    }
+
+    #[test]
+    fn actions_reach_milestones_and_statuses_name_breach_causes() {
+        use crate::sla::Milestone;
+        assert_eq!(Action::Assign.milestone(), Some(Milestone::Replied));
+        assert_eq!(Action::Reply.milestone(), Some(Milestone::Replied));
+        assert_eq!(Action::Arrive.milestone(), Some(Milestone::Arrived));
+        assert_eq!(Action::Complete.milestone(), Some(Milestone::Completed));
+        assert_eq!(Action::Accept.milestone(), None);
+        assert_eq!(Status::Open.breach_cause(), BreachCause::Dispatch);
+        assert_eq!(Status::Travelling.breach_cause(), BreachCause::Travel);
+        assert_eq!(Status::WaitingCustomer.breach_cause().name_zh(), "等待客户");
     }
 
     #[test]
@@ -621,6 +733,7 @@ mod tests {
             skills,
             open_orders,
             day_orders,
+            works_that_day: true,
         };
         let list = [
             c(1, Some("south"), &none[..], 0, 0),
@@ -628,12 +741,17 @@ mod tests {
             c(3, Some("east"), &ac[..], 1, 0),
             c(4, Some("south"), &ac[..], 0, 0),
         ];
-        let ranked: Vec<i64> =
-            suggest(Some("air_conditioner"), Some("east"), Priority::Normal, &list).iter().map(|s| s.user_id).collect();
-        assert_eq!(ranked, vec![3, 2, 4, 1]);
+        let rank = |priority, pressing, list: &[Candidate<'_>]| -> Vec<i64> {
+            suggest(Some("air_conditioner"), Some("east"), priority, pressing, list).iter().map(|s| s.user_id).collect()
+        };
+        assert_eq!(rank(Priority::Normal, false, &list), vec![3, 2, 4, 1]);
         // An urgent order weighs load double: the busy local engineer drops below the idle one.
-        let ranked: Vec<i64> =
-            suggest(Some("air_conditioner"), Some("east"), Priority::Urgent, &list).iter().map(|s| s.user_id).collect();
-        assert_eq!(ranked, vec![3, 4, 2, 1]);
+        assert_eq!(rank(Priority::Urgent, false, &list), vec![3, 4, 2, 1]);
+        // So does a normal order whose service clock is about to run out.
+        assert_eq!(rank(Priority::Normal, true, &list), vec![3, 4, 2, 1]);
+        // An engineer off work that day (weekend shift, holiday) comes after everyone who works.
+        let mut off = list.clone();
+        off[2].works_that_day = false;
+        assert_eq!(rank(Priority::Normal, false, &off), vec![2, 4, 3, 1]);
     }
 }

@@ -464,3 +464,60 @@ proptest! {
         prop_assert_eq!(after.due_at, Some(due));
     }
 }
+
+#[test]
+fn targets_know_what_stops_them_and_whether_a_requested_time_counts() {
+    use rules::sla::Milestone;
+    let policies = builtin_policies();
+    let standard = &policies[0];
+    assert_eq!(standard.target("first_reply").unwrap().stops_at(), Milestone::Replied);
+    assert_eq!(standard.target("on_site").unwrap().stops_at(), Milestone::Arrived);
+    assert_eq!(standard.target("resolution").unwrap().stops_at(), Milestone::Completed);
+    assert!(standard.target("on_site").unwrap().honours_requested_time());
+    assert!(!standard.target("resolution").unwrap().honours_requested_time());
+    let mut custom = SlaTarget::new("callback", "回电", "Call back", 30, ClockMode::Working);
+    assert_eq!(custom.stops_at(), Milestone::Completed, "a company's own target stops at completion by default");
+    custom.stop_on = Some(Milestone::Replied);
+    custom.requested_time = Some(true);
+    assert_eq!(custom.stops_at(), Milestone::Replied);
+    assert!(custom.honours_requested_time());
+    let json = serde_json::to_value(&custom).unwrap();
+    assert_eq!(json["stop_on"], "replied");
+    assert_eq!(serde_json::from_value::<SlaTarget>(json).unwrap(), custom);
+    assert!(Milestone::Replied < Milestone::Arrived && Milestone::Arrived < Milestone::Completed);
+    assert_eq!(Milestone::parse("arrived"), Some(Milestone::Arrived));
+}
+
+#[test]
+fn the_next_check_is_the_earliest_unprocessed_instant() {
+    use rules::sla::next_check;
+    let target = reply(120);
+    let chain = default_escalation_chain();
+    let c = clock(&target, "2026-03-02 09:00", &[]);
+    // Running: the warning threshold (10:36, also the dispatcher's 80 % step) comes first.
+    let r = c.evaluate(bj("2026-03-02 10:00"));
+    assert_eq!(next_check(&c, &r, &chain, &[]), Some(bj("2026-03-02 10:36")));
+    // Warning, with the dispatcher told: the due time is next.
+    let r = c.evaluate(bj("2026-03-02 10:40"));
+    assert_eq!(r.state, ClockState::Warning);
+    assert_eq!(next_check(&c, &r, &chain, &["pct80:dispatcher"]), Some(bj("2026-03-02 11:00")));
+    // Breached and the manager told: the general manager a working day (480 min) past due.
+    let r = c.evaluate(bj("2026-03-02 11:30"));
+    assert_eq!(r.state, ClockState::Breached);
+    let sent = ["pct80:dispatcher", "due+0:service_manager"];
+    assert_eq!(next_check(&c, &r, &chain, &sent), Some(bj("2026-03-03 11:00")));
+    let all = ["pct80:dispatcher", "due+0:service_manager", "due+480:general_manager"];
+    assert_eq!(next_check(&c, &r, &chain, &all), None, "nothing left to do");
+    // An unsent earlier step is due at once (catching up after downtime).
+    assert_eq!(next_check(&c, &r, &chain, &[]), Some(bj("2026-03-02 10:36")));
+    // Paused or stopped: nothing until the order changes.
+    let paused = [pause(reasons::WAITING_CUSTOMER, "2026-03-02 09:30", None)];
+    let p = clock(&target, "2026-03-02 09:00", &paused);
+    let r = p.evaluate(bj("2026-03-02 10:00"));
+    assert!(r.paused);
+    assert_eq!(next_check(&p, &r, &chain, &[]), None);
+    let mut stopped = c;
+    stopped.stopped_at = Some(bj("2026-03-02 09:30"));
+    let r = stopped.evaluate(bj("2026-03-02 10:00"));
+    assert_eq!(next_check(&stopped, &r, &chain, &[]), None);
+}
