@@ -38,6 +38,10 @@ pub struct Config {
     pub mail_from: String,
     /// How often the notification worker looks for due messages.
     pub outbox_poll_ms: u64,
+    /// How often the SLA sweeper looks for clocks whose warning, due time or escalation has come.
+    pub sla_sweep_ms: u64,
+    /// Clocks the sweeper claims per transaction.
+    pub sla_sweep_batch: i64,
 }
 
 impl Default for Config {
@@ -55,6 +59,8 @@ impl Default for Config {
             smtp_url: None,
             mail_from: "售后服务 <noreply@localhost>".into(),
             outbox_poll_ms: 1000,
+            sla_sweep_ms: 30_000,
+            sla_sweep_batch: crate::service::sla::SWEEP_BATCH,
         }
     }
 }
@@ -74,6 +80,7 @@ pub struct FileConfig {
     pub files_dir: Option<String>,
     pub smtp_url: Option<String>,
     pub mail_from: Option<String>,
+    pub sla_sweep_seconds: Option<u64>,
 }
 
 impl FileConfig {
@@ -138,6 +145,11 @@ impl Config {
             smtp_url: env_parse::<String>("AFTERSALES_SMTP_URL")?.or(file.smtp_url).filter(|s| !s.trim().is_empty()),
             mail_from: env_parse::<String>("AFTERSALES_MAIL_FROM")?.or(file.mail_from).unwrap_or(d.mail_from),
             outbox_poll_ms: d.outbox_poll_ms,
+            sla_sweep_ms: env_parse::<u64>("AFTERSALES_SLA_SWEEP_SECONDS")?
+                .or(file.sla_sweep_seconds)
+                .map(|s| s.clamp(1, 3600) * 1000)
+                .unwrap_or(d.sla_sweep_ms),
+            sla_sweep_batch: d.sla_sweep_batch,
             public_url: public_url.trim_end_matches('/').to_string(),
             sqlite_sync: o.sqlite_sync.or(file.sqlite_sync).unwrap_or_default(),
             trust_forwarded_for: env_parse("AFTERSALES_TRUST_FORWARDED_FOR")?

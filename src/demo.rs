@@ -329,6 +329,8 @@ async fn load_work_orders(db: &Db, actor: &Actor) -> anyhow::Result<()> {
         ),
         ("FS10C0100", "walk_in", "return", "normal", "风扇买回来摇头功能失灵，要求退货。", String::new()),
     ];
+    let sla = crate::service::sla::Sla::new(std::sync::Arc::new(crate::service::calendars::CalendarCache::new()));
+    let intake = crate::service::intake::Intake::direct(db, &sla);
     for (i, (serial, channel, kind, priority, problem, requested)) in requests.into_iter().enumerate() {
         let u = unit(serial).await?;
         let input = IntakeInput {
@@ -341,15 +343,13 @@ async fn load_work_orders(db: &Db, actor: &Actor) -> anyhow::Result<()> {
             requested_at: requested.clone(),
             ..Default::default()
         };
-        let d = wo::create(db, &crate::service::intake::Intake::direct(db), actor, &input, None, "")
-            .await
-            .map_err(|e| fail("request", e))?;
+        let d = wo::create(db, &intake, actor, &input, None, "").await.map_err(|e| fail("request", e))?;
         if i == 1
             && let Some(&engineer) = engineer_ids.first()
         {
             let assign = ActionInput { version: d.order.version, engineer_id: Some(engineer), ..Default::default() };
             let files = crate::files::Files::none();
-            wo::act(db, &files, actor, d.order.id, rules::work_order::Action::Assign, &assign)
+            wo::act(db, &sla, &files, actor, d.order.id, rules::work_order::Action::Assign, &assign)
                 .await
                 .map_err(|e| fail("assignment", e))?;
         }

@@ -34,6 +34,8 @@ pub struct Options {
     pub orders: u64,
     /// Engineers to create for the orders (they go to engineers already there otherwise).
     pub engineers: u64,
+    /// Open orders registered in the last two days, on top of `orders` (a dispatch backlog).
+    pub backlog: u64,
     pub seed: u64,
     /// Add to a database that already has customers.
     pub append: bool,
@@ -88,7 +90,7 @@ pub async fn run(db: &Db, opts: &Options) -> anyhow::Result<Report> {
     };
     let today = Utc::now().with_timezone(&chrono_tz::Asia::Shanghai).date_naive();
     let now = Utc::now();
-    let mut progress = Progress::new(opts.progress, opts.customers + opts.units + opts.orders);
+    let mut progress = Progress::new(opts.progress, opts.customers + opts.units + opts.orders + opts.backlog);
     let orders_before = {
         let mut c = db.read().await?;
         store::bulk::order_counts(c.conn()).await?
@@ -128,7 +130,7 @@ pub async fn run(db: &Db, opts: &Options) -> anyhow::Result<Report> {
         while let Some(job) = pending.pop_front() {
             write_units(db, job, now, &mut progress).await?;
         }
-        if opts.orders > 0 {
+        if opts.orders + opts.backlog > 0 {
             generate_orders(db, opts, now, &mut progress).await?;
         }
         let mut tx = db.begin().await?;
@@ -175,7 +177,7 @@ pub async fn run(db: &Db, opts: &Options) -> anyhow::Result<Report> {
     Ok(Report {
         customers: opts.customers,
         units: opts.units,
-        orders: opts.orders,
+        orders: opts.orders + opts.backlog,
         rows,
         elapsed: started.elapsed(),
         totals,
@@ -270,17 +272,24 @@ async fn generate_orders(db: &Db, opts: &Options, now: DateTime<Utc>, progress: 
         // Codes live as long as the run; leaking a few dozen short strings keeps batches 'static.
         fault_map.entry(f.category_code).or_default().push(Box::leak(f.code.into_boxed_str()));
     }
+    let standard =
+        rules::sla::builtin_policies().into_iter().find(|p| p.code == "standard").context("standard policy")?;
+    let calendar =
+        rules::calendar::Calendar::cn_standard().compile().map_err(|e| anyhow::anyhow!("cn-standard: {e:?}"))?;
     let plan = Arc::new(orders::OrderPlan {
         seed: opts.seed,
         first_id,
-        total: opts.orders,
+        total: opts.orders + opts.backlog,
         now,
         units: Arc::new(units),
         engineers,
         by_region,
         faults: fault_map,
+        backlog_from: opts.orders,
+        policy: standard,
+        calendar,
     });
-    let batches = opts.orders.div_ceil(orders::ORDER_BATCH);
+    let batches = (opts.orders + opts.backlog).div_ceil(orders::ORDER_BATCH);
     let mut pending = VecDeque::new();
     for b in 0..batches {
         let p = plan.clone();

@@ -34,12 +34,16 @@ pub async fn serve(
     let jobs = tokio::spawn(background(state.db.clone(), stop_rx.clone()));
     let sender = std::sync::Arc::new(crate::jobs::outbox::Sender::new(&state.config)?);
     let poll = Duration::from_millis(state.config.outbox_poll_ms);
-    let outbox = tokio::spawn(crate::jobs::outbox::run(state.db.clone(), sender, poll, stop_rx));
+    let outbox = tokio::spawn(crate::jobs::outbox::run(state.db.clone(), sender, poll, stop_rx.clone()));
+    let sweep = Duration::from_millis(state.config.sla_sweep_ms);
+    let batch = state.config.sla_sweep_batch;
+    let sla = tokio::spawn(crate::jobs::sla::run(state.db.clone(), state.sla.clone(), sweep, batch, stop_rx));
     let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app).with_graceful_shutdown(shutdown).await.context("the server stopped with an error")?;
     let _ = stop_tx.send(true);
     let _ = jobs.await;
     let _ = outbox.await;
+    let _ = sla.await;
     state.db.close().await;
     tracing::info!("stopped");
     Ok(())

@@ -40,6 +40,8 @@ pub enum Perm {
     ManageFaultCodes,
     /// Set the engineers' skills used by dispatch.
     ManageEngineers,
+    /// Edit SLA policies, service contracts and which calendar a region or engineer works to.
+    ManageSla,
 }
 
 impl Role {
@@ -81,7 +83,7 @@ impl Role {
             ManageUsers => matches!(self, Admin),
             ViewAudit => matches!(self, Admin | GeneralManager | ServiceManager),
             AllRegions => matches!(self, Admin | GeneralManager | ServiceManager | Quality),
-            ManagePolicies | ManageCalendars => matches!(self, Admin | GeneralManager | ServiceManager),
+            ManagePolicies | ManageCalendars | ManageSla => matches!(self, Admin | GeneralManager | ServiceManager),
             EditArchive => matches!(self, Admin | GeneralManager | ServiceManager | Dispatcher | Quality),
             ManageFaultCodes => matches!(self, Admin | GeneralManager | ServiceManager | Quality),
             ManageEngineers => matches!(self, Admin | GeneralManager | ServiceManager),

@@ -10,6 +10,9 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::{Rng, address, mobile, person_name};
 use crate::store::bulk::NewOrder;
+use crate::store::sla::ClockRow;
+use rules::calendar::CompiledCalendar;
+use rules::sla::{Clock, ClockState, Milestone, SlaPolicy};
 
 pub const ORDER_BATCH: u64 = 10_000;
 const SPAN_DAYS: i64 = 730;
@@ -32,7 +35,25 @@ pub struct OrderPlan {
     pub engineers: Vec<GenEngineer>,
     pub by_region: HashMap<String, Vec<usize>>,
     pub faults: HashMap<String, Vec<&'static str>>,
+    /// Orders from this index on are the open backlog: registered in the last two days and
+    /// still in the flow.
+    pub backlog_from: u64,
+    /// The SLA policy every generated order counts on, and its calendar.
+    pub policy: SlaPolicy,
+    pub calendar: CompiledCalendar,
 }
+
+/// Open statuses of the backlog.
+const BACKLOG: &[(&str, u64)] = &[
+    ("review", 3),
+    ("open", 30),
+    ("assigned", 25),
+    ("accepted", 12),
+    ("travelling", 5),
+    ("on_site", 15),
+    ("waiting_customer", 5),
+    ("waiting_approval", 5),
+];
 
 fn weighted<T: Copy>(rng: &mut Rng, items: &[(T, u64)]) -> T {
     let total: u64 = items.iter().map(|i| i.1).sum();
@@ -125,12 +146,21 @@ impl OrderPlan {
         // Ids grow with time, as they do in a live system: order `index` of `total` is that far
         // through the two years, give or take an hour.
         let span = Duration::days(SPAN_DAYS).num_seconds();
-        let offset = span * index as i64 / self.total.max(1) as i64 - rng.below(3600) as i64;
-        let created_at = self.now - Duration::seconds(span) + Duration::seconds(offset.max(0));
+        let backlog = index >= self.backlog_from;
+        let created_at = if backlog {
+            // The backlog came in over the last two days, in id order.
+            let n = (self.total - self.backlog_from).max(1) as i64;
+            self.now - Duration::seconds(2 * 86_400 - 2 * 86_400 * (index - self.backlog_from) as i64 / n)
+        } else {
+            let offset = span * index as i64 / self.backlog_from.max(1) as i64 - rng.below(3600) as i64;
+            self.now - Duration::seconds(span) + Duration::seconds(offset.max(0))
+        };
         let age_days = (self.now - created_at).num_days();
         let &(unit_id, customer_id, ref region, ref category) = rng.pick(&self.units[..]);
         let kind = weighted(rng, KINDS);
-        let status = if age_days > 30 {
+        let status = if backlog {
+            weighted(rng, BACKLOG)
+        } else if age_days > 30 {
             weighted(rng, &[("closed", 90), ("completed", 4), ("cancelled", 6)])
         } else if age_days > 7 {
             weighted(
@@ -233,7 +263,11 @@ impl OrderPlan {
         if let Some(at) = cancelled_at {
             events.push(("cancel", Some(from), "cancelled", at, "dispatcher".to_string()));
         }
+        let (clocks, sla_due_at, sla_warn_at) = self.clocks(id, created_at, requested_at, &events);
         NewOrder {
+            clocks,
+            sla_due_at,
+            sla_warn_at,
             id,
             status,
             channel: weighted(rng, CHANNELS),
@@ -269,5 +303,98 @@ impl OrderPlan {
             created_at,
             events,
         }
+    }
+
+    /// The order's SLA clocks as the app would have kept them: stopped by the milestones of its
+    /// time line, cancelled with the order, breaches recorded with the step the order was at
+    /// when the clock ran out. Warnings and escalations of the past are taken as sent (none are
+    /// written), so a sweeper starts with what is still ahead.
+    fn clocks(
+        &self,
+        id: i64,
+        created_at: DateTime<Utc>,
+        requested_at: Option<DateTime<Utc>>,
+        events: &[crate::store::bulk::GenEvent],
+    ) -> (Vec<ClockRow>, Option<DateTime<Utc>>, Option<DateTime<Utc>>) {
+        let at = |action: &str| events.iter().find(|e| e.0 == action).map(|e| e.3);
+        let assigned = at("assign").or_else(|| at("send_quote"));
+        let arrived = at("arrive");
+        let completed = at("complete");
+        let closed = at("close");
+        let cancelled = at("cancel");
+        let mut rows = vec![];
+        let (mut due_min, mut warn_min): (Option<DateTime<Utc>>, Option<DateTime<Utc>>) = (None, None);
+        for target in &self.policy.targets {
+            let stop = match target.stops_at() {
+                Milestone::Replied => assigned.or(arrived).or(completed),
+                Milestone::Arrived => arrived.or(completed),
+                Milestone::Completed => completed,
+                Milestone::Closed => closed,
+            };
+            let was_cancelled = stop.is_none() && cancelled.is_some();
+            let stopped_at = stop.or(cancelled);
+            let deadline = requested_at.filter(|r| target.honours_requested_time() && *r > created_at);
+            let clock = Clock {
+                target,
+                calendar: &self.calendar,
+                started_at: created_at,
+                pauses: &[],
+                stopped_at,
+                requested_by: deadline,
+            };
+            let r = clock.evaluate(self.now);
+            let breached_at = (r.state.is_breach() && !was_cancelled).then_some(r.due_at).flatten();
+            // Where the order stood when the clock ran out.
+            let cause = breached_at.map(|due| {
+                let before = |t: Option<DateTime<Utc>>| t.is_none_or(|t| t > due);
+                if before(assigned) {
+                    "dispatch"
+                } else if before(at("accept")) {
+                    "acceptance"
+                } else if before(arrived) {
+                    "travel"
+                } else {
+                    "repair"
+                }
+            });
+            let next_check_at = if was_cancelled || r.state.is_stopped() || r.paused {
+                None
+            } else {
+                let steps = clock.step_instants(&self.policy.escalation, self.now);
+                let mut ahead: Vec<DateTime<Utc>> = steps.into_iter().flatten().collect();
+                ahead.extend(r.due_at.filter(|_| r.state != ClockState::Breached));
+                ahead.extend(r.warn_at.filter(|_| r.state == ClockState::Running));
+                ahead.into_iter().filter(|t| *t > self.now).min()
+            };
+            if stopped_at.is_none() {
+                due_min = r.due_at.map(|d| due_min.map_or(d, |m| m.min(d)));
+                warn_min = r.warn_at.map(|w| warn_min.map_or(w, |m| m.min(w)));
+            }
+            let state = if was_cancelled { "cancelled" } else { crate::service::sla::state_code(r.state) };
+            rows.push(ClockRow {
+                order_id: id,
+                target: target.code.clone(),
+                policy_code: self.policy.code.clone(),
+                policy_version: i64::from(self.policy.version),
+                calendar_code: self.calendar_code(),
+                started_at: created_at,
+                stopped_at,
+                deadline,
+                state: state.to_owned(),
+                due_at: r.due_at,
+                warn_at: r.warn_at,
+                next_check_at,
+                used_seconds: r.used_seconds,
+                target_seconds: r.target_seconds,
+                breached_at,
+                breach_cause: cause.map(str::to_owned),
+                breach_note: String::new(),
+            });
+        }
+        (rows, due_min, warn_min)
+    }
+
+    fn calendar_code(&self) -> String {
+        crate::service::sla::DEFAULT_CALENDAR.to_owned()
     }
 }

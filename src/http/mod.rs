@@ -7,6 +7,7 @@ pub mod calendars;
 pub mod entitlement;
 pub mod exports;
 pub mod import;
+pub mod sla;
 pub mod web;
 pub mod work_orders;
 
@@ -51,22 +52,27 @@ pub struct AppState {
     pub files: crate::files::Files,
     /// Writes new orders in groups (see `service::intake`).
     pub intake: crate::service::intake::Intake,
+    /// SLA policies and clocks (see `service::sla`).
+    pub sla: crate::service::sla::Sla,
 }
 
 impl AppState {
     /// Fails when the files folder cannot be created.
     pub fn new(db: Db, config: Config) -> anyhow::Result<AppState> {
         let files = crate::files::Files::local(&config.files_dir)?;
+        let calendars = Arc::new(crate::service::calendars::CalendarCache::new());
+        let sla = crate::service::sla::Sla::new(calendars.clone());
         Ok(AppState {
             files,
-            intake: crate::service::intake::Intake::spawn(&db),
+            intake: crate::service::intake::Intake::spawn(&db, &sla),
+            sla,
             db,
             config: Arc::new(config),
             metrics: metrics_handle(),
             started: Instant::now(),
             policies: Arc::new(crate::service::entitlement::PolicyCache::new()),
             tokens: Arc::new(auth::TokenCache::new()),
-            calendars: Arc::new(crate::service::calendars::CalendarCache::new()),
+            calendars,
         })
     }
 }
@@ -292,6 +298,7 @@ pub fn openapi_doc() -> utoipa::openapi::OpenApi {
     doc.merge(calendars::ApiDoc::openapi());
     doc.merge(exports::ApiDoc::openapi());
     doc.merge(work_orders::ApiDoc::openapi());
+    doc.merge(sla::ApiDoc::openapi());
     doc
 }
 
@@ -303,14 +310,16 @@ pub fn router(state: AppState) -> Router {
         .merge(entitlement::pages())
         .merge(calendars::pages())
         .merge(exports::pages())
-        .merge(work_orders::pages());
+        .merge(work_orders::pages())
+        .merge(sla::pages());
     let api = api::routes()
         .merge(archive::api())
         .merge(import::api())
         .merge(entitlement::api())
         .merge(calendars::api())
         .merge(exports::api())
-        .merge(work_orders::api());
+        .merge(work_orders::api())
+        .merge(sla::api());
     Router::new()
         .merge(pages)
         .nest("/api/v1", api)

@@ -66,6 +66,21 @@ impl Layout {
             "users" => Perm::ManageUsers,
             "audit" => Perm::ViewAudit,
             "calendars" => Perm::ManageCalendars,
+            // Office staff read the service figures (engineers and the warehouse do not).
+            "sla_reports" => {
+                return self.user.as_ref().is_some_and(|u| {
+                    u.roles.iter().any(|r| {
+                        matches!(
+                            r,
+                            crate::domain::Role::Admin
+                                | crate::domain::Role::GeneralManager
+                                | crate::domain::Role::ServiceManager
+                                | crate::domain::Role::Dispatcher
+                                | crate::domain::Role::Quality
+                        )
+                    })
+                });
+            }
             _ => return false,
         };
         self.user.as_ref().is_some_and(|u| u.can(p))

@@ -150,6 +150,7 @@ pub trait OrderLabels {
         match e.action.as_str() {
             "create" => self.channel_name(head),
             "decide_quote" => format!("{}{rest}", self.label("wo.quote_", head)),
+            "pause" => format!("{}{rest}", self.label("sla.reason.", head)),
             "decide_approval" => match head.split_once(' ') {
                 Some((kind, status)) => {
                     format!("{} {}{rest}", self.label("wo.kind_", kind), self.label("wo.approval_", status))
@@ -181,6 +182,20 @@ pub trait OrderLabels {
     }
     fn opt<'a>(&self, s: &'a Option<String>) -> &'a str {
         s.as_deref().filter(|s| !s.is_empty()).unwrap_or("—")
+    }
+    /// The colour of an order's most urgent running clock now: breached, warning, running, or
+    /// empty when no clock runs.
+    fn sla_state<D: std::borrow::Borrow<Option<DateTime<Utc>>>>(&self, due: D, warn: D) -> &'static str {
+        let now = Utc::now();
+        match (*due.borrow(), *warn.borrow()) {
+            (None, _) => "",
+            (Some(d), _) if now > d => "breached",
+            (_, Some(w)) if now >= w => "warning",
+            _ => "running",
+        }
+    }
+    fn sla_label(&self, state: &str) -> String {
+        self.layout().t(&format!("sla.state_{state}"))
     }
     /// The local time for a `datetime-local` input.
     fn local_input<T: std::borrow::Borrow<Option<DateTime<Utc>>>>(&self, t: T) -> String {
@@ -223,12 +238,34 @@ struct ListParams {
     /// Created on or before this day.
     #[serde(default)]
     to: String,
-    /// Only open orders whose agreed or requested visit time has passed.
+    /// Only open orders past due: their most urgent SLA clock ran out (orders without clocks:
+    /// their agreed or requested visit time has passed).
     #[serde(default)]
     overdue: Option<String>,
+    /// `due`: open orders with a running SLA clock, most urgent first; default newest first.
+    #[serde(default)]
+    sort: String,
     /// Cursor: the `next_before` of the previous page.
     before: Option<i64>,
+    /// Cursor of `sort=due`: the `next_after` of the previous page.
+    #[serde(default)]
+    after: String,
     limit: Option<i64>,
+}
+
+/// `sort=due`'s cursor: `RFC3339~ID`.
+fn parse_after(s: &str, errors: &mut Vec<FieldError>) -> Option<(DateTime<Utc>, i64)> {
+    let s = s.trim();
+    if s.is_empty() {
+        return None;
+    }
+    let parsed = s
+        .rsplit_once('~')
+        .and_then(|(t, id)| Some((DateTime::parse_from_rfc3339(t).ok()?.with_timezone(&Utc), id.parse::<i64>().ok()?)));
+    if parsed.is_none() {
+        errors.push(field_error("after", "error.bad_parameter"));
+    }
+    parsed
 }
 
 fn day_start(field: &str, s: &str, errors: &mut Vec<FieldError>) -> Option<DateTime<Utc>> {
@@ -258,6 +295,15 @@ fn list_query(p: &ListParams, limit: i64) -> AppResult<svc::ListQuery> {
         created_to: to,
         overdue: p.overdue.as_deref().is_some_and(|v| matches!(v, "1" | "true" | "on")),
         before_id: p.before,
+        by_due: match p.sort.trim() {
+            "" | "new" => false,
+            "due" => true,
+            _ => {
+                errors.push(field_error("sort", "wo.error.unknown_value"));
+                false
+            }
+        },
+        after_due: parse_after(&p.after, &mut errors),
         limit,
         ..Default::default()
     };
@@ -269,15 +315,37 @@ fn list_query(p: &ListParams, limit: i64) -> AppResult<svc::ListQuery> {
 #[derive(Serialize, ToSchema)]
 struct OrderPageJson {
     items: Vec<Summary>,
+    /// The next page of the default order: `before=…`.
     next_before: Option<i64>,
+    /// The next page of `sort=due`: `after=…`.
+    next_after: Option<String>,
 }
 
-async fn page_of(st: &AppState, ctx: &Ctx, p: &ListParams) -> AppResult<(Vec<Summary>, Option<i64>)> {
+/// The next page's cursor: `before=ID`, or `after=DUE~ID` for `sort=due`.
+enum Cursor {
+    Before(i64),
+    After(String),
+}
+
+impl Cursor {
+    fn param(&self) -> String {
+        match self {
+            Cursor::Before(id) => format!("before={id}"),
+            Cursor::After(a) => format!("after={}", super::urlencode(a)),
+        }
+    }
+}
+
+async fn page_of(st: &AppState, ctx: &Ctx, p: &ListParams) -> AppResult<(Vec<Summary>, Option<Cursor>)> {
     let limit = super::api::page_limit(p.limit)?;
-    let mut items = svc::list(&st.db, &ctx.actor()?, &list_query(p, limit + 1)?).await?;
+    let q = list_query(p, limit + 1)?;
+    let mut items = svc::list(&st.db, &ctx.actor()?, &q).await?;
     let next = if items.len() as i64 > limit {
         items.truncate(limit as usize);
-        items.last().map(|o| o.id)
+        items.last().map(|o| match (q.by_due, o.sla_due_at) {
+            (true, Some(due)) => Cursor::After(format!("{}~{}", due.to_rfc3339(), o.id)),
+            _ => Cursor::Before(o.id),
+        })
     } else {
         None
     };
@@ -291,8 +359,13 @@ async fn api_list(
     ctx: Ctx,
     ApiQuery(p): ApiQuery<ListParams>,
 ) -> AppResult<axum::Json<OrderPageJson>> {
-    let (items, next_before) = page_of(&st, &ctx, &p).await?;
-    Ok(axum::Json(OrderPageJson { items, next_before }))
+    let (items, next) = page_of(&st, &ctx, &p).await?;
+    let (next_before, next_after) = match next {
+        Some(Cursor::Before(id)) => (Some(id), None),
+        Some(Cursor::After(a)) => (None, Some(a)),
+        None => (None, None),
+    };
+    Ok(axum::Json(OrderPageJson { items, next_before, next_after }))
 }
 
 #[derive(Template)]
@@ -342,6 +415,9 @@ fn query_string(p: &ListParams) -> String {
     if p.overdue.as_deref().is_some_and(|v| !v.is_empty()) {
         s.append_pair("overdue", "1");
     }
+    if p.sort == "due" {
+        s.append_pair("sort", "due");
+    }
     s.finish()
 }
 
@@ -367,7 +443,7 @@ async fn list_view(st: &AppState, ctx: &Ctx, p: ListParams, view_errors: Vec<Fie
     };
     errors.extend(view_errors);
     let qs = query_string(&p);
-    let next = next.map(|n| format!("/work-orders?{qs}{}before={n}", if qs.is_empty() { "" } else { "&" }));
+    let next = next.map(|n| format!("/work-orders?{qs}{}{}", if qs.is_empty() { "" } else { "&" }, n.param()));
     let mut c = st.db.read().await?;
     let regions = store::settings::regions(c.conn()).await?;
     drop(c);
@@ -404,6 +480,7 @@ async fn export(
     let format = super::archive::export_format(&f.format)?;
     let mut q = list_query(&p, 1_000_000)?;
     q.before_id = None;
+    q.after_due = None;
     let list = svc::list_full(&st.db, &ctx.actor()?, &q).await?;
     let t = |t: Option<DateTime<Utc>>| -> Cell {
         t.map(|t| Cell::Text(t.with_timezone(&ZONE).format("%Y-%m-%d %H:%M").to_string())).unwrap_or(Cell::Empty)
@@ -497,7 +574,7 @@ async fn api_create(
     {
         // The stored answer names the order; show it as it is now.
         let id = serde_json::from_str::<serde_json::Value>(&body).ok().and_then(|v| v["id"].as_i64()).unwrap_or(0);
-        let d = svc::get_with_link(&st.db, &actor, id, &st.config.public_url).await?;
+        let d = svc::get_with_link(&st.db, &st.sla, &actor, id, &st.config.public_url).await?;
         let mut res = (StatusCode::CREATED, axum::Json(d)).into_response();
         res.headers_mut().insert("idempotent-replayed", axum::http::HeaderValue::from_static("true"));
         return Ok(res);
@@ -651,7 +728,7 @@ async fn create_submit(State(st): State<AppState>, ctx: Ctx, body: Bytes) -> App
 /// One order with its time line, quotes, approvals, attachments and the caller's actions.
 #[utoipa::path(get, path = "/api/v1/work-orders/{id}", responses((status = 200, body = OrderDetail), (status = 404)), tag = "work orders")]
 async fn api_get(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> AppResult<axum::Json<OrderDetail>> {
-    Ok(axum::Json(svc::get_with_link(&st.db, &ctx.actor()?, id, &st.config.public_url).await?))
+    Ok(axum::Json(svc::get_with_link(&st.db, &st.sla, &ctx.actor()?, id, &st.config.public_url).await?))
 }
 
 fn parse_action(code: &str) -> AppResult<Action> {
@@ -672,10 +749,10 @@ async fn api_act(
 ) -> AppResult<Response> {
     let action = parse_action(&action)?;
     let actor = ctx.actor()?;
-    if svc::act(&st.db, &st.files, &actor, id, action, &input).await?.is_none() {
+    if svc::act(&st.db, &st.sla, &st.files, &actor, id, action, &input).await?.is_none() {
         return Ok(StatusCode::NO_CONTENT.into_response());
     }
-    Ok(axum::Json(svc::get_with_link(&st.db, &actor, id, &st.config.public_url).await?).into_response())
+    Ok(axum::Json(svc::get_with_link(&st.db, &st.sla, &actor, id, &st.config.public_url).await?).into_response())
 }
 
 /// Engineers ranked for the order by skill, region and load on the visit's day.
@@ -685,7 +762,7 @@ async fn api_suggestions(
     ctx: Ctx,
     Path(id): Path<i64>,
 ) -> AppResult<axum::Json<Vec<svc::Suggested>>> {
-    Ok(axum::Json(svc::suggestions(&st.db, &ctx.actor()?, id).await?))
+    Ok(axum::Json(svc::suggestions(&st.db, &st.sla, &ctx.actor()?, id).await?))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -779,6 +856,8 @@ struct OrderPage {
     f: FormData,
     failed_action: String,
     errors: FormErrors,
+    /// Service managers correct the cause of a breach.
+    can_note_breach: bool,
 }
 impl OrderLabels for OrderPage {
     fn layout(&self) -> &Layout {
@@ -804,6 +883,28 @@ impl OrderPage {
     fn fault_name(&self, code: &str) -> String {
         self.fault_codes.iter().find(|f| f.code == code).map(|f| f.name(self.l.locale).to_string()).unwrap_or_default()
     }
+    /// A promise kept by answering the customer is still running.
+    fn reply_open(&self) -> bool {
+        self.d.clocks.iter().any(|k| k.stops_at == "replied" && k.stopped_at.is_none() && k.state != "cancelled")
+    }
+    fn span(&self, minutes: &i64) -> String {
+        super::sla::span(self.l.locale, *minutes)
+    }
+    fn mode_name(&self, mode: &str) -> String {
+        self.l.t(&format!("sla.mode_{mode}"))
+    }
+    fn clock_state(&self, state: &str) -> String {
+        self.l.t(&format!("sla.state_{state}"))
+    }
+    fn clock_bar(&self, k: &crate::service::sla::ClockView) -> i64 {
+        (k.percent_used.round() as i64).clamp(0, 100)
+    }
+    fn cause_name(&self, code: &str) -> String {
+        rules::work_order::BreachCause::parse(code).map(|c| c.name(self.l.locale).to_string()).unwrap_or_default()
+    }
+    fn causes(&self) -> Vec<(&'static str, &'static str)> {
+        rules::work_order::BreachCause::ALL.iter().map(|c| (c.code(), c.name(self.l.locale))).collect()
+    }
 }
 
 async fn order_view(
@@ -815,7 +916,7 @@ async fn order_view(
     failed_action: Option<&str>,
 ) -> AppResult<Response> {
     let actor = ctx.actor()?;
-    let d = svc::get_with_link(&st.db, &actor, id, &st.config.public_url).await?;
+    let d = svc::get_with_link(&st.db, &st.sla, &actor, id, &st.config.public_url).await?;
     let mut c = st.db.read().await?;
     let decision = match d.order.decision_id {
         Some(did) => store::entitlement::decision(c.conn(), did).await?.map(|stored| {
@@ -835,8 +936,11 @@ async fn order_view(
         None => String::new(),
     };
     drop(c);
-    let suggestions =
-        if d.actions.iter().any(|a| a == "assign") { svc::suggestions(&st.db, &actor, id).await? } else { vec![] };
+    let suggestions = if d.actions.iter().any(|a| a == "assign") {
+        svc::suggestions(&st.db, &st.sla, &actor, id).await?
+    } else {
+        vec![]
+    };
     let notifications = crate::service::notifications::of_order(&st.db, &actor, id).await?;
     let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
     let page = OrderPage {
@@ -850,6 +954,12 @@ async fn order_view(
         f,
         failed_action: failed_action.unwrap_or_default().to_string(),
         errors: FormErrors::new(errors, ctx.locale),
+        can_note_breach: actor.roles.iter().any(|r| {
+            matches!(
+                r,
+                crate::domain::Role::Admin | crate::domain::Role::GeneralManager | crate::domain::Role::ServiceManager
+            )
+        }),
     };
     Ok(render_status(status, &page))
 }
@@ -935,6 +1045,7 @@ fn action_from(form: &FormData) -> (ActionInput, Vec<FieldError>) {
         signature: form.get("signature"),
         rating,
         rating_comment: form.get("rating_comment"),
+        pause_reason: form.get("pause_reason"),
     };
     (input, errors)
 }
@@ -951,7 +1062,7 @@ async fn act_submit(
     if !errors.is_empty() {
         return order_view(&st, &ctx, id, errors, form, Some(action.code())).await;
     }
-    match svc::act(&st.db, &st.files, &ctx.actor()?, id, action, &input).await {
+    match svc::act(&st.db, &st.sla, &st.files, &ctx.actor()?, id, action, &input).await {
         Ok(Some(_)) => Ok(Redirect::to(&format!("/work-orders/{id}")).into_response()),
         // An engineer who declined no longer sees the order: back to their list.
         Ok(None) => Ok(Redirect::to("/my").into_response()),
@@ -988,7 +1099,7 @@ impl ReportPage {
 
 /// 售后服务报告单: printable on A4, the basis of expense claims.
 async fn report_page(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> AppResult<Response> {
-    let d = svc::get_with_link(&st.db, &ctx.actor()?, id, &st.config.public_url).await?;
+    let d = svc::get_with_link(&st.db, &st.sla, &ctx.actor()?, id, &st.config.public_url).await?;
     let mut c = st.db.read().await?;
     let company = store::settings::get(c.conn(), "company_name").await?.unwrap_or_default();
     let hotline = store::settings::get(c.conn(), "service_hotline").await?.unwrap_or_default();
@@ -1053,6 +1164,8 @@ struct BoardQuery {
 struct EngineerWeek {
     e: store::work_orders::Engineer,
     days: Vec<Vec<Summary>>,
+    /// The engineer's calendar has working time that day.
+    working: Vec<bool>,
 }
 
 #[derive(Template)]
@@ -1098,7 +1211,16 @@ async fn dispatch_page(State(st): State<AppState>, ctx: Ctx, Query(q): Query<Boa
     let days: Vec<NaiveDate> = (0..7).map(|i| first + Duration::days(i)).collect();
     let wq = svc::ListQuery { statuses: vec!["review".into(), "open".into()], limit: 500, ..Default::default() };
     let mut waiting = svc::list(&st.db, &actor, &wq).await?;
-    waiting.sort_by_key(|o| (urgency(&o.priority), o.requested_at.unwrap_or(o.created_at), o.id));
+    // Broken and nearly broken promises first, then priority, then the earliest due.
+    let now = Utc::now();
+    let pressure = |o: &Summary| match (o.sla_due_at, o.sla_warn_at) {
+        (Some(d), _) if now > d => 0,
+        (_, Some(w)) if now >= w => 1,
+        _ => 2,
+    };
+    waiting.sort_by_key(|o| {
+        (pressure(o), urgency(&o.priority), o.sla_due_at.or(o.requested_at).unwrap_or(o.created_at), o.id)
+    });
     // One query for every engineer's open orders (a few thousand at most), bucketed here.
     let statuses: Vec<String> =
         Status::ALL.iter().filter(|s| s.with_engineer()).map(|s| s.code().to_string()).collect();
@@ -1127,7 +1249,11 @@ async fn dispatch_page(State(st): State<AppState>, ctx: Ctx, Query(q): Query<Boa
         for c in &mut cols {
             c.sort_by_key(|o| o.scheduled_at);
         }
-        weeks.push(EngineerWeek { e, days: cols });
+        let mut working = Vec::with_capacity(days.len());
+        for d in &days {
+            working.push(st.sla.works_on(&st.db, e.calendar_code.as_deref(), *d).await?);
+        }
+        weeks.push(EngineerWeek { e, days: cols, working });
     }
     Ok(render(&DispatchPage {
         l: Layout::new(&ctx, "wo.dispatch_title"),
@@ -1197,7 +1323,7 @@ async fn track_quote(
         "no" => false,
         _ => return track_view(&st, &ctx, &token, vec![field_error("approve", "error.required")]).await,
     };
-    match svc::decide_quote_by_link(&st.db, &token, approve, &form.get("name"), &ctx.ip).await {
+    match svc::decide_quote_by_link(&st.db, &st.sla, &token, approve, &form.get("name"), &ctx.ip).await {
         Ok(()) => Ok(Redirect::to(&format!("/t/{token}")).into_response()),
         Err(AppError::Validation(list)) => track_view(&st, &ctx, &token, list).await,
         Err(AppError::Conflict(_)) => {

@@ -1,3 +1,4 @@
 //! Scheduled and queued work that runs beside the web server.
 
 pub mod outbox;
+pub mod sla;

@@ -17,6 +17,7 @@ use tokio::sync::{Mutex, mpsc, oneshot};
 
 use super::Actor;
 use super::notifications::{Outgoing, compose};
+use super::sla::Sla;
 use super::work_orders::{Facts, Request};
 use crate::db::{Backend, Db, ReadConn};
 use crate::error::{AppError, AppResult};
@@ -40,6 +41,8 @@ pub struct Decision {
 pub struct Pending {
     pub actor: Actor,
     pub order: WorkOrder,
+    /// The order's SLA clocks (`order_id` filled in with the order's id).
+    pub clocks: Vec<store::sla::ClockRow>,
     pub decision: Option<Decision>,
     /// Who the creation's notifications go to (read with the customer).
     pub recipients: Recipients,
@@ -51,6 +54,7 @@ pub struct Pending {
 pub struct Written {
     pub order: WorkOrder,
     pub event: Event,
+    pub clocks: Vec<store::sla::ClockRow>,
 }
 
 struct Job {
@@ -63,13 +67,14 @@ struct Job {
 #[derive(Clone)]
 pub struct Intake {
     db: Db,
+    sla: Sla,
     queue: Option<mpsc::Sender<Job>>,
 }
 
 impl Intake {
     /// Each order written in the caller's own transaction.
-    pub fn direct(db: &Db) -> Intake {
-        Intake { db: db.clone(), queue: None }
+    pub fn direct(db: &Db, sla: &Sla) -> Intake {
+        Intake { db: db.clone(), sla: sla.clone(), queue: None }
     }
 
     /// Starts the group writer; it ends when the last clone of the returned handle is dropped.
@@ -79,32 +84,37 @@ impl Intake {
     /// creates). PostgreSQL connections belong to the runtime that opened them, so there the
     /// writers stay on the current runtime; and as PostgreSQL runs transactions side by side,
     /// several writers take groups from the queue at once.
-    pub fn spawn(db: &Db) -> Intake {
+    pub fn spawn(db: &Db, sla: &Sla) -> Intake {
         let (tx, rx) = mpsc::channel(1024);
         let rx = Arc::new(Mutex::new(rx));
         let writer = db.clone();
+        let writer_sla = sla.clone();
         match db.backend() {
             Backend::Sqlite => {
                 std::thread::Builder::new()
                     .name("order-writer".into())
                     .spawn(move || match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-                        Ok(rt) => rt.block_on(run(writer, rx)),
+                        Ok(rt) => rt.block_on(run(writer, writer_sla, rx)),
                         Err(e) => tracing::error!(error = %e, "cannot start the order writer"),
                     })
                     .expect("the order writer's thread starts");
             }
             Backend::Postgres => {
                 for _ in 0..PG_WRITERS {
-                    tokio::spawn(run(writer.clone(), rx.clone()));
+                    tokio::spawn(run(writer.clone(), writer_sla.clone(), rx.clone()));
                 }
             }
         }
-        Intake { db: db.clone(), queue: Some(tx) }
+        Intake { db: db.clone(), sla: sla.clone(), queue: Some(tx) }
+    }
+
+    pub fn sla(&self) -> &Sla {
+        &self.sla
     }
 
     pub async fn write(&self, request: Request) -> AppResult<Written> {
         let Some(queue) = &self.queue else {
-            return write_one(&self.db, &request).await;
+            return write_one(&self.db, &self.sla, &request).await;
         };
         let (reply, answer) = oneshot::channel();
         let stopped = || AppError::Internal(anyhow::anyhow!("the order writer has stopped"));
@@ -113,9 +123,9 @@ impl Intake {
     }
 }
 
-async fn write_one(db: &Db, request: &Request) -> AppResult<Written> {
+async fn write_one(db: &Db, sla: &Sla, request: &Request) -> AppResult<Written> {
     let mut conn = db.hold_writer().await?;
-    write_group(db, &mut conn, std::slice::from_ref(request)).await?.pop().expect("one answer")
+    write_group(db, sla, &mut conn, std::slice::from_ref(request)).await?.pop().expect("one answer")
 }
 
 /// The writer holds its connection for at most this long while requests keep coming, then
@@ -143,7 +153,7 @@ async fn next_group(rx: &Mutex<mpsc::Receiver<Job>>, first: Option<Job>) -> Opti
     Some(jobs)
 }
 
-async fn run(db: Db, rx: Arc<Mutex<mpsc::Receiver<Job>>>) {
+async fn run(db: Db, sla: Sla, rx: Arc<Mutex<mpsc::Receiver<Job>>>) {
     while let Some(jobs) = next_group(&rx, None).await {
         let mut conn = match db.hold_writer().await {
             Ok(c) => c,
@@ -158,7 +168,7 @@ async fn run(db: Db, rx: Arc<Mutex<mpsc::Receiver<Job>>>) {
         // Groups follow each other on the held connection while requests keep arriving: no
         // pool hand-over (and its ping) between them.
         let held = std::time::Instant::now();
-        write_jobs(&db, &mut conn, jobs).await;
+        write_jobs(&db, &sla, &mut conn, jobs).await;
         while held.elapsed() < HOLD {
             // Another writer waiting at the queue gets what comes next; this one lets its
             // connection go rather than wait with it.
@@ -168,15 +178,15 @@ async fn run(db: Db, rx: Arc<Mutex<mpsc::Receiver<Job>>>) {
             };
             let Some(first) = more else { break };
             let Some(jobs) = next_group(&rx, Some(first)).await else { break };
-            write_jobs(&db, &mut conn, jobs).await;
+            write_jobs(&db, &sla, &mut conn, jobs).await;
         }
     }
 }
 
-async fn write_jobs(db: &Db, conn: &mut ReadConn, jobs: Vec<Job>) {
+async fn write_jobs(db: &Db, sla: &Sla, conn: &mut ReadConn, jobs: Vec<Job>) {
     metrics::histogram!("intake_group_orders").record(jobs.len() as f64);
     let (requests, replies): (Vec<Request>, Vec<_>) = jobs.into_iter().map(|j| (j.request, j.reply)).unzip();
-    match write_group(db, conn, &requests).await {
+    match write_group(db, sla, conn, &requests).await {
         Ok(answers) => {
             for (reply, a) in replies.into_iter().zip(answers) {
                 let _ = reply.send(a);
@@ -188,7 +198,7 @@ async fn write_jobs(db: &Db, conn: &mut ReadConn, jobs: Vec<Job>) {
         Err(e) => {
             tracing::debug!(orders = requests.len(), error = ?e, "group write failed; writing one by one");
             for (reply, r) in replies.into_iter().zip(&requests) {
-                let one = write_group(db, conn, std::slice::from_ref(r)).await;
+                let one = write_group(db, sla, conn, std::slice::from_ref(r)).await;
                 let _ = reply.send(one.and_then(|mut a| a.pop().expect("one answer")));
             }
         }
@@ -198,13 +208,18 @@ async fn write_jobs(db: &Db, conn: &mut ReadConn, jobs: Vec<Job>) {
 /// Reads what the requests need from the archive, decides each (a request the archive
 /// contradicts gets its own error) and writes the others, all in one transaction on `conn`.
 /// The outer error means nothing was written.
-async fn write_group(db: &Db, conn: &mut ReadConn, requests: &[Request]) -> AppResult<Vec<AppResult<Written>>> {
+async fn write_group(
+    db: &Db,
+    sla: &Sla,
+    conn: &mut ReadConn,
+    requests: &[Request],
+) -> AppResult<Vec<AppResult<Written>>> {
     let begin = match conn.backend() {
         Backend::Sqlite => "BEGIN IMMEDIATE",
         Backend::Postgres => "BEGIN",
     };
     run_sql(conn, begin).await?;
-    let result = decide_and_write(db, conn, requests).await;
+    let result = decide_and_write(db, sla, conn, requests).await;
     let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
     match run_sql(conn, end).await {
         Ok(_) => result,
@@ -221,14 +236,19 @@ async fn run_sql(conn: &mut ReadConn, sql: &'static str) -> sqlx::Result<()> {
     on_conn!(conn.conn(), |e| sqlx::query(sql).execute(&mut *e).await.map(|_| ()))
 }
 
-async fn decide_and_write(db: &Db, conn: &mut ReadConn, requests: &[Request]) -> AppResult<Vec<AppResult<Written>>> {
+async fn decide_and_write(
+    db: &Db,
+    sla: &Sla,
+    conn: &mut ReadConn,
+    requests: &[Request],
+) -> AppResult<Vec<AppResult<Written>>> {
     let mut customer_ids: Vec<i64> = requests.iter().map(|r| r.customer_id).collect();
     customer_ids.sort_unstable();
     customer_ids.dedup();
     let mut unit_ids: Vec<i64> = requests.iter().filter_map(|r| r.unit_id).collect();
     unit_ids.sort_unstable();
     unit_ids.dedup();
-    let customers = store::intake::customers(conn.conn(), &customer_ids).await?;
+    let customers = store::intake::customers(conn.conn(), &customer_ids, super::work_orders::today()).await?;
     let units = store::units::get_many(conn.conn(), &unit_ids).await?;
     // The repeat check looks back REPEAT_WINDOW_DAYS; a day more covers its rounding.
     let since = Utc::now() - chrono::Duration::days(rules::work_order::REPEAT_WINDOW_DAYS + 1);
@@ -241,7 +261,7 @@ async fn decide_and_write(db: &Db, conn: &mut ReadConn, requests: &[Request]) ->
             unit: r.unit_id.and_then(|id| units.iter().find(|u| u.id == id)),
             past: past.iter().filter(|(u, _)| Some(*u) == r.unit_id).map(|(_, o)| o).collect(),
         };
-        match super::work_orders::prepare(db, r, facts).await {
+        match super::work_orders::prepare(db, sla, r, facts).await {
             Ok(p) => group.push((i, p)),
             Err(e) => answers[i] = Some(Err(e)),
         }
@@ -265,6 +285,9 @@ async fn write_pending(tx: &mut ReadConn, group: &mut [Pending]) -> AppResult<Ve
     let mut decision_ids = ids.decisions.iter();
     for (p, &id) in group.iter_mut().zip(&ids.orders) {
         p.order.id = id;
+        for k in &mut p.clocks {
+            k.order_id = id;
+        }
         if p.decision.is_some() {
             p.order.decision_id = decision_ids.next().copied();
         }
@@ -345,7 +368,9 @@ async fn write_pending(tx: &mut ReadConn, group: &mut [Pending]) -> AppResult<Ve
             Some(Remembered { user_id: p.actor.user_id?, key, scope, status: 201, body })
         })
         .collect();
+    let clocks: Vec<&store::sla::ClockRow> = group.iter().flat_map(|p| &p.clocks).collect();
     let g = store::intake::Group {
+        clocks: &clocks,
         decisions: &decisions,
         orders: &orders,
         events: &events,
@@ -376,6 +401,7 @@ async fn write_pending(tx: &mut ReadConn, group: &mut [Pending]) -> AppResult<Ve
                 note: p.order.channel.clone(),
             },
             order: p.order.clone(),
+            clocks: p.clocks.clone(),
         })
         .collect())
 }

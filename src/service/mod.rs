@@ -9,6 +9,7 @@ pub mod entitlement;
 pub mod import;
 pub mod intake;
 pub mod notifications;
+pub mod sla;
 pub mod tokens;
 pub mod users;
 pub mod work_orders;

@@ -227,7 +227,7 @@ pub async fn delete_webhook(db: &Db, actor: &Actor, id: i64) -> AppResult<()> {
 
 /// The notifications of one order (staff who see the order).
 pub async fn of_order(db: &Db, actor: &Actor, order_id: i64) -> AppResult<Vec<store::outbox::Message>> {
-    super::work_orders::get(db, actor, order_id).await?;
+    super::work_orders::visible_order(db, actor, order_id).await?;
     let mut c = db.read().await?;
     Ok(store::outbox::of_order(c.conn(), order_id).await?)
 }

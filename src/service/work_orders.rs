@@ -203,6 +203,10 @@ pub struct OrderDetail {
     pub actions: Vec<String>,
     /// The customer's tracking link (staff only).
     pub tracking_url: String,
+    /// The SLA clocks: each promise with its due time, time used and left, and state.
+    pub clocks: Vec<super::sla::ClockView>,
+    /// Recorded waits (parts, customer, approval) that pause clocks.
+    pub pauses: Vec<store::sla::PauseRow>,
 }
 
 /// The entitlement of a request: the code shown on lists and the stored decision.
@@ -284,9 +288,12 @@ pub async fn create(
     if !may_register(actor) {
         return Err(AppError::Forbidden);
     }
-    let (order, event) = register(db, intake, actor, input, idem).await?;
+    let written = register(db, intake, actor, input, idem).await?;
     // A new order has its creation on the time line and nothing attached: no need to read it back.
-    detail(actor, (order, vec![event], vec![], vec![], vec![]), public_url)
+    let clocks = intake.sla().views_of(db, &written.clocks, &[], Utc::now()).await?;
+    let mut parts = Parts::new(written.order);
+    parts.events = vec![written.event];
+    detail(actor, parts, clocks, public_url)
 }
 
 async fn register(
@@ -295,7 +302,7 @@ async fn register(
     actor: &Actor,
     input: &IntakeInput,
     idem: Option<&Idem<'_>>,
-) -> AppResult<(WorkOrder, Event)> {
+) -> AppResult<super::intake::Written> {
     let mut errors = vec![];
     let channel = coded("channel", &input.channel, None, Channel::parse, &mut errors);
     let kind = coded("kind", &input.kind, None, Kind::parse, &mut errors);
@@ -309,7 +316,7 @@ async fn register(
     if !errors.is_empty() {
         // The answer names everything wrong at once, the customer and unit included.
         let mut c = db.read().await?;
-        let found = store::intake::customers(c.conn(), &[input.customer_id]).await?;
+        let found = store::intake::customers(c.conn(), &[input.customer_id], today()).await?;
         let unit = match input.unit_id {
             Some(id) => store::units::get(c.conn(), id).await?,
             None => None,
@@ -331,8 +338,7 @@ async fn register(
         address,
         idem: idem.map(|i| (i.key.to_string(), i.scope)),
     };
-    let written = intake.write(request).await?;
-    Ok((written.order, written.event))
+    intake.write(request).await
 }
 
 /// A request whose fields are valid; what it says about the customer and the unit is checked
@@ -388,7 +394,7 @@ fn check_parties(
 /// Decides everything about a new order from the request and the archive's facts: contact
 /// and address defaults, repeat repair, entitlement, review. Only the order's ids are left to
 /// the writer.
-pub async fn prepare(db: &Db, r: &Request, f: Facts<'_>) -> AppResult<super::intake::Pending> {
+pub async fn prepare(db: &Db, sla: &super::sla::Sla, r: &Request, f: Facts<'_>) -> AppResult<super::intake::Pending> {
     let mut errors = vec![];
     check_parties(&r.actor, f.customer, r.unit_id, f.unit, &mut errors);
     AppError::check(errors)?;
@@ -451,7 +457,8 @@ pub async fn prepare(db: &Db, r: &Request, f: Facts<'_>) -> AppResult<super::int
         flow::ReviewReason::Kind(k) => format!("kind:{}", k.code()),
         flow::ReviewReason::ExchangeOrRefund => "exchange_or_refund".to_string(),
     });
-    let now = Utc::now();
+    // Microseconds, as both databases keep them: the clocks count from exactly this instant.
+    let now = chrono::SubsecRound::trunc_subsecs(Utc::now(), 6);
     let (secret, _) = super::new_secret();
     // What the insert writes, as a read would return it (the answer needs no read back).
     let text = |s: &str| s.to_string();
@@ -515,10 +522,22 @@ pub async fn prepare(db: &Db, r: &Request, f: Facts<'_>) -> AppResult<super::int
         version: 1,
         created_at: now,
         updated_at: now,
+        sla_due_at: None,
+        sla_warn_at: None,
     };
+    let facts = super::sla::NewOrderFacts {
+        customer_class: &customer.class,
+        contract_code: found.contract_code.as_deref(),
+        region_calendar: found.region_calendar.as_deref(),
+    };
+    let (clocks, due, warn) = sla.new_clocks(db, &order, &facts).await?;
+    let mut order = order;
+    order.sla_due_at = due;
+    order.sla_warn_at = warn;
     Ok(super::intake::Pending {
         actor: r.actor.clone(),
         order,
+        clocks,
         decision: entitled.decision,
         recipients: found.recipients.clone(),
         idem: r.idem.clone(),
@@ -560,11 +579,12 @@ async fn load(db: &Db, id: i64) -> AppResult<WorkOrder> {
     store::work_orders::get(c.conn(), id).await?.ok_or(AppError::NotFound)
 }
 
-fn context(o: &WorkOrder, quotes: &[Quote]) -> flow::Context {
+fn context(o: &WorkOrder, quotes: &[Quote], paused: bool) -> flow::Context {
     flow::Context {
         resume: o.resume_status.as_deref().and_then(Status::parse),
         paid: o.entitlement == "paid",
         quote: quotes.last().and_then(|q| QuoteState::parse(&q.status)),
+        paused,
     }
 }
 
@@ -582,66 +602,114 @@ fn actions_for(status: Status, parties: &[Party], cx: flow::Context) -> Vec<Acti
     out
 }
 
-pub async fn get(db: &Db, actor: &Actor, id: i64) -> AppResult<OrderDetail> {
-    get_with_link(db, actor, id, "").await
+pub async fn get(db: &Db, sla: &super::sla::Sla, actor: &Actor, id: i64) -> AppResult<OrderDetail> {
+    get_with_link(db, sla, actor, id, "").await
+}
+
+/// The order if the actor may see it (404 otherwise).
+pub async fn visible_order(db: &Db, actor: &Actor, id: i64) -> AppResult<WorkOrder> {
+    let o = load(db, id).await?;
+    if !can_see(actor, &o) {
+        return Err(AppError::NotFound);
+    }
+    Ok(o)
+}
+
+/// An order with everything attached to it.
+struct Parts {
+    order: WorkOrder,
+    events: Vec<Event>,
+    quotes: Vec<Quote>,
+    approvals: Vec<Approval>,
+    attachments: Vec<Attachment>,
+    clocks: Vec<store::sla::ClockRow>,
+    pauses: Vec<store::sla::PauseRow>,
+}
+
+impl Parts {
+    fn new(order: WorkOrder) -> Parts {
+        Parts {
+            order,
+            events: vec![],
+            quotes: vec![],
+            approvals: vec![],
+            attachments: vec![],
+            clocks: vec![],
+            pauses: vec![],
+        }
+    }
 }
 
 /// The order with everything attached to it, read on one connection: the order, its time
-/// line, and only the kinds of attached rows it has (most orders have no quote, approval or
-/// photo, so a read is two queries).
-async fn fetch(db: &Db, id: i64) -> AppResult<(WorkOrder, Vec<Event>, Vec<Quote>, Vec<Approval>, Vec<Attachment>)> {
-    use store::work_orders::{HAS_APPROVALS, HAS_ATTACHMENTS, HAS_QUOTES};
+/// line, its clocks, and only the kinds of attached rows it has (most orders have no quote,
+/// approval, photo or pause, so a read is three queries).
+async fn fetch(db: &Db, id: i64) -> AppResult<Parts> {
+    use store::work_orders::{HAS_APPROVALS, HAS_ATTACHMENTS, HAS_PAUSES, HAS_QUOTES};
     let mut c = db.read().await?;
     let order = store::work_orders::get(c.conn(), id).await?.ok_or(AppError::NotFound)?;
-    let events = store::work_orders::events(c.conn(), id).await?;
-    let quotes = if order.extras & HAS_QUOTES != 0 { store::work_orders::quotes(c.conn(), id).await? } else { vec![] };
-    let approvals =
-        if order.extras & HAS_APPROVALS != 0 { store::work_orders::approvals(c.conn(), id).await? } else { vec![] };
-    let attachments =
-        if order.extras & HAS_ATTACHMENTS != 0 { store::work_orders::attachments(c.conn(), id).await? } else { vec![] };
-    Ok((order, events, quotes, approvals, attachments))
+    let mut p = Parts::new(order);
+    let extras = p.order.extras;
+    p.events = store::work_orders::events(c.conn(), id).await?;
+    if extras & HAS_QUOTES != 0 {
+        p.quotes = store::work_orders::quotes(c.conn(), id).await?;
+    }
+    if extras & HAS_APPROVALS != 0 {
+        p.approvals = store::work_orders::approvals(c.conn(), id).await?;
+    }
+    if extras & HAS_ATTACHMENTS != 0 {
+        p.attachments = store::work_orders::attachments(c.conn(), id).await?;
+    }
+    p.clocks = store::sla::clocks_of(c.conn(), id, false).await?;
+    if extras & HAS_PAUSES != 0 {
+        p.pauses = store::sla::pauses_of(c.conn(), id).await?;
+    }
+    Ok(p)
 }
 
-fn detail(
-    actor: &Actor,
-    (order, events, quotes, approvals, attachments): (
-        WorkOrder,
-        Vec<Event>,
-        Vec<Quote>,
-        Vec<Approval>,
-        Vec<Attachment>,
-    ),
-    public_url: &str,
-) -> AppResult<OrderDetail> {
-    let status = status_of(&order)?;
-    let ps = parties(actor, Some(&order));
-    let mut actions = actions_for(status, &ps, context(&order, &quotes));
+/// A pause the user recorded is open (the flow's own, for quotes and approvals, end with them).
+fn manually_paused(pauses: &[store::sla::PauseRow]) -> bool {
+    pauses.iter().any(|p| p.source == "manual" && p.to_at.is_none())
+}
+
+fn detail(actor: &Actor, p: Parts, clocks: Vec<super::sla::ClockView>, public_url: &str) -> AppResult<OrderDetail> {
+    let status = status_of(&p.order)?;
+    let ps = parties(actor, Some(&p.order));
+    let mut actions = actions_for(status, &ps, context(&p.order, &p.quotes, manually_paused(&p.pauses)));
     // Answering a quote by phone or on site, and deciding an approval, are offered on them.
-    if status == Status::WaitingCustomer && Action::DecideQuote.parties().iter().any(|p| ps.contains(p)) {
+    if status == Status::WaitingCustomer && Action::DecideQuote.parties().iter().any(|x| ps.contains(x)) {
         actions.push(Action::DecideQuote);
     }
-    if status == Status::WaitingApproval && Action::DecideApproval.parties().iter().any(|p| ps.contains(p)) {
+    if status == Status::WaitingApproval && Action::DecideApproval.parties().iter().any(|x| ps.contains(x)) {
         actions.push(Action::DecideApproval);
     }
     Ok(OrderDetail {
-        number: order.number(),
-        tracking_url: format!("{public_url}/t/{}", order.public_token),
-        order,
-        events,
-        quotes,
-        approvals,
-        attachments,
+        number: p.order.number(),
+        tracking_url: format!("{public_url}/t/{}", p.order.public_token),
+        order: p.order,
+        events: p.events,
+        quotes: p.quotes,
+        approvals: p.approvals,
+        attachments: p.attachments,
         actions: actions.iter().map(|a| a.code().to_string()).collect(),
+        clocks,
+        pauses: p.pauses,
     })
 }
 
 /// The order page with the tracking link spelled out in full.
-pub async fn get_with_link(db: &Db, actor: &Actor, id: i64, public_url: &str) -> AppResult<OrderDetail> {
+pub async fn get_with_link(
+    db: &Db,
+    sla: &super::sla::Sla,
+    actor: &Actor,
+    id: i64,
+    public_url: &str,
+) -> AppResult<OrderDetail> {
     let parts = fetch(db, id).await?;
-    if !can_see(actor, &parts.0) {
+    if !can_see(actor, &parts.order) {
         return Err(AppError::NotFound);
     }
-    detail(actor, parts, public_url)
+    let clocks = sla.views_of(db, &parts.clocks, &parts.pauses, Utc::now()).await?;
+    detail(actor, parts, clocks, public_url)
 }
 
 #[derive(Debug, Clone, Default)]
@@ -664,6 +732,10 @@ pub struct ListQuery {
     pub visit_from: Option<DateTime<Utc>>,
     pub visit_to: Option<DateTime<Utc>>,
     pub before_id: Option<i64>,
+    /// Most urgent first (open orders by their SLA due time), instead of newest first.
+    pub by_due: bool,
+    /// Cursor of a list by due time: the last row's due time and id.
+    pub after_due: Option<(DateTime<Utc>, i64)>,
     pub limit: i64,
 }
 
@@ -720,6 +792,8 @@ fn filter_for(actor: &Actor, q: &ListQuery) -> AppResult<store::work_orders::Fil
         visit_from: q.visit_from,
         visit_to: q.visit_to,
         before_id: q.before_id,
+        by_due: q.by_due,
+        after_due: q.after_due,
         limit: q.limit,
     };
     Ok(filter)
@@ -797,6 +871,9 @@ pub struct ActionInput {
     pub rating: Option<i32>,
     #[serde(default)]
     pub rating_comment: String,
+    /// pause: waiting_parts | waiting_customer | waiting_third_party
+    #[serde(default)]
+    pub pause_reason: String,
 }
 
 const PAYMENT_METHODS: [&str; 6] = ["cash", "wechat", "alipay", "card", "transfer", "none"];
@@ -858,6 +935,7 @@ fn sha256_hex(bytes: &[u8]) -> String {
 /// actor no longer sees it (an engineer who declined it).
 pub async fn act(
     db: &Db,
+    sla: &super::sla::Sla,
     files: &Files,
     actor: &Actor,
     id: i64,
@@ -876,16 +954,18 @@ pub async fn act(
         }
         return Err(refusal(flow::Refusal::NotAllowed { action, party: ps[0] }));
     };
-    apply(db, files, actor, before, action, party, input).await?;
-    match get(db, actor, id).await {
+    apply(db, sla, files, actor, before, action, party, input).await?;
+    match get(db, sla, actor, id).await {
         Ok(d) => Ok(Some(d)),
         Err(AppError::NotFound) => Ok(None),
         Err(e) => Err(e),
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn apply(
     db: &Db,
+    sla: &super::sla::Sla,
     files: &Files,
     actor: &Actor,
     before: WorkOrder,
@@ -895,13 +975,24 @@ async fn apply(
 ) -> AppResult<()> {
     let id = before.id;
     let from = status_of(&before)?;
-    let quotes = if before.extras & store::work_orders::HAS_QUOTES != 0 {
+    let (quotes, pauses) = if before.extras & (store::work_orders::HAS_QUOTES | store::work_orders::HAS_PAUSES) != 0 {
         let mut c = db.read().await?;
-        store::work_orders::quotes(c.conn(), id).await?
+        let quotes = if before.extras & store::work_orders::HAS_QUOTES != 0 {
+            store::work_orders::quotes(c.conn(), id).await?
+        } else {
+            vec![]
+        };
+        let pauses = if before.extras & store::work_orders::HAS_PAUSES != 0 {
+            store::sla::pauses_of(c.conn(), id).await?
+        } else {
+            vec![]
+        };
+        (quotes, pauses)
     } else {
-        vec![]
+        (vec![], vec![])
     };
-    let to = flow::next(from, action, party, context(&before, &quotes)).map_err(refusal)?;
+    let to = flow::next(from, action, party, context(&before, &quotes, manually_paused(&pauses))).map_err(refusal)?;
+    let mut clock_change = super::sla::ClockChange::default();
     let now = Utc::now();
     let mut o = before.clone();
     o.status = to.code().to_string();
@@ -1061,6 +1152,7 @@ async fn apply(
             a.decision_note = note.clone();
             if approve && a.kind == "extension" && a.new_due.is_some() {
                 o.scheduled_at = a.new_due;
+                clock_change.extended_to = a.new_due;
             }
             note = format!(
                 "{} {}{}",
@@ -1123,6 +1215,22 @@ async fn apply(
             o.cancelled_at = Some(now);
             o.cancel_reason = Some(note.clone());
         }
+        Action::Reply => {
+            if note.is_empty() {
+                errors.push(field_error("note", "wo.error.reply_required"));
+            }
+        }
+        Action::Pause => {
+            let reason = input.pause_reason.trim();
+            if !super::sla::PAUSE_REASONS.contains(&reason) {
+                errors.push(field_error("pause_reason", "wo.error.unknown_value"));
+            }
+            clock_change.pause_reason = Some(reason.to_string());
+            clock_change.note = note.clone();
+            // The reason as a code: the time line shows it in the reader's language.
+            note = if note.is_empty() { reason.to_string() } else { format!("{reason} — {note}") };
+        }
+        Action::Resume => {}
         Action::Reopen => {
             if note.is_empty() {
                 errors.push(field_error("note", "wo.error.reason_required"));
@@ -1179,6 +1287,7 @@ async fn apply(
         return Err(AppError::Conflict("error.stale"));
     }
     event(&mut tx, actor, id, now, action.code(), Some(from), Some(to), &note).await?;
+    sla.on_action(db, &mut tx, actor, &o, from, action, &clock_change, now).await?;
     let after = store::work_orders::get(tx.conn(), id).await?.ok_or(AppError::NotFound)?;
     audit::record(&mut tx, actor, now, action.code(), "work_order", &id.to_string(), Some(&before), Some(&after))
         .await?;
@@ -1284,10 +1393,18 @@ pub struct Suggested {
     pub score: i32,
     pub same_region: bool,
     pub skilled: bool,
+    /// The engineer's calendar has working time on the visit's day.
+    pub works_that_day: bool,
 }
 
-/// Engineers ranked for an order by skill, region and load on the visit's day.
-pub async fn suggestions(db: &Db, actor: &Actor, id: i64) -> AppResult<Vec<Suggested>> {
+/// An order's service clock has reached its warning threshold, or runs out within four hours.
+pub fn sla_pressing(o: &WorkOrder, now: DateTime<Utc>) -> bool {
+    o.sla_warn_at.is_some_and(|w| w <= now) || o.sla_due_at.is_some_and(|d| d <= now + Duration::hours(4))
+}
+
+/// Engineers ranked for an order by skill, region, load and working calendar on the visit's
+/// day, with the order's SLA urgency.
+pub async fn suggestions(db: &Db, sla: &super::sla::Sla, actor: &Actor, id: i64) -> AppResult<Vec<Suggested>> {
     let order = load(db, id).await?;
     if !can_see(actor, &order) {
         return Err(AppError::NotFound);
@@ -1297,28 +1414,45 @@ pub async fn suggestions(db: &Db, actor: &Actor, id: i64) -> AppResult<Vec<Sugge
     }
     let at = order.scheduled_at.or(order.requested_at).unwrap_or_else(Utc::now);
     let start = midnight(at.with_timezone(&ZONE).date_naive());
-    let mut c = db.read().await?;
-    let engineers = store::work_orders::engineers(c.conn(), (start, start + Duration::days(1))).await?;
+    let engineers = {
+        let mut c = db.read().await?;
+        store::work_orders::engineers(c.conn(), (start, start + Duration::days(1))).await?
+    };
+    let day = at.with_timezone(&ZONE).date_naive();
+    let mut works = Vec::with_capacity(engineers.len());
+    for e in &engineers {
+        works.push(sla.works_on(db, e.calendar_code.as_deref(), day).await?);
+    }
     let skills: Vec<Vec<String>> =
         engineers.iter().map(|e| e.skills.split(',').filter(|s| !s.is_empty()).map(String::from).collect()).collect();
     let candidates: Vec<flow::Candidate<'_>> = engineers
         .iter()
         .zip(&skills)
-        .map(|(e, s)| flow::Candidate {
+        .zip(&works)
+        .map(|((e, s), works)| flow::Candidate {
             user_id: e.user_id,
             region: e.region_code.as_deref(),
             skills: s,
             open_orders: e.open_orders.max(0) as u32,
             day_orders: e.day_orders.max(0) as u32,
+            works_that_day: *works,
         })
         .collect();
     let priority = Priority::parse(&order.priority).unwrap_or(Priority::Normal);
-    let ranked = flow::suggest(order.category_code.as_deref(), order.region_code.as_deref(), priority, &candidates);
+    let pressing = sla_pressing(&order, Utc::now());
+    let ranked =
+        flow::suggest(order.category_code.as_deref(), order.region_code.as_deref(), priority, pressing, &candidates);
     Ok(ranked
         .into_iter()
         .filter_map(|s| {
             let e = engineers.iter().find(|e| e.user_id == s.user_id)?.clone();
-            Some(Suggested { engineer: e, score: s.score, same_region: s.same_region, skilled: s.skilled })
+            Some(Suggested {
+                engineer: e,
+                score: s.score,
+                same_region: s.same_region,
+                skilled: s.skilled,
+                works_that_day: s.works_that_day,
+            })
         })
         .collect())
 }
@@ -1360,7 +1494,14 @@ fn customer_actor(name: &str, ip: &str) -> Actor {
 }
 
 /// The customer answers the pending quote from the tracking link.
-pub async fn decide_quote_by_link(db: &Db, token: &str, approve: bool, name: &str, ip: &str) -> AppResult<()> {
+pub async fn decide_quote_by_link(
+    db: &Db,
+    sla: &super::sla::Sla,
+    token: &str,
+    approve: bool,
+    name: &str,
+    ip: &str,
+) -> AppResult<()> {
     let t = track(db, token).await?;
     let actor = customer_actor(if name.trim().is_empty() { &t.order.contact_name } else { name }, ip);
     let input = ActionInput {
@@ -1370,7 +1511,7 @@ pub async fn decide_quote_by_link(db: &Db, token: &str, approve: bool, name: &st
         ..Default::default()
     };
     // A quote decision writes no file.
-    apply(db, &Files::none(), &actor, t.order, Action::DecideQuote, Party::Customer, &input).await
+    apply(db, sla, &Files::none(), &actor, t.order, Action::DecideQuote, Party::Customer, &input).await
 }
 
 /// Requests one address may file from warranty cards in an hour.
@@ -1420,8 +1561,8 @@ pub async fn request_from_card(
         problem: r.problem.clone(),
         requested_at: r.requested_at.clone(),
     };
-    let (o, _) = register(db, intake, &actor, &input, None).await?;
-    Ok(o.public_token)
+    let written = register(db, intake, &actor, &input, None).await?;
+    Ok(written.order.public_token)
 }
 
 // ------------------------------------------------------------------ saved views

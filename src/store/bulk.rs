@@ -394,17 +394,20 @@ pub struct NewOrder {
     pub public_token: String,
     pub created_at: DateTime<Utc>,
     pub events: Vec<GenEvent>,
+    pub clocks: Vec<crate::store::sla::ClockRow>,
+    pub sla_due_at: Option<DateTime<Utc>>,
+    pub sla_warn_at: Option<DateTime<Utc>>,
 }
 
 pub async fn insert_orders(mut c: Conn<'_>, backend: Backend, rows: &[NewOrder]) -> sqlx::Result<()> {
-    const COLS: usize = 37;
+    const COLS: usize = 39;
     for chunk in rows.chunks(rows_per_statement(backend, COLS)) {
         let sql = format!(
             "INSERT INTO work_orders (id, status, channel, kind, priority, customer_id, unit_id, region_code, \
              category_code, contact_name, contact_phone, address, problem, requested_at, entitlement, engineer_id, \
              scheduled_at, assigned_at, accepted_at, arrived_at, completed_at, closed_at, cancelled_at, fault_code, \
              work_done, labour_minutes, travel_km, parts_cents, labour_cents, collected_cents, rating, public_token, \
-             created_by, version, created_at, updated_at, signed_by) VALUES {}",
+             created_by, version, created_at, updated_at, signed_by, sla_due_at, sla_warn_at) VALUES {}",
             values(backend, chunk.len(), COLS, 1, "")
         );
         on_conn!(&mut c, |e| {
@@ -454,7 +457,9 @@ pub async fn insert_orders(mut c: Conn<'_>, backend: Backend, rows: &[NewOrder])
                     .bind(1i64 + o.events.len() as i64)
                     .bind(o.created_at)
                     .bind(updated)
-                    .bind(o.completed_at.map(|_| o.contact_name.as_str()));
+                    .bind(o.completed_at.map(|_| o.contact_name.as_str()))
+                    .bind(o.sla_due_at)
+                    .bind(o.sla_warn_at);
             }
             q.execute(&mut **e).await.map(|_| ())
         })?;
@@ -471,6 +476,16 @@ pub async fn insert_orders(mut c: Conn<'_>, backend: Backend, rows: &[NewOrder])
                 q = q.bind(*id).bind(*action).bind(*from).bind(*to).bind(*at).bind(who);
             }
             q.execute(&mut **e).await.map(|_| ())
+        })?;
+    }
+    let clocks: Vec<&crate::store::sla::ClockRow> = rows.iter().flat_map(|o| &o.clocks).collect();
+    for chunk in clocks.chunks(rows_per_statement(backend, crate::store::sla::CLOCK_COLS)) {
+        let sql = crate::store::sla::insert_clocks_sql(backend, chunk.len());
+        on_conn!(&mut c, |e| {
+            crate::store::sla::bind_clocks!(sqlx::query(AssertSqlSafe(sql)), chunk.iter().copied())
+                .execute(&mut **e)
+                .await
+                .map(|_| ())
         })?;
     }
     Ok(())

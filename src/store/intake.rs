@@ -10,6 +10,7 @@ use super::bulk::values;
 use super::customers::Customer;
 use super::entitlement::NewDecision;
 use super::outbox::{NewMessage, Recipients};
+use super::sla::ClockRow;
 use super::work_orders::{NewEvent, PastOrder, WorkOrder};
 use crate::db::{Backend, Conn};
 use crate::on_conn;
@@ -22,10 +23,14 @@ pub struct IntakeCustomer {
     pub contact_phone: Option<String>,
     pub review_kinds: Option<String>,
     pub recipients: Recipients,
+    /// The region's working calendar for SLA clocks, if it has its own.
+    pub region_calendar: Option<String>,
+    /// The customer's service contract in force today (the newest), which may select an SLA policy.
+    pub contract_code: Option<String>,
 }
 
-/// The customers (not deleted) among `ids`, in no particular order.
-pub async fn customers(c: Conn<'_>, ids: &[i64]) -> sqlx::Result<Vec<IntakeCustomer>> {
+/// The customers (not deleted) among `ids`, in no particular order; `today` picks the contracts in force.
+pub async fn customers(c: Conn<'_>, ids: &[i64], today: chrono::NaiveDate) -> sqlx::Result<Vec<IntakeCustomer>> {
     if ids.is_empty() {
         return Ok(vec![]);
     }
@@ -35,13 +40,16 @@ pub async fn customers(c: Conn<'_>, ids: &[i64]) -> sqlx::Result<Vec<IntakeCusto
          (SELECT phone FROM customer_contacts WHERE customer_id = c.id ORDER BY id LIMIT 1) AS contact_phone, \
          (SELECT value FROM settings WHERE key = 'review_kinds') AS review_kinds, \
          (SELECT value FROM settings WHERE key = 'company_name') AS company_name, \
-         (SELECT COUNT(*) FROM webhooks WHERE active) AS active_webhooks \
+         (SELECT COUNT(*) FROM webhooks WHERE active) AS active_webhooks, \
+         (SELECT calendar_code FROM regions WHERE code = c.region_code) AS region_calendar, \
+         (SELECT code FROM service_contracts k WHERE k.customer_id = c.id AND k.valid_from <= $1 \
+            AND (k.valid_to IS NULL OR k.valid_to >= $1) ORDER BY k.valid_from DESC, k.id DESC LIMIT 1) AS contract_code \
          FROM customers c WHERE c.id IN ({}) AND c.deleted_at IS NULL",
         super::customers::COLUMNS,
-        super::placeholders(1, ids.len())
+        super::placeholders(2, ids.len())
     );
     on_conn!(c, |e| {
-        let mut q = sqlx::query(AssertSqlSafe(sql));
+        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(today);
         for id in ids {
             q = q.bind(id);
         }
@@ -59,6 +67,8 @@ pub async fn customers(c: Conn<'_>, ids: &[i64]) -> sqlx::Result<Vec<IntakeCusto
                 contact_name: row.try_get("contact_name")?,
                 contact_phone: row.try_get("contact_phone")?,
                 review_kinds: row.try_get("review_kinds")?,
+                region_calendar: row.try_get("region_calendar")?,
+                contract_code: row.try_get("contract_code")?,
                 recipients,
                 customer,
             });
@@ -153,6 +163,7 @@ pub struct Group<'a> {
     pub audit: &'a [NewEntry<'a>],
     pub messages: &'a [NewMessage<'a>],
     pub remembered: &'a [Remembered<'a>],
+    pub clocks: &'a [&'a ClockRow],
 }
 
 /// An answer stored for an `Idempotency-Key`.
@@ -172,21 +183,24 @@ pub const MAX_GROUP: usize = 64;
 /// six); PostgreSQL prepares one statement at a time. Fails on an idempotency key already
 /// stored.
 pub async fn insert(c: Conn<'_>, backend: Backend, g: &Group<'_>, now: DateTime<Utc>) -> sqlx::Result<()> {
-    assert!(g.orders.len() <= MAX_GROUP && g.messages.len() <= 8 * MAX_GROUP, "group too large");
+    assert!(
+        g.orders.len() <= MAX_GROUP && g.messages.len() <= 8 * MAX_GROUP && g.clocks.len() <= 16 * MAX_GROUP,
+        "group too large"
+    );
     let n = |len: usize, cols: usize| (len > 0).then(|| values(backend, len, cols, 1, ""));
-    let sqls: [Option<String>; 6] = [
+    let sqls: [Option<String>; 7] = [
         n(g.decisions.len(), 12).map(|v| {
             format!(
                 "INSERT INTO entitlement_decisions (id, policy_code, policy_version, request_json, result_json, \
                  remedies, source, unit_id, work_order_id, decided_by, decided_by_label, decided_at) VALUES {v}"
             )
         }),
-        n(g.orders.len(), 24).map(|v| {
+        n(g.orders.len(), 26).map(|v| {
             format!(
                 "INSERT INTO work_orders (id, status, channel, kind, priority, customer_id, unit_id, region_code, \
                  category_code, contact_name, contact_phone, address, problem, requested_at, entitlement, \
                  entitlement_note, decision_id, repeat_of, review_reason, public_token, created_by, version, \
-                 created_at, updated_at) VALUES {v}"
+                 created_at, updated_at, sla_due_at, sla_warn_at) VALUES {v}"
             )
         }),
         n(g.events.len(), 9).map(|v| {
@@ -200,6 +214,7 @@ pub async fn insert(c: Conn<'_>, backend: Backend, g: &Group<'_>, now: DateTime<
         n(g.remembered.len(), 6).map(|v| {
             format!("INSERT INTO idempotency_keys (user_id, key, scope, status, body, created_at) VALUES {v}")
         }),
+        (!g.clocks.is_empty()).then(|| super::sla::insert_clocks_sql(backend, g.clocks.len())),
     ];
     // Binds the rows of statement `i` of `sqls`.
     macro_rules! bind {
@@ -252,7 +267,9 @@ pub async fn insert(c: Conn<'_>, backend: Backend, g: &Group<'_>, now: DateTime<
                             .bind(o.created_by)
                             .bind(o.version)
                             .bind(o.created_at)
-                            .bind(o.updated_at);
+                            .bind(o.updated_at)
+                            .bind(o.sla_due_at)
+                            .bind(o.sla_warn_at);
                     }
                     q
                 }
@@ -274,6 +291,7 @@ pub async fn insert(c: Conn<'_>, backend: Backend, g: &Group<'_>, now: DateTime<
                 }
                 3 => super::audit::bind_entries!(q, g.audit),
                 4 => super::outbox::bind_messages!(q, g.messages, now),
+                6 => super::sla::bind_clocks!(q, g.clocks.iter().copied()),
                 _ => {
                     let mut q = q;
                     for r in g.remembered {

@@ -12,6 +12,7 @@ pub mod intake;
 pub mod outbox;
 pub mod products;
 pub mod settings;
+pub mod sla;
 pub mod units;
 pub mod users;
 pub mod work_orders;

@@ -76,6 +76,10 @@ pub struct WorkOrder {
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// When the most urgent running SLA clock is due (none once every clock stopped).
+    pub sla_due_at: Option<DateTime<Utc>>,
+    /// When the earliest running clock reaches its warning threshold.
+    pub sla_warn_at: Option<DateTime<Utc>>,
 }
 from_row!(WorkOrder { id: i64, status: String, resume_status: Option<String>, channel: String, kind: String,
     priority: String, customer_id: i64, customer_name: String, unit_id: Option<i64>, unit_serial: Option<String>,
@@ -91,7 +95,8 @@ from_row!(WorkOrder { id: i64, status: String, resume_status: Option<String>, ch
     parts_used: String, labour_minutes: Option<i64>, travel_km: Option<i64>, parts_cents: i64, labour_cents: i64,
     travel_cents: i64, collected_cents: i64, payment_method: Option<String>, signed_by: Option<String>,
     signature_id: Option<i64>, rating: Option<i32>, rating_comment: String, public_token: String, extras: i32,
-    created_by: Option<i64>, version: i64, created_at: DateTime<Utc>, updated_at: DateTime<Utc> });
+    created_by: Option<i64>, version: i64, created_at: DateTime<Utc>, updated_at: DateTime<Utc>,
+    sla_due_at: Option<DateTime<Utc>>, sla_warn_at: Option<DateTime<Utc>> });
 
 impl WorkOrder {
     /// The number printed on the report and told to the customer.
@@ -131,6 +136,8 @@ pub struct Summary {
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub sla_due_at: Option<DateTime<Utc>>,
+    pub sla_warn_at: Option<DateTime<Utc>>,
 }
 from_row!(Summary { id: i64, status: String, channel: String, kind: String, priority: String, customer_id: i64,
     customer_name: String, unit_id: Option<i64>, unit_serial: Option<String>, model_name: Option<String>,
@@ -138,7 +145,8 @@ from_row!(Summary { id: i64, status: String, channel: String, kind: String, prio
     address: String, problem: String, requested_at: Option<DateTime<Utc>>, entitlement: String,
     repeat_of: Option<i64>, engineer_id: Option<i64>, engineer_name: Option<String>,
     scheduled_at: Option<DateTime<Utc>>, arrived_at: Option<DateTime<Utc>>, completed_at: Option<DateTime<Utc>>,
-    fault_code: Option<String>, version: i64, created_at: DateTime<Utc>, updated_at: DateTime<Utc> });
+    fault_code: Option<String>, version: i64, created_at: DateTime<Utc>, updated_at: DateTime<Utc>,
+    sla_due_at: Option<DateTime<Utc>>, sla_warn_at: Option<DateTime<Utc>> });
 
 impl Summary {
     pub fn number(&self) -> String {
@@ -173,7 +181,7 @@ const SUMMARY_SELECT: &str = "SELECT o.id, o.status, o.channel, o.kind, o.priori
     c.name AS customer_name, o.unit_id, u.serial AS unit_serial, m.name AS model_name, o.region_code, \
     o.category_code, o.contact_name, o.contact_phone, o.address, o.problem, o.requested_at, o.entitlement, \
     o.repeat_of, o.engineer_id, e.display_name AS engineer_name, o.scheduled_at, o.arrived_at, o.completed_at, \
-    o.fault_code, o.version, o.created_at, o.updated_at \
+    o.fault_code, o.version, o.created_at, o.updated_at, o.sla_due_at, o.sla_warn_at \
     FROM work_orders o JOIN customers c ON c.id = o.customer_id \
     LEFT JOIN units u ON u.id = o.unit_id LEFT JOIN product_models m ON m.id = u.model_id \
     LEFT JOIN users e ON e.id = o.engineer_id";
@@ -181,6 +189,12 @@ const SUMMARY_SELECT: &str = "SELECT o.id, o.status, o.channel, o.kind, o.priori
 pub const HAS_QUOTES: i32 = 1;
 pub const HAS_APPROVALS: i32 = 2;
 pub const HAS_ATTACHMENTS: i32 = 4;
+pub const HAS_PAUSES: i32 = 8;
+
+/// Marks that the order has recorded pauses (most orders have none, and skip reading them).
+pub async fn mark_pauses(mut c: Conn<'_>, order_id: i64) -> sqlx::Result<()> {
+    mark(&mut c, order_id, HAS_PAUSES).await
+}
 
 /// Marks that the order has rows of a kind, so reading it skips the kinds it has none of.
 /// Never part of [`save`]: an upload beside an edit must not lose its mark.
@@ -214,7 +228,8 @@ const SELECT: &str = "SELECT o.id, o.status, o.resume_status, o.channel, o.kind,
     o.accepted_at, o.travel_started_at, o.arrived_at, o.completed_at, o.closed_at, o.cancelled_at, o.cancel_reason, \
     o.fault_code, o.diagnosis, o.work_done, o.parts_used, o.labour_minutes, o.travel_km, o.parts_cents, \
     o.labour_cents, o.travel_cents, o.collected_cents, o.payment_method, o.signed_by, o.signature_id, o.rating, \
-    o.rating_comment, o.public_token, o.extras, o.created_by, o.version, o.created_at, o.updated_at \
+    o.rating_comment, o.public_token, o.extras, o.created_by, o.version, o.created_at, o.updated_at, \
+    o.sla_due_at, o.sla_warn_at \
     FROM work_orders o JOIN customers c ON c.id = o.customer_id \
     LEFT JOIN units u ON u.id = o.unit_id LEFT JOIN product_models m ON m.id = u.model_id \
     LEFT JOIN users e ON e.id = o.engineer_id";
@@ -285,6 +300,21 @@ pub async fn get(c: Conn<'_>, id: i64) -> sqlx::Result<Option<WorkOrder>> {
     on_conn!(c, |e| sqlx::query_as(AssertSqlSafe(sql)).bind(id).fetch_optional(&mut *e).await)
 }
 
+/// Several orders at once (the SLA sweeper's batch), in no particular order.
+pub async fn get_many(c: Conn<'_>, ids: &[i64]) -> sqlx::Result<Vec<WorkOrder>> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let sql = format!("{SELECT} WHERE o.id IN ({})", super::placeholders(1, ids.len()));
+    on_conn!(c, |e| {
+        let mut q = sqlx::query_as(AssertSqlSafe(sql));
+        for id in ids {
+            q = q.bind(id);
+        }
+        q.fetch_all(&mut *e).await
+    })
+}
+
 pub async fn by_token(c: Conn<'_>, token: &str) -> sqlx::Result<Option<WorkOrder>> {
     let sql = format!("{SELECT} WHERE o.public_token = $1");
     on_conn!(c, |e| sqlx::query_as(AssertSqlSafe(sql)).bind(token).fetch_optional(&mut *e).await)
@@ -309,13 +339,18 @@ pub struct Filter {
     pub completed_to: Option<DateTime<Utc>>,
     pub created_from: Option<DateTime<Utc>>,
     pub created_to: Option<DateTime<Utc>>,
-    /// Open orders whose requested or scheduled visit time has passed.
+    /// Open orders past due: their most urgent SLA clock ran out, or (orders without clocks)
+    /// their agreed or requested visit time has passed.
     pub overdue_at: Option<DateTime<Utc>>,
     /// Orders whose visit (agreed, else asked for, else the day registered) falls in [from, to).
     pub visit_from: Option<DateTime<Utc>>,
     pub visit_to: Option<DateTime<Utc>>,
     /// Keyset cursor, newest first.
     pub before_id: Option<i64>,
+    /// Open orders with a running SLA clock, most urgent first (the `(sla_due_at, id)` index).
+    pub by_due: bool,
+    /// Keyset cursor of `by_due`: the last row's due time and id.
+    pub after_due: Option<(DateTime<Utc>, i64)>,
     pub limit: i64,
 }
 
@@ -399,7 +434,10 @@ where
         wh.push(format!("o.created_at < {}", next()));
     }
     if f.overdue_at.is_some() {
-        wh.push(format!("COALESCE(o.scheduled_at, o.requested_at) < {}", next()));
+        let at = next();
+        wh.push(format!(
+            "(o.sla_due_at < {at} OR (o.sla_due_at IS NULL AND COALESCE(o.scheduled_at, o.requested_at) < {at}))"
+        ));
     }
     if f.visit_from.is_some() {
         wh.push(format!("COALESCE(o.scheduled_at, o.requested_at, o.created_at) >= {}", next()));
@@ -409,6 +447,13 @@ where
     }
     if f.before_id.is_some() {
         wh.push(format!("o.id < {}", next()));
+    }
+    if f.by_due {
+        wh.push("o.sla_due_at IS NOT NULL".into());
+    }
+    if f.after_due.is_some() {
+        let (due, id) = (next(), next());
+        wh.push(format!("(o.sla_due_at > {due} OR (o.sla_due_at = {due} AND o.id > {id}))"));
     }
     let conds = wh.join(" AND ");
     // Status codes are written into the statement: PostgreSQL's generic plan for a prepared
@@ -424,6 +469,15 @@ where
         return Ok(vec![]);
     }
     let limit = next();
+    if f.by_due {
+        // One walk of the due-time index (it holds only orders with a running clock).
+        let status =
+            if arm_params.is_empty() { String::new() } else { format!(" AND o.status IN ({})", arm_params.join(", ")) };
+        let ids =
+            format!("SELECT o.id FROM work_orders o WHERE {conds}{status} ORDER BY o.sla_due_at, o.id LIMIT {limit}");
+        let sql = format!("{select} WHERE o.id IN ({ids}) ORDER BY o.sla_due_at, o.id");
+        return bind_list(c, f, sql).await;
+    }
     let arm = |status: Option<&String>| {
         let status = status.map(|p| format!(" AND o.status = {p}")).unwrap_or_default();
         format!(
@@ -439,6 +493,17 @@ where
     let sql = format!(
         "{select} WHERE o.id IN (SELECT id FROM ({arms}) ids ORDER BY id DESC LIMIT {limit}) ORDER BY o.id DESC"
     );
+    bind_list(c, f, sql).await
+}
+
+/// Runs a list statement made by [`list_rows`], binding the filter's values in its order.
+async fn bind_list<T>(c: Conn<'_>, f: &Filter, sql: String) -> sqlx::Result<Vec<T>>
+where
+    T: Send
+        + Unpin
+        + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+        + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>,
+{
     on_conn!(c, |e| {
         let mut q = sqlx::query_as(AssertSqlSafe(sql));
         if let Some(v) = &f.region_scope {
@@ -491,6 +556,9 @@ where
         }
         if let Some(v) = f.before_id {
             q = q.bind(v);
+        }
+        if let Some((due, id)) = f.after_due {
+            q = q.bind(due).bind(id);
         }
         q.bind(f.limit).fetch_all(&mut *e).await
     })
@@ -885,9 +953,11 @@ pub struct Engineer {
     pub open_orders: i64,
     /// Orders scheduled inside the day asked about.
     pub day_orders: i64,
+    /// The engineer's own working calendar (None: the company's default).
+    pub calendar_code: Option<String>,
 }
 from_row!(Engineer { user_id: i64, display_name: String, phone: Option<String>, region_code: Option<String>,
-    skills: String, open_orders: i64, day_orders: i64 });
+    skills: String, open_orders: i64, day_orders: i64, calendar_code: Option<String> });
 
 /// Every active engineer with their load; `day` is the visit day's [start, end).
 pub async fn engineers(c: Conn<'_>, day: (DateTime<Utc>, DateTime<Utc>)) -> sqlx::Result<Vec<Engineer>> {
@@ -898,7 +968,7 @@ pub async fn engineers(c: Conn<'_>, day: (DateTime<Utc>, DateTime<Utc>)) -> sqlx
         "group_concat(s.category_code, ',')"
     };
     let sql = format!(
-        "SELECT u.id AS user_id, u.display_name, u.phone, u.region_code, \
+        "SELECT u.id AS user_id, u.display_name, u.phone, u.region_code, u.calendar_code, \
          COALESCE((SELECT {agg} FROM engineer_skills s WHERE s.user_id = u.id), '') AS skills, \
          (SELECT COUNT(*) FROM work_orders o WHERE o.engineer_id = u.id AND o.status IN ({open})) AS open_orders, \
          (SELECT COUNT(*) FROM work_orders o WHERE o.engineer_id = u.id AND o.status IN ({open}) \

@@ -16,10 +16,18 @@ use crate::helpers::TestApp;
 both!(gen_fills_a_searchable_archive_deterministically, gen_adds_work_orders_the_app_reads);
 
 async fn gen_adds_work_orders_the_app_reads(app: &TestApp) {
-    let opts =
-        Options { customers: 100, units: 200, orders: 2_000, engineers: 8, seed: 7, append: true, progress: false };
+    let opts = Options {
+        customers: 100,
+        units: 200,
+        orders: 2_000,
+        engineers: 8,
+        backlog: 300,
+        seed: 7,
+        append: true,
+        progress: false,
+    };
     let report = r#gen::run(&app.db, &opts).await.unwrap();
-    assert_eq!(report.orders, 2_000);
+    assert_eq!(report.orders, 2_300);
     let token = app.token("manager").await;
     let (_, all) = app.api(Method::GET, "/api/v1/work-orders?limit=200", &token, None).await;
     let items = all["items"].as_array().unwrap();
@@ -46,6 +54,27 @@ async fn gen_adds_work_orders_the_app_reads(app: &TestApp) {
     let actions: Vec<&str> = o["events"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
     assert_eq!(actions, ["create", "assign", "accept", "arrive", "complete", "close"], "{o}");
     assert!(!o["order"]["work_done"].as_str().unwrap().is_empty() && o["order"]["rating"].is_i64(), "a report: {o}");
+    // Its service clocks were kept by the flow: all stopped, cited to the standard policy.
+    let clocks = o["clocks"].as_array().unwrap();
+    assert_eq!(clocks.len(), 3, "{o}");
+    assert!(
+        clocks
+            .iter()
+            .all(|c| matches!(c["state"].as_str(), Some("met" | "met_late")) && c["policy_code"] == "standard")
+    );
+    // The backlog is open, newest, and its clocks run: sorted by due time, with no step of
+    // the past left for a sweeper (generated history counts as handled).
+    let (_, urgent) = app.api(Method::GET, "/api/v1/work-orders?sort=due&limit=100", &token, None).await;
+    let urgent = urgent["items"].as_array().unwrap();
+    assert_eq!(urgent.len(), 100);
+    assert!(urgent.iter().all(|o| o["sla_due_at"].is_string() && o["completed_at"].is_null()), "open orders only");
+    let (_, open) = app.api(Method::GET, "/api/v1/work-orders?status=open&limit=200", &token, None).await;
+    assert!(open["items"].as_array().unwrap().len() >= 50, "the backlog waits for dispatch");
+    let due = {
+        let mut c = app.db.read().await.unwrap();
+        store::sla::due_count(c.conn(), chrono::Utc::now()).await.unwrap()
+    };
+    assert_eq!(due, 0, "nothing generated is due for the sweeper now");
     // The engineers exist, and a new order takes the id after the generated ones.
     let (_, engineers) = app.api(Method::GET, "/api/v1/engineers", &token, None).await;
     assert!(engineers.as_array().unwrap().len() >= 8 + 2);
@@ -53,14 +82,14 @@ async fn gen_adds_work_orders_the_app_reads(app: &TestApp) {
     let body = serde_json::json!({"channel": "hotline", "kind": "repair", "customer_id": u.customer_id, "unit_id": u.id, "problem": "不制冷"});
     let (status, created) = app.api(Method::POST, "/api/v1/work-orders", &token, Some(body)).await;
     assert_eq!(status, 201, "{created}");
-    assert!(created["order"]["id"].as_i64().unwrap() > 2_000);
+    assert!(created["order"]["id"].as_i64().unwrap() > 2_300);
     let web = app.login("manager", aftersales::demo::DEMO_PASSWORD).await;
     let board = web.get(app.url("/dispatch")).send().await.unwrap();
     assert_eq!(board.status(), 200);
 }
 
 fn options(append: bool) -> Options {
-    Options { customers: 300, units: 600, orders: 0, engineers: 0, seed: 42, append, progress: false }
+    Options { customers: 300, units: 600, orders: 0, engineers: 0, backlog: 0, seed: 42, append, progress: false }
 }
 
 async fn everything(db: &Db) -> (Vec<Customer>, Vec<Unit>) {

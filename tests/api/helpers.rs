@@ -104,7 +104,12 @@ impl TestApp {
 
     /// A second instance on the same database (for scale-out tests).
     pub async fn another_instance(&self) -> TestApp {
-        TestApp::start(self.backend, &self.database_url, self.files_dir.clone(), None, None, |_| {}).await
+        self.another_instance_with(|_| {}).await
+    }
+
+    /// A second instance on the same database, with its configuration adjusted first.
+    pub async fn another_instance_with(&self, adjust: impl FnOnce(&mut Config)) -> TestApp {
+        TestApp::start(self.backend, &self.database_url, self.files_dir.clone(), None, None, adjust).await
     }
 
     async fn start(

@@ -10,4 +10,5 @@ mod foundation;
 mod r#gen;
 mod helpers;
 mod notifications;
+mod sla;
 mod work_orders;
