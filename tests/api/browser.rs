@@ -349,3 +349,60 @@ async fn a_call_dispatched_reported_on_a_phone_and_tracked_by_the_customer(app: 
     shot(&customer, app, "tracking").await;
     customer.close().await.unwrap();
 }
+
+both!(service_clocks_on_an_order_and_the_sla_report_on_a_phone);
+
+/// A dispatcher on a phone answers the customer and records a wait on an order's page, and
+/// the service manager reads the period's compliance on the SLA report.
+async fn service_clocks_on_an_order_and_the_sla_report_on_a_phone(app: &TestApp) {
+    let Some(driver) = driver() else { return };
+    let token = app.token("dispatcher").await;
+    let (_, units) = app.api(reqwest::Method::GET, "/api/v1/units?number=LG120B0007", &token, None).await;
+    let u = &units["items"][0];
+    let body = serde_json::json!({"channel": "hotline", "kind": "repair", "customer_id": u["customer_id"],
+        "unit_id": u["id"], "problem": "机组油压低停机"});
+    let (status, o) = app.api(reqwest::Method::POST, "/api/v1/work-orders", &token, Some(body)).await;
+    assert_eq!(status, 201, "{o}");
+    let id = o["order"]["id"].as_i64().unwrap();
+
+    let c = browser(&driver, 360, 740).await;
+    c.goto(&app.url(&format!("/login?next=/work-orders/{id}"))).await.unwrap();
+    fill(&c, "input[name=login]", "dispatcher").await;
+    fill(&c, "input[name=password]", aftersales::demo::DEMO_PASSWORD).await;
+    click(&c, "#login-submit").await;
+    assert_eq!(wait_text(&c, "#clock-state-first_reply", "计时中").await, "计时中");
+    assert!(text_of(&c, "#clock-first_reply").await.contains("首次答复"));
+    fill(&c, "#form-reply input[name=note]", "电话联系客户，约明天上午上门").await;
+    click(&c, "#act-reply").await;
+    assert_eq!(wait_text(&c, "#clock-state-first_reply", "按时完成").await, "按时完成");
+    // The customer is away: the visit and the repair wait for them.
+    element(&c, Locator::Css("#form-pause select[name=pause_reason] option[value=waiting_customer]"))
+        .await
+        .click()
+        .await
+        .unwrap();
+    fill(&c, "#form-pause input[name=note]", "客户出差，下周回来").await;
+    click(&c, "#act-pause").await;
+    assert_eq!(wait_text(&c, "#clock-state-on_site", "已暂停").await, "已暂停");
+    assert!(text_of(&c, "#pauses").await.contains("等待客户"));
+    let overflow = c.execute("return document.documentElement.scrollWidth > window.innerWidth;", vec![]).await.unwrap();
+    assert_eq!(overflow, serde_json::Value::Bool(false), "horizontal scrolling on a phone");
+    click(&c, "#act-resume").await;
+    assert_eq!(wait_text(&c, "#clock-state-on_site", "计时中").await, "计时中");
+    shot(&c, app, "clocks").await;
+    c.close().await.unwrap();
+
+    let m = browser(&driver, 360, 740).await;
+    m.goto(&app.url("/login?next=/sla")).await.unwrap();
+    fill(&m, "input[name=login]", "manager").await;
+    fill(&m, "input[name=password]", aftersales::demo::DEMO_PASSWORD).await;
+    click(&m, "#login-submit").await;
+    let row = text_of(&m, "#sla-compliance tr[data-key=first_reply]").await;
+    assert!(row.contains("首次答复") && row.contains("100.0%"), "the reply was kept: {row}");
+    let overflow = m.execute("return document.documentElement.scrollWidth > window.innerWidth;", vec![]).await.unwrap();
+    assert_eq!(overflow, serde_json::Value::Bool(false), "horizontal scrolling on a phone");
+    click(&m, "#sla-policies-link").await;
+    assert!(text_of(&m, "#sla-policies").await.contains("key-customer"));
+    shot(&m, app, "sla-policies").await;
+    m.close().await.unwrap();
+}
