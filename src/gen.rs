@@ -173,7 +173,10 @@ pub async fn run(db: &Db, opts: &Options) -> anyhow::Result<Report> {
         let mut c = db.read().await?;
         store::bulk::order_counts(c.conn()).await?
     };
-    let rows = rows + (orders_after.0 - orders_before.0 + orders_after.1 - orders_before.1) as u64;
+    let rows = rows
+        + (orders_after.0 - orders_before.0 + orders_after.1 - orders_before.1 + orders_after.2 - orders_before.2
+            + orders_after.3
+            - orders_before.3) as u64;
     Ok(Report {
         customers: opts.customers,
         units: opts.units,

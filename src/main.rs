@@ -64,6 +64,10 @@ enum SlaCommand {
         /// Clocks claimed per transaction.
         #[arg(long, default_value_t = 500)]
         batch: i64,
+        /// Sweep as if it were this instant (RFC 3339): rehearses a catch-up after downtime on a
+        /// copy of the data, or measures one. Warnings and notices are recorded at that instant.
+        #[arg(long)]
+        at: Option<chrono::DateTime<chrono::FixedOffset>>,
     },
 }
 
@@ -376,7 +380,7 @@ async fn command(cmd: Command, config: &Config, db: &Db, demo_flag: bool) -> any
             );
             Ok(false)
         }
-        Command::Sla(SlaCommand::Sweep { batch }) => {
+        Command::Sla(SlaCommand::Sweep { batch, at }) => {
             let sla = aftersales::service::sla::Sla::new(std::sync::Arc::new(
                 aftersales::service::calendars::CalendarCache::new(),
             ));
@@ -384,7 +388,8 @@ async fn command(cmd: Command, config: &Config, db: &Db, demo_flag: bool) -> any
             let (mut passes, mut clocks, mut escalations, mut slowest) = (0u64, 0usize, 0usize, 0f64);
             loop {
                 let t = std::time::Instant::now();
-                let o = sla.sweep(db, chrono::Utc::now(), batch.clamp(1, 10_000)).await.map_err(explain)?;
+                let now = at.map(|t| t.with_timezone(&chrono::Utc)).unwrap_or_else(chrono::Utc::now);
+                let o = sla.sweep(db, now, batch.clamp(1, 10_000)).await.map_err(explain)?;
                 let secs = t.elapsed().as_secs_f64();
                 passes += 1;
                 clocks += o.clocks;

@@ -10,7 +10,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::{Rng, address, mobile, person_name};
 use crate::store::bulk::NewOrder;
-use crate::store::sla::ClockRow;
+use crate::store::sla::{ClockRow, Escalation};
 use rules::calendar::CompiledCalendar;
 use rules::sla::{Clock, ClockState, Milestone, SlaPolicy};
 
@@ -41,6 +41,14 @@ pub struct OrderPlan {
     /// The SLA policy every generated order counts on, and its calendar.
     pub policy: SlaPolicy,
     pub calendar: CompiledCalendar,
+}
+
+/// A generated order's clocks, the steps already sent for them, and its most urgent instants.
+struct Kept {
+    clocks: Vec<ClockRow>,
+    sent: Vec<Escalation>,
+    due: Option<DateTime<Utc>>,
+    warn: Option<DateTime<Utc>>,
 }
 
 /// Open statuses of the backlog.
@@ -263,11 +271,12 @@ impl OrderPlan {
         if let Some(at) = cancelled_at {
             events.push(("cancel", Some(from), "cancelled", at, "dispatcher".to_string()));
         }
-        let (clocks, sla_due_at, sla_warn_at) = self.clocks(id, created_at, requested_at, &events);
+        let kept = self.clocks(id, created_at, requested_at, &events);
         NewOrder {
-            clocks,
-            sla_due_at,
-            sla_warn_at,
+            clocks: kept.clocks,
+            escalations: kept.sent,
+            sla_due_at: kept.due,
+            sla_warn_at: kept.warn,
             id,
             status,
             channel: weighted(rng, CHANNELS),
@@ -307,15 +316,16 @@ impl OrderPlan {
 
     /// The order's SLA clocks as the app would have kept them: stopped by the milestones of its
     /// time line, cancelled with the order, breaches recorded with the step the order was at
-    /// when the clock ran out. Warnings and escalations of the past are taken as sent (none are
-    /// written), so a sweeper starts with what is still ahead.
+    /// when the clock ran out, and the warnings and escalations of running clocks recorded as
+    /// sent when they came (their notices are not generated), so a sweeper starts with what is
+    /// still ahead.
     fn clocks(
         &self,
         id: i64,
         created_at: DateTime<Utc>,
         requested_at: Option<DateTime<Utc>>,
         events: &[crate::store::bulk::GenEvent],
-    ) -> (Vec<ClockRow>, Option<DateTime<Utc>>, Option<DateTime<Utc>>) {
+    ) -> Kept {
         let at = |action: &str| events.iter().find(|e| e.0 == action).map(|e| e.3);
         let assigned = at("assign").or_else(|| at("send_quote"));
         let arrived = at("arrive");
@@ -323,6 +333,7 @@ impl OrderPlan {
         let closed = at("close");
         let cancelled = at("cancel");
         let mut rows = vec![];
+        let mut sent = vec![];
         let (mut due_min, mut warn_min): (Option<DateTime<Utc>>, Option<DateTime<Utc>>) = (None, None);
         for target in &self.policy.targets {
             let stop = match target.stops_at() {
@@ -361,6 +372,22 @@ impl OrderPlan {
                 None
             } else {
                 let steps = clock.step_instants(&self.policy.escalation, self.now);
+                for (step, when) in self.policy.escalation.iter().zip(&steps) {
+                    if let Some(when) = when.filter(|w| *w <= self.now) {
+                        let target_s = r.target_seconds.max(1);
+                        let used = (when - created_at).num_seconds();
+                        sent.push(Escalation {
+                            order_id: id,
+                            target: target.code.clone(),
+                            step_key: step.key(),
+                            notify_role: step.notify_role.clone(),
+                            kind: crate::service::sla::step_kind(step).to_owned(),
+                            at: when,
+                            percent_used: used * 100 / target_s,
+                            recipients: 0,
+                        });
+                    }
+                }
                 let mut ahead: Vec<DateTime<Utc>> = steps.into_iter().flatten().collect();
                 ahead.extend(r.due_at.filter(|_| r.state != ClockState::Breached));
                 ahead.extend(r.warn_at.filter(|_| r.state == ClockState::Running));
@@ -391,7 +418,7 @@ impl OrderPlan {
                 breach_note: String::new(),
             });
         }
-        (rows, due_min, warn_min)
+        Kept { clocks: rows, sent, due: due_min, warn: warn_min }
     }
 
     fn calendar_code(&self) -> String {

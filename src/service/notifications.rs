@@ -10,8 +10,10 @@ use crate::store;
 use crate::store::outbox::NewMessage;
 use crate::store::work_orders::WorkOrder;
 
-/// The events an order sends notifications for (and webhooks may subscribe to).
-pub const EVENTS: [&str; 4] = ["order_created", "order_assigned", "quote_sent", "order_completed"];
+/// The events an order sends notifications for (and webhooks may subscribe to); the SLA
+/// sweeper sends the last two (`service::sla`).
+pub const EVENTS: [&str; 6] =
+    ["order_created", "order_assigned", "quote_sent", "order_completed", "sla_warning", "sla_breach"];
 
 /// Placeholder for the public address, filled in by the sender (the service does not know it).
 pub const BASE: &str = "%{base}";
@@ -125,8 +127,7 @@ pub fn compose(
             ),
         ));
     }
-    let hooks: Vec<_> = hooks.iter().filter(|w| w.wants(event)).collect();
-    if !hooks.is_empty() {
+    if hooks.iter().any(|w| w.wants(event)) {
         let payload = serde_json::json!({
             "event": event,
             "at": now,
@@ -138,19 +139,31 @@ pub fn compose(
             },
         })
         .to_string();
-        for w in hooks {
-            out.push(Outgoing {
-                event,
-                order_id: o.id,
-                channel: "webhook",
-                recipient: w.url.clone(),
-                webhook_id: Some(w.id),
-                subject: String::new(),
-                body: payload.clone(),
-            });
-        }
+        out.extend(webhook_calls(event, o.id, hooks, &payload));
     }
     out
+}
+
+/// One call of `payload` to each registered webhook subscribed to `event`.
+pub fn webhook_calls(
+    event: &'static str,
+    order_id: i64,
+    hooks: &[store::outbox::Webhook],
+    payload: &str,
+) -> Vec<Outgoing> {
+    hooks
+        .iter()
+        .filter(|w| w.wants(event))
+        .map(|w| Outgoing {
+            event,
+            order_id,
+            channel: "webhook",
+            recipient: w.url.clone(),
+            webhook_id: Some(w.id),
+            subject: String::new(),
+            body: payload.to_owned(),
+        })
+        .collect()
 }
 
 // ------------------------------------------------------------------ webhooks (administrators)
@@ -166,7 +179,8 @@ pub struct WebhookInput {
     /// http:// or https:// address that receives a POST per event.
     #[serde(default)]
     pub url: String,
-    /// Event codes (order_created, order_assigned, quote_sent, order_completed) or `*`.
+    /// Event codes (order_created, order_assigned, quote_sent, order_completed, sla_warning,
+    /// sla_breach) or `*`.
     #[serde(default)]
     pub events: Vec<String>,
 }

@@ -439,6 +439,14 @@ impl Sla {
     /// One pass of the sweeper: claims the clocks whose check has come, records warnings and
     /// breaches, and queues each escalation step's notifications once.
     pub async fn sweep(&self, db: &Db, now: DateTime<Utc>, batch: i64) -> AppResult<SweepOutcome> {
+        // Most passes find nothing: they look on a reader and take no write transaction.
+        let due = {
+            let mut c = db.read().await?;
+            store::sla::any_due(c.conn(), now).await?
+        };
+        if !due {
+            return Ok(SweepOutcome::default());
+        }
         let mut tx = db.begin().await?;
         let mut rows = store::sla::claim_due(tx.conn(), now, batch).await?;
         let mut outcome = SweepOutcome { clocks: rows.len(), ..Default::default() };
@@ -467,14 +475,7 @@ impl Sla {
             let cal = self.calendar(db, &row.calendar_code).await?;
             let order_pauses: Vec<PauseRow> = pauses.iter().filter(|p| p.order_id == row.order_id).cloned().collect();
             let order_pauses = as_pauses(&order_pauses);
-            let clock = Clock {
-                target,
-                calendar: &cal.compiled,
-                started_at: row.started_at,
-                pauses: &order_pauses,
-                stopped_at: row.stopped_at,
-                requested_by: row.deadline,
-            };
+            let clock = clock_of(row, target, &cal, &order_pauses);
             let r = clock.evaluate(now);
             let already: Vec<String> = sent
                 .iter()
@@ -543,6 +544,18 @@ impl Sla {
     }
 }
 
+/// The rules' clock of a stored row.
+fn clock_of<'a>(row: &ClockRow, target: &'a SlaTarget, cal: &'a Resolved, pauses: &'a [Pause]) -> Clock<'a> {
+    Clock {
+        target,
+        calendar: &cal.compiled,
+        started_at: row.started_at,
+        pauses,
+        stopped_at: row.stopped_at,
+        requested_by: row.deadline,
+    }
+}
+
 /// Evaluates `row` at `now` and writes what the evaluation found into it: due and warning
 /// instants, time used, state, a breach (with the cause `status` stands for) the first time
 /// one is seen, and the next instant a sweeper must look at it.
@@ -557,14 +570,7 @@ fn refresh(
     status: Status,
     now: DateTime<Utc>,
 ) -> ClockResult {
-    let clock = Clock {
-        target,
-        calendar: &cal.compiled,
-        started_at: row.started_at,
-        pauses,
-        stopped_at: row.stopped_at,
-        requested_by: row.deadline,
-    };
+    let clock = clock_of(row, target, cal, pauses);
     let r = clock.evaluate(now);
     row.due_at = r.due_at;
     row.warn_at = r.warn_at;
@@ -605,14 +611,7 @@ fn most_urgent<'a>(
 }
 
 fn view(row: &ClockRow, target: &SlaTarget, cal: &Resolved, pauses: &[Pause], now: DateTime<Utc>) -> ClockView {
-    let clock = Clock {
-        target,
-        calendar: &cal.compiled,
-        started_at: row.started_at,
-        pauses,
-        stopped_at: row.stopped_at,
-        requested_by: row.deadline,
-    };
+    let clock = clock_of(row, target, cal, pauses);
     let r = clock.evaluate(now);
     let cancelled = row.state == CANCELLED;
     ClockView {
@@ -649,7 +648,7 @@ fn view(row: &ClockRow, target: &SlaTarget, cal: &Resolved, pauses: &[Pause], no
 }
 
 /// warning (before the due time), breach (at it) or escalation (after it).
-fn step_kind(step: &sla::EscalationStep) -> &'static str {
+pub fn step_kind(step: &sla::EscalationStep) -> &'static str {
     match (step.after_percent, step.after_minutes_past_due) {
         (Some(p), _) if p < 100 => "warning",
         (Some(100), _) | (_, Some(0)) => "breach",
@@ -727,8 +726,7 @@ fn compose(
             body: format!("{body_zh}\n\n{body_en}"),
         });
     }
-    let hooks: Vec<_> = hooks.iter().filter(|w| w.wants(event)).collect();
-    if !hooks.is_empty() {
+    if hooks.iter().any(|w| w.wants(event)) {
         let payload = serde_json::json!({
             "event": event,
             "at": now,
@@ -743,17 +741,7 @@ fn compose(
             },
         })
         .to_string();
-        for w in hooks {
-            out.push(Outgoing {
-                event,
-                order_id: o.id,
-                channel: "webhook",
-                recipient: w.url.clone(),
-                webhook_id: Some(w.id),
-                subject: String::new(),
-                body: payload.clone(),
-            });
-        }
+        out.extend(super::notifications::webhook_calls(event, o.id, hooks, &payload));
     }
     out
 }

@@ -153,7 +153,7 @@ pub async fn analyze(c: Conn<'_>, backend: Backend) -> sqlx::Result<()> {
         });
     }
     let sql = "ANALYZE customers, customer_contacts, customer_phones, customer_search, units, unit_owners, \
-               work_orders, work_order_events";
+               work_orders, work_order_events, work_order_clocks, sla_escalations";
     on_conn!(c, |e| sqlx::raw_sql(AssertSqlSafe(sql)).execute(&mut *e).await.map(|_| ()))
 }
 
@@ -395,6 +395,8 @@ pub struct NewOrder {
     pub created_at: DateTime<Utc>,
     pub events: Vec<GenEvent>,
     pub clocks: Vec<crate::store::sla::ClockRow>,
+    /// Warnings and escalations already sent for its running clocks.
+    pub escalations: Vec<crate::store::sla::Escalation>,
     pub sla_due_at: Option<DateTime<Utc>>,
     pub sla_warn_at: Option<DateTime<Utc>>,
 }
@@ -488,6 +490,29 @@ pub async fn insert_orders(mut c: Conn<'_>, backend: Backend, rows: &[NewOrder])
                 .map(|_| ())
         })?;
     }
+    let sent: Vec<&crate::store::sla::Escalation> = rows.iter().flat_map(|o| &o.escalations).collect();
+    for chunk in sent.chunks(rows_per_statement(backend, 8)) {
+        let sql = format!(
+            "INSERT INTO sla_escalations (order_id, target, step_key, notify_role, kind, at, percent_used, recipients) \
+             VALUES {}",
+            values(backend, chunk.len(), 8, 1, "")
+        );
+        on_conn!(&mut c, |e| {
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for x in chunk {
+                q = q
+                    .bind(x.order_id)
+                    .bind(&x.target)
+                    .bind(&x.step_key)
+                    .bind(&x.notify_role)
+                    .bind(&x.kind)
+                    .bind(x.at)
+                    .bind(x.percent_used)
+                    .bind(x.recipients);
+            }
+            q.execute(&mut **e).await.map(|_| ())
+        })?;
+    }
     Ok(())
 }
 
@@ -508,11 +533,15 @@ pub async fn max_order_id(c: Conn<'_>) -> sqlx::Result<i64> {
     on_conn!(c, |e| sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM work_orders").fetch_one(&mut *e).await)
 }
 
-pub async fn order_counts(c: Conn<'_>) -> sqlx::Result<(i64, i64)> {
+/// Rows of orders and what is written with them: (orders, events, clocks, escalations).
+pub async fn order_counts(c: Conn<'_>) -> sqlx::Result<(i64, i64, i64, i64)> {
     on_conn!(c, |e| {
-        sqlx::query_as("SELECT (SELECT COUNT(*) FROM work_orders), (SELECT COUNT(*) FROM work_order_events)")
-            .fetch_one(&mut *e)
-            .await
+        sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM work_orders), (SELECT COUNT(*) FROM work_order_events), \
+             (SELECT COUNT(*) FROM work_order_clocks), (SELECT COUNT(*) FROM sla_escalations)",
+        )
+        .fetch_one(&mut *e)
+        .await
     })
 }
 

@@ -352,6 +352,19 @@ pub async fn claim_due(c: Conn<'_>, now: DateTime<Utc>, limit: i64) -> sqlx::Res
     on_conn!(c, |e| sqlx::query_as(AssertSqlSafe(sql)).bind(now).bind(limit).fetch_all(&mut *e).await)
 }
 
+/// Whether any clock's check has come (a read, so an idle sweeper takes no write lock).
+pub async fn any_due(c: Conn<'_>, now: DateTime<Utc>) -> sqlx::Result<bool> {
+    on_conn!(c, |e| {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT order_id FROM work_order_clocks WHERE next_check_at IS NOT NULL AND next_check_at <= $1 LIMIT 1",
+        )
+        .bind(now)
+        .fetch_optional(&mut *e)
+        .await
+        .map(|r| r.is_some())
+    })
+}
+
 /// How many clocks wait for a check (for `/metrics` and the bench).
 pub async fn due_count(c: Conn<'_>, now: DateTime<Utc>) -> sqlx::Result<i64> {
     on_conn!(c, |e| {
@@ -759,6 +772,12 @@ pub async fn compliance(
 ) -> sqlx::Result<Vec<ComplianceRow>> {
     let (conds, _) = f.conditions(2);
     let (key, label) = group.sql(backend);
+    // Engineers' and regions' names are joined only when they label the groups.
+    let joins = match group {
+        GroupBy::Engineer => "LEFT JOIN users u ON u.id = o.engineer_id",
+        GroupBy::Region => "LEFT JOIN regions r ON r.code = o.region_code",
+        _ => "",
+    };
     let sql = format!(
         "SELECT {key} AS key, {label} AS label, COUNT(*) AS total, \
          SUM(CASE WHEN k.stopped_at IS NOT NULL AND k.breached_at IS NULL THEN 1 ELSE 0 END) AS met, \
@@ -767,8 +786,7 @@ pub async fn compliance(
            AS breached_open, \
          SUM(CASE WHEN k.stopped_at IS NULL AND k.breached_at IS NULL AND (k.due_at IS NULL OR k.due_at >= $1) \
            THEN 1 ELSE 0 END) AS open \
-         FROM work_order_clocks k JOIN work_orders o ON o.id = k.order_id \
-         LEFT JOIN users u ON u.id = o.engineer_id LEFT JOIN regions r ON r.code = o.region_code \
+         FROM work_order_clocks k JOIN work_orders o ON o.id = k.order_id {joins} \
          WHERE {conds} GROUP BY {key} ORDER BY {key}"
     );
     on_conn!(c, |e| {

@@ -695,13 +695,14 @@ async fn lists_sort_by_urgency_and_pages_show_the_clocks(app: &TestApp) {
 }
 
 async fn several_sweepers_send_each_step_exactly_once(app: &TestApp) {
-    // A second instance on the same database; both sweep every 50 ms in batches of 4, and four
-    // more sweepers run here at once: every clock is claimed by one of them at a time.
+    // Two more instances on the same database sweep every 50 ms in batches of 4, and four
+    // sweepers run here at once: every clock is claimed by one of them at a time.
     let fast = |c: &mut aftersales::config::Config| {
         c.sla_sweep_ms = 50;
         c.sla_sweep_batch = 4;
     };
-    let other = app.another_instance_with(fast).await;
+    let one = app.another_instance_with(fast).await;
+    let two = app.another_instance_with(fast).await;
     let dispatcher = app.token("dispatcher").await;
     let manager = app.token("manager").await;
     let n = if app.backend == Backend::Postgres { 24 } else { 12 };
@@ -752,5 +753,6 @@ async fn several_sweepers_send_each_step_exactly_once(app: &TestApp) {
     }
     assert_eq!(per.len(), ids.len() * 4, "two breaches and two escalations each, to the manager and the GM");
     assert!(per.values().all(|&c| c == 1), "no message twice: {per:?}");
-    other.stop().await;
+    one.stop().await;
+    two.stop().await;
 }
