@@ -238,8 +238,7 @@ struct ListParams {
     /// Created on or before this day.
     #[serde(default)]
     to: String,
-    /// Only open orders past due: their most urgent SLA clock ran out (orders without clocks:
-    /// their agreed or requested visit time has passed).
+    /// Only orders past due: a promise of a running SLA clock is broken.
     #[serde(default)]
     overdue: Option<String>,
     /// `due`: open orders with a running SLA clock, most urgent first; default newest first.
@@ -1238,6 +1237,7 @@ async fn dispatch_page(State(st): State<AppState>, ctx: Ctx, Query(q): Query<Boa
         }
     }
     let mut weeks = vec![];
+    let mut works_cache: std::collections::HashMap<(Option<String>, NaiveDate), bool> = Default::default();
     for e in engineers {
         let mut cols: Vec<Vec<Summary>> = vec![vec![]; 7];
         for o in by_engineer.remove(&e.user_id).unwrap_or_default() {
@@ -1251,7 +1251,17 @@ async fn dispatch_page(State(st): State<AppState>, ctx: Ctx, Query(q): Query<Boa
         }
         let mut working = Vec::with_capacity(days.len());
         for d in &days {
-            working.push(st.sla.works_on(&st.db, e.calendar_code.as_deref(), *d).await?);
+            // Most engineers share a calendar: each (calendar, day) is asked once.
+            let key = (e.calendar_code.clone(), *d);
+            let works = match works_cache.get(&key) {
+                Some(w) => *w,
+                None => {
+                    let w = st.sla.works_on(&st.db, e.calendar_code.as_deref(), *d).await?;
+                    works_cache.insert(key, w);
+                    w
+                }
+            };
+            working.push(works);
         }
         weeks.push(EngineerWeek { e, days: cols, working });
     }

@@ -372,7 +372,7 @@ impl Sla {
         let pauses = as_pauses(&pauses);
         let sent_rows = store::sla::sent_keys(tx.conn(), &[id]).await?;
         let mut results = vec![];
-        for row in clocks.iter_mut() {
+        for (i, row) in clocks.iter_mut().enumerate() {
             let policy = self.policy(db, &row.policy_code, row.policy_version).await?;
             let Some(target) = policy.target(&row.target) else { continue };
             let before = row.clone();
@@ -407,9 +407,9 @@ impl Sla {
             if *row != before {
                 store::sla::update_clock(tx.conn(), row).await?;
             }
-            results.push(r);
+            results.push((i, r));
         }
-        let (due, warn) = most_urgent(clocks.iter().zip(&results));
+        let (due, warn) = most_urgent(results.iter().map(|(i, r)| (&clocks[*i], r)));
         if due != after.sla_due_at || warn != after.sla_warn_at {
             store::sla::set_order_sla(tx.conn(), id, due, warn).await?;
         }

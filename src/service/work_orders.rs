@@ -1420,8 +1420,18 @@ pub async fn suggestions(db: &Db, sla: &super::sla::Sla, actor: &Actor, id: i64)
     };
     let day = at.with_timezone(&ZONE).date_naive();
     let mut works = Vec::with_capacity(engineers.len());
+    let mut by_calendar: Vec<(Option<&str>, bool)> = vec![];
     for e in &engineers {
-        works.push(sla.works_on(db, e.calendar_code.as_deref(), day).await?);
+        let code = e.calendar_code.as_deref();
+        let w = match by_calendar.iter().find(|(c, _)| *c == code) {
+            Some((_, w)) => *w,
+            None => {
+                let w = sla.works_on(db, code, day).await?;
+                by_calendar.push((code, w));
+                w
+            }
+        };
+        works.push(w);
     }
     let skills: Vec<Vec<String>> =
         engineers.iter().map(|e| e.skills.split(',').filter(|s| !s.is_empty()).map(String::from).collect()).collect();

@@ -339,8 +339,7 @@ pub struct Filter {
     pub completed_to: Option<DateTime<Utc>>,
     pub created_from: Option<DateTime<Utc>>,
     pub created_to: Option<DateTime<Utc>>,
-    /// Open orders past due: their most urgent SLA clock ran out, or (orders without clocks)
-    /// their agreed or requested visit time has passed.
+    /// Orders past due: their most urgent running SLA clock ran out.
     pub overdue_at: Option<DateTime<Utc>>,
     /// Orders whose visit (agreed, else asked for, else the day registered) falls in [from, to).
     pub visit_from: Option<DateTime<Utc>>,
@@ -377,12 +376,14 @@ where
 {
     // Statuses each get their own arm: one walk down the (status, id) index newest first,
     // stopped at the limit, instead of every open order joined and sorted.
+    // Overdue orders without a status asked for are one range of the due-time index (it holds
+    // only orders with a running clock, so no status needs checking).
     let statuses: Vec<String> = match f.overdue_at {
-        Some(_) if f.statuses.is_empty() => OPEN_STATUSES.iter().map(|s| s.to_string()).collect(),
+        Some(_) if f.statuses.is_empty() => vec![],
         Some(_) => f.statuses.iter().filter(|s| OPEN_STATUSES.contains(&s.as_str())).cloned().collect(),
         None => f.statuses.clone(),
     };
-    if f.overdue_at.is_some() && statuses.is_empty() {
+    if f.overdue_at.is_some() && !f.statuses.is_empty() && statuses.is_empty() {
         return Ok(vec![]);
     }
     let mut wh = vec!["1 = 1".to_string()];
@@ -434,10 +435,7 @@ where
         wh.push(format!("o.created_at < {}", next()));
     }
     if f.overdue_at.is_some() {
-        let at = next();
-        wh.push(format!(
-            "(o.sla_due_at < {at} OR (o.sla_due_at IS NULL AND COALESCE(o.scheduled_at, o.requested_at) < {at}))"
-        ));
+        wh.push(format!("o.sla_due_at < {}", next()));
     }
     if f.visit_from.is_some() {
         wh.push(format!("COALESCE(o.scheduled_at, o.requested_at, o.created_at) >= {}", next()));

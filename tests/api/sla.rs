@@ -265,7 +265,6 @@ async fn key_customers_and_requested_times_set_their_own_promises(app: &TestApp)
     assert_eq!(on_site["mode"], "elapsed");
 
     // An approved extension moves the promise it is about.
-    let id = o["order"]["id"].as_i64().unwrap();
     let engineer = app.token("engineer").await;
     let eid = user_id(app, "engineer").await;
     let o = step(app, &dispatcher, &o, "assign", json!({"engineer_id": eid})).await;
@@ -286,7 +285,6 @@ async fn key_customers_and_requested_times_set_their_own_promises(app: &TestApp)
     let res = clock(&o, "resolution");
     assert_eq!(at(&res["due_at"]).timestamp(), later.timestamp(), "{res}");
     assert!(o["pauses"][0]["to_at"].is_string(), "the decision ends the wait");
-    let _ = id;
 }
 
 fn urlenc(v: &Value) -> String {
@@ -404,7 +402,7 @@ async fn the_sweeper_warns_records_breaches_and_escalates_once(app: &TestApp) {
     assert!(audit["items"].as_array().unwrap().iter().any(|e| e["action"] == "annotate_breach"), "{audit}");
 
     // Kept late: the reply now counts as met late, and nothing more is sent about it.
-    let late = step(app, &dispatcher, &o_with_version(&o), "reply", json!({"note": "终于联系上"})).await;
+    let late = step(app, &dispatcher, &o, "reply", json!({"note": "终于联系上"})).await;
     assert_eq!(clock(&late, "first_reply")["state"], "met_late");
     let (_, r) = app.api(Method::GET, "/api/v1/sla/compliance?group=target", &manager, None).await;
     assert!(line(&r, "first_reply")["met_late"].as_i64().unwrap() >= 1);
@@ -422,10 +420,6 @@ async fn the_sweeper_warns_records_breaches_and_escalates_once(app: &TestApp) {
     }
     let (status, _) = app.api(Method::GET, "/api/v1/sla/compliance", &app.token("engineer").await, None).await;
     assert_eq!(status, 403, "engineers read their own clocks on their orders, not the figures");
-}
-
-fn o_with_version(o: &Value) -> Value {
-    json!({"order": {"id": o["order"]["id"], "version": o["order"]["version"]}})
 }
 
 async fn policies_contracts_and_calendars_are_data(app: &TestApp) {
