@@ -387,7 +387,7 @@ async fn customer_form(st: &AppState, ctx: &Ctx, id: Option<i64>, f: CustomerInp
     })
 }
 
-fn customer_input_from(form: &FormData) -> CustomerInput {
+pub(crate) fn customer_input_from(form: &FormData) -> CustomerInput {
     let names = form.all("contact_name");
     let phones = form.all("contact_phone");
     let emails = form.all("contact_email");
@@ -605,7 +605,7 @@ async fn unit_form(st: &AppState, ctx: &Ctx, id: Option<i64>, f: UnitInput) -> A
 }
 
 /// The form's unit, and an error when the odometer is not a number (kept out of the input).
-fn unit_input_from(form: &FormData) -> (UnitInput, Vec<FieldError>) {
+pub(crate) fn unit_input_from(form: &FormData) -> (UnitInput, Vec<FieldError>) {
     let raw = form.get("odometer_km");
     let (odometer_km, errors) = match raw.trim() {
         "" => (None, vec![]),

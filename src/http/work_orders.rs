@@ -33,6 +33,8 @@ pub fn pages() -> Router<AppState> {
     Router::new()
         .route("/work-orders", get(list_page).post(create_submit))
         .route("/work-orders/new", get(new_page))
+        .route("/work-orders/new/customer", post(intake_customer_submit))
+        .route("/work-orders/new/unit", post(intake_unit_submit))
         .route("/work-orders/export", get(export))
         .route("/work-orders/views", post(view_save))
         .route("/work-orders/views/{id}/delete", post(view_delete))
@@ -607,6 +609,15 @@ struct NewPage {
     kinds: Vec<(&'static str, &'static str)>,
     priorities: Vec<(&'static str, &'static str)>,
     errors: FormErrors,
+    /// Creating the caller's customer or unit right here: regions, models, the form as typed
+    /// and its errors, and which of the two failed ("customer" or "unit").
+    regions: Vec<store::settings::Region>,
+    models: Vec<store::products::Model>,
+    inline: FormData,
+    inline_form: String,
+    inline_errors: FormErrors,
+    /// The new customer looks like one already in the archive: offer to create it anyway.
+    duplicates: bool,
 }
 impl OrderLabels for NewPage {
     fn layout(&self) -> &Layout {
@@ -614,9 +625,29 @@ impl OrderLabels for NewPage {
     }
 }
 impl NewPage {
+    /// The inline form's value as typed, or a default from the search (a phone number or a name).
+    fn inline_value(&self, form: &str, field: &str) -> String {
+        if self.inline_form == form {
+            return self.inline.get(field);
+        }
+        let digits = !self.q.trim().is_empty() && self.q.trim().chars().all(|c| c.is_ascii_digit() || c == '-');
+        match field {
+            "phone" if digits => self.q.trim().to_string(),
+            "name" if !digits => self.q.trim().to_string(),
+            "region" => self.l.user.as_ref().and_then(|u| u.region_code.clone()).unwrap_or_default(),
+            _ => String::new(),
+        }
+    }
     fn remedy_label(&self, r: &rules::entitlement::Remedy) -> String {
         if self.l.locale == "en" { r.name_en().to_string() } else { r.name_zh().to_string() }
     }
+}
+
+/// A failed inline creation: which form, what was typed, what is wrong.
+struct Inline {
+    form: &'static str,
+    data: FormData,
+    errors: Vec<FieldError>,
 }
 
 async fn new_form(
@@ -625,6 +656,7 @@ async fn new_form(
     q: NewQuery,
     f: IntakeInput,
     errors: Vec<FieldError>,
+    inline: Option<Inline>,
 ) -> AppResult<NewPage> {
     use crate::service::archive as arch;
     let actor = ctx.actor()?;
@@ -663,7 +695,19 @@ async fn new_form(
         unit_id: unit.as_ref().map(|u| u.id),
         ..f
     };
+    let (regions, models) = {
+        let mut c = st.db.read().await?;
+        (store::settings::regions(c.conn()).await?, store::products::models(c.conn()).await?)
+    };
+    let inline = inline.unwrap_or(Inline { form: "", data: FormData::default(), errors: vec![] });
+    let duplicates = inline.errors.iter().any(|e| e.message_en.starts_with("Possible duplicate"));
     Ok(NewPage {
+        regions,
+        models,
+        inline_form: inline.form.to_string(),
+        inline: inline.data,
+        inline_errors: FormErrors::new(inline.errors, ctx.locale),
+        duplicates,
         l: Layout::new(ctx, "wo.new_title"),
         q: q.q,
         customers,
@@ -690,7 +734,49 @@ async fn new_page(State(st): State<AppState>, ctx: Ctx, Query(q): Query<NewQuery
         unit_id: q.unit_id,
         ..Default::default()
     };
-    Ok(render(&new_form(&st, &ctx, q, f, vec![]).await?))
+    Ok(render(&new_form(&st, &ctx, q, f, vec![], None).await?))
+}
+
+/// A caller not yet in the archive: the dispatcher creates the customer on the intake page
+/// (the archive's own checks, duplicates included) and goes on with the request.
+async fn intake_customer_submit(State(st): State<AppState>, ctx: Ctx, body: Bytes) -> AppResult<Response> {
+    let form = FormData::parse(&body);
+    let mut input = super::archive::customer_input_from(&form);
+    if input.class.trim().is_empty() {
+        input.class = "C".into();
+    }
+    match crate::service::archive::create_customer(&st.db, &ctx.actor()?, &input, None).await {
+        Ok(d) => Ok(Redirect::to(&format!("/work-orders/new?customer_id={}", d.customer.id)).into_response()),
+        Err(AppError::Validation(list)) => {
+            let q = NewQuery { q: form.get("q"), customer_id: None, unit_id: None };
+            let inline = Inline { form: "customer", data: form, errors: list };
+            let page = new_form(&st, &ctx, q, IntakeInput::default(), vec![], Some(inline)).await?;
+            Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// A product the customer's records lack: registered on the intake page, then chosen.
+async fn intake_unit_submit(State(st): State<AppState>, ctx: Ctx, body: Bytes) -> AppResult<Response> {
+    let form = FormData::parse(&body);
+    let (input, mut errors) = super::archive::unit_input_from(&form);
+    let created = if errors.is_empty() {
+        crate::service::archive::create_unit(&st.db, &ctx.actor()?, &input, None).await
+    } else {
+        Err(AppError::Validation(vec![]))
+    };
+    match created {
+        Ok(u) => Ok(Redirect::to(&format!("/work-orders/new?unit_id={}", u.id)).into_response()),
+        Err(AppError::Validation(list)) => {
+            errors.extend(list);
+            let q = NewQuery { q: String::new(), customer_id: Some(input.customer_id), unit_id: None };
+            let inline = Inline { form: "unit", data: form, errors };
+            let page = new_form(&st, &ctx, q, IntakeInput::default(), vec![], Some(inline)).await?;
+            Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
+        }
+        Err(e) => Err(e),
+    }
 }
 
 fn intake_from(form: &FormData) -> IntakeInput {
@@ -715,7 +801,7 @@ async fn create_submit(State(st): State<AppState>, ctx: Ctx, body: Bytes) -> App
         Ok(d) => Ok(Redirect::to(&format!("/work-orders/{}", d.order.id)).into_response()),
         Err(AppError::Validation(list)) => {
             let q = NewQuery { q: String::new(), customer_id: Some(input.customer_id), unit_id: input.unit_id };
-            let page = new_form(&st, &ctx, q, input, list).await?;
+            let page = new_form(&st, &ctx, q, input, list, None).await?;
             Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
         }
         Err(e) => Err(e),

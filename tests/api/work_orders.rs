@@ -23,7 +23,105 @@ both!(
     lists_filter_and_export,
     the_fault_catalogue_and_skills_are_maintained,
     requests_arriving_together_are_each_written_whole,
+    a_caller_not_in_the_archive_is_created_at_intake,
 );
+
+/// The dispatcher on the intake page: the caller is not in the archive, so the customer and
+/// then the product are created right there (with the archive's checks), and the request goes on.
+async fn a_caller_not_in_the_archive_is_created_at_intake(app: &TestApp) {
+    let web = app.login("dispatcher", aftersales::demo::DEMO_PASSWORD).await;
+    let origin = app.url("");
+    let page = web.get(app.url("/work-orders/new?q=13955550001")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("id=\"intake-new-customer\" open"), "nothing found: the form is open");
+    assert!(page.contains("value=\"13955550001\""), "the searched phone is filled in");
+    let post = |path: &str, form: Vec<(&str, &str)>| {
+        let req = web.post(app.url(path)).header("origin", &origin).form(&form);
+        async move { req.send().await.unwrap() }
+    };
+    // The phone of a customer already there: a possible duplicate, nothing created.
+    let res = post(
+        "/work-orders/new/customer",
+        vec![
+            ("q", "13912345678"),
+            ("name", "张晓明"),
+            ("kind", "person"),
+            ("phone", "13912345678"),
+            ("region", "east"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), 422);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("intake-confirm-duplicate") && page.contains("张晓明"), "offers to create anyway");
+    let new_customer = vec![
+        ("q", "13955550001"),
+        ("name", "苏州园区 陈先生"),
+        ("kind", "person"),
+        ("phone", "13955550001"),
+        ("region", "east"),
+        ("province", "江苏省"),
+        ("city", "苏州市"),
+        ("address", "星湖街 1 号"),
+    ];
+    let res = post("/work-orders/new/customer", new_customer).await;
+    assert_eq!(res.status(), 303);
+    let to = res.headers()["location"].to_str().unwrap().to_string();
+    assert!(to.starts_with("/work-orders/new?customer_id="), "{to}");
+    let customer_id: i64 = to.rsplit('=').next().unwrap().parse().unwrap();
+    // A bad serial keeps what was typed; a good one registers the unit and picks it.
+    let cid = customer_id.to_string();
+    let res = post(
+        "/work-orders/new/unit",
+        vec![("customer_id", cid.as_str()), ("serial", "x"), ("model", "HX-KF35"), ("sale_date", "2026-11-30")],
+    )
+    .await;
+    assert_eq!(res.status(), 422);
+    let page = res.text().await.unwrap();
+    assert!(
+        page.contains("id=\"intake-new-unit\" open") && page.contains("2026-11-30"),
+        "the unit form keeps its values"
+    );
+    let res = post(
+        "/work-orders/new/unit",
+        vec![
+            ("customer_id", cid.as_str()),
+            ("serial", "KF35Z9001"),
+            ("model", "HX-KF35"),
+            ("sale_date", "2026-11-30"),
+            ("invoice_date", "2026-11-30"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), 303);
+    let to = res.headers()["location"].to_str().unwrap().to_string();
+    assert!(to.starts_with("/work-orders/new?unit_id="), "{to}");
+    let page = web.get(app.url(&to)).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("id=\"intake-form\"") && page.contains("苏州园区 陈先生") && page.contains("KF35Z9001"));
+    assert!(page.contains("id=\"intake-entitlement\""), "the new unit's warranty is shown at once");
+    // The request itself.
+    let unit_id = to.rsplit('=').next().unwrap();
+    let res = post(
+        "/work-orders",
+        vec![
+            ("customer_id", cid.as_str()),
+            ("unit_id", unit_id),
+            ("channel", "hotline"),
+            ("kind", "repair"),
+            ("priority", "normal"),
+            ("problem", "新装空调不制冷"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), 303);
+    let token = app.token("dispatcher").await;
+    let (_, list) = app.api(Method::GET, &format!("/api/v1/work-orders?customer_id={customer_id}"), &token, None).await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    let admin = app.token("admin").await;
+    let (_, audit) = app
+        .api(Method::GET, &format!("/api/v1/audit?entity_type=customer&entity_id={customer_id}"), &admin, None)
+        .await;
+    assert_eq!(audit["items"][0]["action"], "create", "created through the archive's own use case: {audit}");
+}
 
 async fn the_fault_catalogue_and_skills_are_maintained(app: &TestApp) {
     let quality = app.token("quality").await;
