@@ -87,6 +87,26 @@ pub(crate) fn idempotency_key(headers: &HeaderMap) -> AppResult<Option<String>> 
 }
 
 /// A stored answer replayed for a repeated `Idempotency-Key`.
+/// An API create that takes an `Idempotency-Key`: a key seen before replays the first answer;
+/// otherwise `create` runs with it (and stores its answer in its own transaction), answering 201.
+pub(crate) async fn create_once<T: Serialize>(
+    st: &AppState,
+    actor: &crate::service::Actor,
+    headers: &HeaderMap,
+    scope: &'static str,
+    create: impl AsyncFnOnce(Option<&Idem<'_>>) -> AppResult<T>,
+) -> AppResult<Response> {
+    let key = idempotency_key(headers)?;
+    let idem = key.as_deref().map(|key| Idem { key, scope });
+    if let Some(idem) = &idem
+        && let Some((status, body)) = replay(&st.db, actor, idem).await?
+    {
+        return Ok(replayed(status, body));
+    }
+    let created = create(idem.as_ref()).await?;
+    Ok((StatusCode::CREATED, axum::Json(created)).into_response())
+}
+
 pub(crate) fn replayed(status: u16, body: String) -> Response {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
     let mut res = (status, [(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response();
@@ -196,15 +216,8 @@ async fn create_user(
     ApiJson(input): ApiJson<users::NewUserInput>,
 ) -> AppResult<Response> {
     let actor = ctx.actor()?;
-    let key = idempotency_key(&headers)?;
-    let idem = key.as_deref().map(|key| Idem { key, scope: "users.create" });
-    if let Some(idem) = &idem
-        && let Some((status, body)) = replay(&st.db, &actor, idem).await?
-    {
-        return Ok(replayed(status, body));
-    }
-    let user = users::create(&st.db, &actor, &input, idem.as_ref()).await?;
-    Ok((StatusCode::CREATED, axum::Json(user)).into_response())
+    create_once(&st, &actor, &headers, "users.create", async |idem| users::create(&st.db, &actor, &input, idem).await)
+        .await
 }
 
 /// One user (administrators, or oneself).
@@ -270,15 +283,10 @@ async fn create_token(
     ApiJson(input): ApiJson<TokenInput>,
 ) -> AppResult<Response> {
     let actor = ctx.actor()?;
-    let key = idempotency_key(&headers)?;
-    let idem = key.as_deref().map(|key| Idem { key, scope: "tokens.create" });
-    if let Some(idem) = &idem
-        && let Some((status, body)) = replay(&st.db, &actor, idem).await?
-    {
-        return Ok(replayed(status, body));
-    }
-    let created = tokens::create(&st.db, &actor, ctx.user()?.id, &input.name, idem.as_ref()).await?;
-    Ok((StatusCode::CREATED, axum::Json(created)).into_response())
+    create_once(&st, &actor, &headers, "tokens.create", async |idem| {
+        tokens::create(&st.db, &actor, ctx.user()?.id, &input.name, idem).await
+    })
+    .await
 }
 
 /// Revokes one of the caller's tokens (administrators: anyone's).

@@ -18,7 +18,7 @@ use serde::Serialize;
 use serde_json::json;
 use utoipa::{OpenApi, ToSchema};
 
-use super::api::{ApiJson, idempotency_key, replayed};
+use super::api::ApiJson;
 use super::web::{FormData, FormErrors, Layout};
 use super::{AppState, Ctx};
 use crate::domain::Perm;
@@ -28,7 +28,6 @@ use crate::service::calendars::{
     self as svc, CalendarSummary, CalendarView, CreateInput, ImportInput, ImportOutcome, MAX_MINUTES, Mode, Resolved,
     SaveInput,
 };
-use crate::service::{Idem, replay};
 
 pub fn api() -> Router<AppState> {
     Router::new()
@@ -197,15 +196,10 @@ async fn api_create(
     ApiJson(input): ApiJson<CreateInput>,
 ) -> AppResult<Response> {
     let actor = ctx.actor()?;
-    let key = idempotency_key(&headers)?;
-    let idem = key.as_deref().map(|key| Idem { key, scope: "calendars.create" });
-    if let Some(idem) = &idem
-        && let Some((status, body)) = replay(&st.db, &actor, idem).await?
-    {
-        return Ok(replayed(status, body));
-    }
-    let view = svc::create(&st.db, &actor, &input, idem.as_ref()).await?;
-    Ok((StatusCode::CREATED, axum::Json(view)).into_response())
+    super::api::create_once(&st, &actor, &headers, "calendars.create", async |idem| {
+        svc::create(&st.db, &actor, &input, idem).await
+    })
+    .await
 }
 
 /// Saves the next version of a calendar (built-ins too: their edits are versions 1, 2 …).

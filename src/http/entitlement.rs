@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
-use super::api::{ApiJson, ApiQuery, idempotency_key, replayed};
+use super::api::{ApiJson, ApiQuery};
 use super::web::{FormData, FormErrors, Layout};
 use super::{AppState, Ctx};
 use crate::domain::Perm;
@@ -25,7 +25,6 @@ use crate::service::entitlement::{
     self as svc, CopyPolicyInput, EvaluateOptions, NewPolicyInput, NewVersionInput, PolicyDetail, PolicySummary,
     VersionView,
 };
-use crate::service::{Idem, replay};
 use crate::store::entitlement::StoredDecision;
 
 pub fn api() -> Router<AppState> {
@@ -325,15 +324,10 @@ async fn api_create_policy(
     ApiJson(input): ApiJson<NewPolicyInput>,
 ) -> AppResult<Response> {
     let actor = ctx.actor()?;
-    let key = idempotency_key(&headers)?;
-    let idem = key.as_deref().map(|key| Idem { key, scope: "entitlement.policies.create" });
-    if let Some(idem) = &idem
-        && let Some((status, body)) = replay(&st.db, &actor, idem).await?
-    {
-        return Ok(replayed(status, body));
-    }
-    let v = svc::create_policy(&st.db, &actor, &input, idem.as_ref()).await?;
-    Ok((StatusCode::CREATED, axum::Json(v)).into_response())
+    super::api::create_once(&st, &actor, &headers, "entitlement.policies.create", async |idem| {
+        svc::create_policy(&st.db, &actor, &input, idem).await
+    })
+    .await
 }
 
 /// Copies any policy (a built-in or a company one) into a new company policy.
@@ -348,15 +342,10 @@ async fn api_copy_policy(
     ApiJson(input): ApiJson<CopyPolicyInput>,
 ) -> AppResult<Response> {
     let actor = ctx.actor()?;
-    let key = idempotency_key(&headers)?;
-    let idem = key.as_deref().map(|key| Idem { key, scope: "entitlement.policies.copy" });
-    if let Some(idem) = &idem
-        && let Some((status, body)) = replay(&st.db, &actor, idem).await?
-    {
-        return Ok(replayed(status, body));
-    }
-    let v = svc::copy_policy(&st.db, &actor, &code, &input, idem.as_ref()).await?;
-    Ok((StatusCode::CREATED, axum::Json(v)).into_response())
+    super::api::create_once(&st, &actor, &headers, "entitlement.policies.copy", async |idem| {
+        svc::copy_policy(&st.db, &actor, &code, &input, idem).await
+    })
+    .await
 }
 
 /// Saves a new version of a company policy. `version` is the one the edit started from:

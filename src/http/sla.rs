@@ -15,7 +15,7 @@ use rules::work_order::{BreachCause, Priority};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
-use super::api::{ApiJson, ApiQuery, idempotency_key, replayed};
+use super::api::{ApiJson, ApiQuery};
 use super::archive::{ExportFormat, download, export_format};
 use super::web::{FormData, FormErrors, Layout, render, render_status};
 use super::{AppState, Ctx};
@@ -27,7 +27,6 @@ use crate::service::sla::{
     PolicySummary, PolicyView,
 };
 use crate::service::work_orders::{midnight, today};
-use crate::service::{Idem, replay};
 use crate::store;
 use crate::store::sla::{Alert, Breach, Contract, GroupBy, ReportFilter};
 use crate::tabular::{Cell, Table};
@@ -385,15 +384,10 @@ async fn api_policy_create(
     ApiJson(input): ApiJson<PolicySave>,
 ) -> AppResult<Response> {
     let actor = ctx.actor()?;
-    let key = idempotency_key(&headers)?;
-    let idem = key.as_deref().map(|key| Idem { key, scope: "sla.policies.create" });
-    if let Some(idem) = &idem
-        && let Some((status, body)) = replay(&st.db, &actor, idem).await?
-    {
-        return Ok(replayed(status, body));
-    }
-    let view = svc::save_policy(&st.db, &st.sla, &actor, None, &input, idem.as_ref()).await?;
-    Ok((StatusCode::CREATED, axum::Json(view)).into_response())
+    super::api::create_once(&st, &actor, &headers, "sla.policies.create", async |idem| {
+        svc::save_policy(&st.db, &st.sla, &actor, None, &input, idem).await
+    })
+    .await
 }
 
 /// Saves the next version of a policy (built-ins too: their first edit is version 2). Orders
@@ -439,15 +433,10 @@ async fn api_contract_create(
     ApiJson(input): ApiJson<ContractInput>,
 ) -> AppResult<Response> {
     let actor = ctx.actor()?;
-    let key = idempotency_key(&headers)?;
-    let idem = key.as_deref().map(|key| Idem { key, scope: "sla.contracts.create" });
-    if let Some(idem) = &idem
-        && let Some((status, body)) = replay(&st.db, &actor, idem).await?
-    {
-        return Ok(replayed(status, body));
-    }
-    let k = svc::save_contract(&st.db, &actor, None, &input, idem.as_ref()).await?;
-    Ok((StatusCode::CREATED, axum::Json(k)).into_response())
+    super::api::create_once(&st, &actor, &headers, "sla.contracts.create", async |idem| {
+        svc::save_contract(&st.db, &actor, None, &input, idem).await
+    })
+    .await
 }
 
 /// Edits a contract (send the `version` read; 409 when someone saved first).
