@@ -1094,23 +1094,10 @@ pub async fn save_contract(
 
 pub async fn contracts(db: &Db, actor: &Actor, customer_id: Option<i64>) -> AppResult<Vec<store::sla::Contract>> {
     require_reader(actor)?;
-    let mut c = db.read().await?;
-    let all = store::sla::contracts(c.conn(), customer_id, 500).await?;
-    drop(c);
-    if actor.can(Perm::AllRegions) {
-        return Ok(all);
-    }
     // A region's users see their region's customers' contracts.
-    let mut out = vec![];
+    let region = super::archive::region_scope(actor);
     let mut c = db.read().await?;
-    for k in all {
-        if let Some(cust) = store::customers::get(c.conn(), k.customer_id).await?
-            && super::archive::visible(actor, &cust.region_code)
-        {
-            out.push(k);
-        }
-    }
-    Ok(out)
+    Ok(store::sla::contracts(c.conn(), customer_id, region.as_deref(), 500).await?)
 }
 
 // ------------------------------------------------------------------ calendars of regions and engineers

@@ -159,10 +159,20 @@ pub async fn contract_by_code(c: Conn<'_>, code: &str) -> sqlx::Result<Option<Co
     on_conn!(c, |e| sqlx::query_as(AssertSqlSafe(sql)).bind(code).fetch_optional(&mut *e).await)
 }
 
-/// Contracts, newest first; of one customer when given.
-pub async fn contracts(c: Conn<'_>, customer_id: Option<i64>, limit: i64) -> sqlx::Result<Vec<Contract>> {
-    let sql = format!("{CONTRACT_SELECT} WHERE ($1 IS NULL OR k.customer_id = $1) ORDER BY k.id DESC LIMIT $2");
-    on_conn!(c, |e| sqlx::query_as(AssertSqlSafe(sql)).bind(customer_id).bind(limit).fetch_all(&mut *e).await)
+/// Contracts, newest first; of one customer and of customers of one region when given.
+pub async fn contracts(
+    c: Conn<'_>,
+    customer_id: Option<i64>,
+    region: Option<&str>,
+    limit: i64,
+) -> sqlx::Result<Vec<Contract>> {
+    let sql = format!(
+        "{CONTRACT_SELECT} WHERE ($1 IS NULL OR k.customer_id = $1) AND ($2 IS NULL OR c.region_code = $2) \
+         ORDER BY k.id DESC LIMIT $3"
+    );
+    on_conn!(c, |e| {
+        sqlx::query_as(AssertSqlSafe(sql)).bind(customer_id).bind(region).bind(limit).fetch_all(&mut *e).await
+    })
 }
 
 // ------------------------------------------------------------------ calendars of regions and engineers
@@ -365,7 +375,7 @@ pub async fn any_due(c: Conn<'_>, now: DateTime<Utc>) -> sqlx::Result<bool> {
     })
 }
 
-/// How many clocks wait for a check (for `/metrics` and the bench).
+/// How many clocks wait for a check now.
 pub async fn due_count(c: Conn<'_>, now: DateTime<Utc>) -> sqlx::Result<i64> {
     on_conn!(c, |e| {
         sqlx::query_scalar(

@@ -404,5 +404,13 @@ async fn service_clocks_on_an_order_and_the_sla_report_on_a_phone(app: &TestApp)
     click(&m, "#sla-policies-link").await;
     assert!(text_of(&m, "#sla-policies").await.contains("key-customer"));
     shot(&m, app, "sla-policies").await;
+    // The calendars of regions and engineers, and the contracts, read on a phone too.
+    m.goto(&app.url("/sla/calendars")).await.unwrap();
+    assert!(text_of(&m, "#region-calendars").await.contains("华东"));
+    assert!(text_of(&m, "#engineer-calendars").await.contains("张伟"));
+    m.goto(&app.url("/sla/contracts")).await.unwrap();
+    element(&m, Locator::Css("#contract-new input[name=code]")).await;
+    let overflow = m.execute("return document.documentElement.scrollWidth > window.innerWidth;", vec![]).await.unwrap();
+    assert_eq!(overflow, serde_json::Value::Bool(false), "horizontal scrolling on a phone");
     m.close().await.unwrap();
 }
