@@ -42,6 +42,10 @@ pub struct Config {
     pub sla_sweep_ms: u64,
     /// Clocks the sweeper claims per transaction.
     pub sla_sweep_batch: i64,
+    /// How often the visit planner looks whether the schedule needs more days (0: never).
+    pub visit_plan_ms: u64,
+    /// How many days ahead follow-up visits are planned.
+    pub visit_lookahead_days: i64,
 }
 
 impl Default for Config {
@@ -61,6 +65,8 @@ impl Default for Config {
             outbox_poll_ms: 1000,
             sla_sweep_ms: 30_000,
             sla_sweep_batch: crate::service::sla::SWEEP_BATCH,
+            visit_plan_ms: 3_600_000,
+            visit_lookahead_days: 14,
         }
     }
 }
@@ -81,6 +87,7 @@ pub struct FileConfig {
     pub smtp_url: Option<String>,
     pub mail_from: Option<String>,
     pub sla_sweep_seconds: Option<u64>,
+    pub visit_lookahead_days: Option<i64>,
 }
 
 impl FileConfig {
@@ -150,6 +157,11 @@ impl Config {
                 .map(|s| s.clamp(1, 3600) * 1000)
                 .unwrap_or(d.sla_sweep_ms),
             sla_sweep_batch: d.sla_sweep_batch,
+            visit_plan_ms: d.visit_plan_ms,
+            visit_lookahead_days: env_parse::<i64>("AFTERSALES_VISIT_LOOKAHEAD_DAYS")?
+                .or(file.visit_lookahead_days)
+                .map(|d| d.clamp(0, 366))
+                .unwrap_or(d.visit_lookahead_days),
             public_url: public_url.trim_end_matches('/').to_string(),
             sqlite_sync: o.sqlite_sync.or(file.sqlite_sync).unwrap_or_default(),
             trust_forwarded_for: env_parse("AFTERSALES_TRUST_FORWARDED_FOR")?

@@ -322,8 +322,8 @@ macro_rules! migrations {
 }
 
 // Same file names in both folders; a new migration is added to both lists.
-const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = migrations!("sqlite": 1 "0001_foundation", 2 "0002_entitlement", 3 "0003_archive", 4 "0004_imports", 5 "0005_calendars", 6 "0006_work_orders", 7 "0007_notifications", 8 "0008_sla");
-const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = migrations!("postgres": 1 "0001_foundation", 2 "0002_entitlement", 3 "0003_archive", 4 "0004_imports", 5 "0005_calendars", 6 "0006_work_orders", 7 "0007_notifications", 8 "0008_sla");
+const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = migrations!("sqlite": 1 "0001_foundation", 2 "0002_entitlement", 3 "0003_archive", 4 "0004_imports", 5 "0005_calendars", 6 "0006_work_orders", 7 "0007_notifications", 8 "0008_sla", 9 "0009_care");
+const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = migrations!("postgres": 1 "0001_foundation", 2 "0002_entitlement", 3 "0003_archive", 4 "0004_imports", 5 "0005_calendars", 6 "0006_work_orders", 7 "0007_notifications", 8 "0008_sla", 9 "0009_care");
 
 /// `sqlite://path`, `sqlite:path` or a bare path.
 fn sqlite_path(url: &str) -> anyhow::Result<PathBuf> {

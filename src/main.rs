@@ -54,6 +54,23 @@ enum Command {
     /// Service clocks (SLA).
     #[command(subcommand)]
     Sla(SlaCommand),
+    /// Follow-up visits (回访).
+    #[command(subcommand)]
+    Visits(VisitsCommand),
+}
+
+#[derive(Subcommand)]
+enum VisitsCommand {
+    /// Plan the follow-up visits the visit rules ask for, due in a date window, for every
+    /// customer. Visits already planned are skipped, so running it again adds nothing.
+    Plan {
+        /// First due day (default today).
+        #[arg(long)]
+        from: Option<chrono::NaiveDate>,
+        /// Last due day (default: a year after the first).
+        #[arg(long)]
+        to: Option<chrono::NaiveDate>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -377,6 +394,28 @@ async fn command(cmd: Command, config: &Config, db: &Db, demo_flag: bool) -> any
                 r.rows as f64 / secs.max(1e-9),
                 r.totals.customers,
                 r.totals.units
+            );
+            Ok(false)
+        }
+        Command::Visits(VisitsCommand::Plan { from, to }) => {
+            let from = from.unwrap_or_else(|| aftersales::service::care::local_day(chrono::Utc::now()));
+            let to = to.unwrap_or_else(|| from + chrono::Months::new(12) - chrono::Days::new(1));
+            let started = std::time::Instant::now();
+            let o = aftersales::service::care::plan(db, from, to, |n| {
+                if n % 100_000 == 0 {
+                    eprintln!("  {n} customers …");
+                }
+            })
+            .await
+            .map_err(explain)?;
+            let secs = started.elapsed().as_secs_f64();
+            println!(
+                "Visits {from} to {to}: {} customers, {} visits due, {} new (the rest were planned already), \
+                 in {secs:.1} s ({:.0} visits/s).",
+                o.customers,
+                o.planned,
+                o.added,
+                o.planned as f64 / secs.max(1e-9)
             );
             Ok(false)
         }

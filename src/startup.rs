@@ -20,6 +20,9 @@ pub async fn open_database(config: &Config) -> anyhow::Result<Db> {
     if !applied.is_empty() {
         tracing::info!(?applied, "migrations applied");
     }
+    crate::service::care::seed_rules(&db)
+        .await
+        .map_err(|e| anyhow::anyhow!("writing the built-in visit rules: {e:?}"))?;
     Ok(db)
 }
 
@@ -37,13 +40,20 @@ pub async fn serve(
     let outbox = tokio::spawn(crate::jobs::outbox::run(state.db.clone(), sender, poll, stop_rx.clone()));
     let sweep = Duration::from_millis(state.config.sla_sweep_ms);
     let batch = state.config.sla_sweep_batch;
-    let sla = tokio::spawn(crate::jobs::sla::run(state.db.clone(), state.sla.clone(), sweep, batch, stop_rx));
+    let sla = tokio::spawn(crate::jobs::sla::run(state.db.clone(), state.sla.clone(), sweep, batch, stop_rx.clone()));
+    let visits = tokio::spawn(crate::jobs::visits::run(
+        state.db.clone(),
+        Duration::from_millis(state.config.visit_plan_ms),
+        state.config.visit_lookahead_days,
+        stop_rx,
+    ));
     let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app).with_graceful_shutdown(shutdown).await.context("the server stopped with an error")?;
     let _ = stop_tx.send(true);
     let _ = jobs.await;
     let _ = outbox.await;
     let _ = sla.await;
+    let _ = visits.await;
     state.db.close().await;
     tracing::info!("stopped");
     Ok(())

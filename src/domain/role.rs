@@ -42,6 +42,10 @@ pub enum Perm {
     ManageEngineers,
     /// Edit SLA policies, service contracts and which calendar a region or engineer works to.
     ManageSla,
+    /// Work the follow-up visit queue and read satisfaction figures (客服, managers, quality).
+    FollowUp,
+    /// Edit the visit rules and the satisfaction target.
+    ManageCare,
 }
 
 impl Role {
@@ -83,7 +87,10 @@ impl Role {
             ManageUsers => matches!(self, Admin),
             ViewAudit => matches!(self, Admin | GeneralManager | ServiceManager),
             AllRegions => matches!(self, Admin | GeneralManager | ServiceManager | Quality),
-            ManagePolicies | ManageCalendars | ManageSla => matches!(self, Admin | GeneralManager | ServiceManager),
+            ManagePolicies | ManageCalendars | ManageSla | ManageCare => {
+                matches!(self, Admin | GeneralManager | ServiceManager)
+            }
+            FollowUp => matches!(self, Admin | GeneralManager | ServiceManager | Dispatcher | Quality),
             EditArchive => matches!(self, Admin | GeneralManager | ServiceManager | Dispatcher | Quality),
             ManageFaultCodes => matches!(self, Admin | GeneralManager | ServiceManager | Quality),
             ManageEngineers => matches!(self, Admin | GeneralManager | ServiceManager),

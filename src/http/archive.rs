@@ -323,6 +323,27 @@ async fn customer_page(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>
         let who = rules::work_order::Channel::parse(&o.channel).map(|c| c.name(ctx.locale)).unwrap_or_default().into();
         events.push(Event { at: o.created_at, who, what, link: format!("/work-orders/{}", o.id) });
     }
+    let (surveys, visits) = crate::service::care::of_customer(&st.db, id).await?;
+    let order_link = |o: Option<i64>| o.map(|o| format!("/work-orders/{o}")).unwrap_or_default();
+    for s in surveys.iter().filter(|s| s.answered_at.is_some()) {
+        let score = s.overall.map(|n| format!("{n}/5")).unwrap_or_default();
+        let mut what = format!("{} {score} · {}", ctx.t("care.survey_score"), ctx.t(&format!("care.kind.{}", s.kind)));
+        if let Some(o) = s.order_id {
+            what.push_str(&format!(" · {}", store::work_orders::number(o)));
+        }
+        if !s.comment.is_empty() {
+            what.push_str(&format!(" · “{}”", s.comment));
+        }
+        let at = s.answered_at.unwrap_or(s.created_at);
+        events.push(Event { at, who: detail.customer.name.clone(), what, link: order_link(s.order_id) });
+    }
+    for v in visits.iter().filter(|v| v.status == "done") {
+        let outcome = v.outcome.as_deref().map(|o| ctx.t(&format!("care.outcome.{o}"))).unwrap_or_default();
+        let channel = v.channel.as_deref().map(|o| ctx.t(&format!("care.channel.{o}"))).unwrap_or_default();
+        let what = format!("{} · {channel} · {outcome}", ctx.t("care.visit_event"));
+        let who = v.assignee_name.clone().unwrap_or_default();
+        events.push(Event { at: v.done_at.unwrap_or(v.created_at), who, what, link: format!("/visits/{}", v.id) });
+    }
     let mut c = st.db.read().await?;
     let unit_ids: Vec<String> = units.iter().map(|u| u.id.to_string()).collect();
     let customer = store::audit::of_records(c.conn(), "customer", &[id.to_string()], 100).await?;

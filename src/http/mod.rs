@@ -4,6 +4,7 @@
 pub mod api;
 pub mod archive;
 pub mod calendars;
+pub mod care;
 pub mod entitlement;
 pub mod exports;
 pub mod import;
@@ -299,6 +300,7 @@ pub fn openapi_doc() -> utoipa::openapi::OpenApi {
     doc.merge(exports::ApiDoc::openapi());
     doc.merge(work_orders::ApiDoc::openapi());
     doc.merge(sla::ApiDoc::openapi());
+    doc.merge(care::ApiDoc::openapi());
     doc
 }
 
@@ -311,7 +313,8 @@ pub fn router(state: AppState) -> Router {
         .merge(calendars::pages())
         .merge(exports::pages())
         .merge(work_orders::pages())
-        .merge(sla::pages());
+        .merge(sla::pages())
+        .merge(care::pages());
     let api = api::routes()
         .merge(archive::api())
         .merge(import::api())
@@ -319,7 +322,8 @@ pub fn router(state: AppState) -> Router {
         .merge(calendars::api())
         .merge(exports::api())
         .merge(work_orders::api())
-        .merge(sla::api());
+        .merge(sla::api())
+        .merge(care::api());
     Router::new()
         .merge(pages)
         .nest("/api/v1", api)

@@ -66,6 +66,7 @@ impl Layout {
             "users" => Perm::ManageUsers,
             "audit" => Perm::ViewAudit,
             "calendars" => Perm::ManageCalendars,
+            "care" => Perm::FollowUp,
             // Office staff read the service figures (engineers and the warehouse do not).
             "sla_reports" => {
                 return self.user.as_ref().is_some_and(|u| {

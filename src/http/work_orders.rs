@@ -943,6 +943,8 @@ struct OrderPage {
     errors: FormErrors,
     /// Service managers correct the cause of a breach.
     can_note_breach: bool,
+    /// The survey link sent after the job and the on-site rating.
+    surveys: Vec<store::care::Survey>,
 }
 impl OrderLabels for OrderPage {
     fn layout(&self) -> &Layout {
@@ -1027,8 +1029,10 @@ async fn order_view(
         vec![]
     };
     let notifications = crate::service::notifications::of_order(&st.db, &actor, id).await?;
+    let surveys = crate::service::care::surveys_of_order(&st.db, id).await?;
     let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
     let page = OrderPage {
+        surveys,
         l: Layout::new(ctx, "wo.order_title"),
         d,
         customer_region,
@@ -1372,6 +1376,8 @@ struct TrackPage {
     company: String,
     hotline: String,
     errors: FormErrors,
+    /// The survey link's token and whether it has been answered (after the job).
+    survey: Option<(String, bool)>,
 }
 impl OrderLabels for TrackPage {
     fn layout(&self) -> &Layout {
@@ -1396,8 +1402,21 @@ async fn track_view(st: &AppState, ctx: &Ctx, token: &str, errors: Vec<FieldErro
     let mut l = Layout::new(ctx, "wo.track_title");
     l.user = None; // the customer's page never shows staff navigation
     let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
-    let page =
-        TrackPage { l, t, token: token.to_string(), company, hotline, errors: FormErrors::new(errors, ctx.locale) };
+    drop(c);
+    let survey = crate::service::care::surveys_of_order(&st.db, t.order.id)
+        .await?
+        .into_iter()
+        .find(|s| s.kind == "job")
+        .map(|s| (s.token, s.answered_at.is_some()));
+    let page = TrackPage {
+        l,
+        t,
+        token: token.to_string(),
+        company,
+        hotline,
+        errors: FormErrors::new(errors, ctx.locale),
+        survey,
+    };
     let mut res = render_status(status, &page);
     res.headers_mut().insert(header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
     Ok(res)

@@ -2,3 +2,4 @@
 
 pub mod outbox;
 pub mod sla;
+pub mod visits;

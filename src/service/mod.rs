@@ -5,6 +5,7 @@ pub mod archive;
 pub mod audit;
 pub mod auth;
 pub mod calendars;
+pub mod care;
 pub mod entitlement;
 pub mod import;
 pub mod intake;

@@ -1300,6 +1300,9 @@ async fn apply(
     if let Some(event) = notify {
         super::notifications::order_event(&mut tx, event, &after, now).await?;
     }
+    if action == Action::Complete {
+        super::care::on_completed(&mut tx, &after, now).await?;
+    }
     tx.commit().await?;
     Ok(())
 }

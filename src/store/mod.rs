@@ -5,6 +5,7 @@ pub mod audit;
 pub mod auth;
 pub mod bulk;
 pub mod calendars;
+pub mod care;
 pub mod customers;
 pub mod entitlement;
 pub mod imports;

@@ -4,6 +4,7 @@
 mod archive;
 mod browser;
 mod calendars;
+mod care;
 mod cli;
 mod entitlement;
 mod foundation;

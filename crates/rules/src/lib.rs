@@ -5,6 +5,7 @@
 //! its version) so that users and auditors can see why.
 
 pub mod calendar;
+pub mod care;
 pub mod entitlement;
 pub mod error;
 pub mod sla;

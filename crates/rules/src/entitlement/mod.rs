@@ -99,3 +99,37 @@ pub fn evaluate_json(input: &str, lookup: impl Fn(&str) -> Option<Policy>) -> Re
         _ => Err(errors),
     }
 }
+
+/// Last day of the whole-product warranty of a unit whose period starts on `start`, with no
+/// repair history: the model's own months when set, else its category's terms, else the
+/// policy's months for the grade (the order `evaluate` uses). Visit schedules use it to tell
+/// customers with units in warranty from the others.
+pub fn warranty_end(
+    policy: &Policy,
+    start: chrono::NaiveDate,
+    grade: Option<Grade>,
+    category: Option<&str>,
+    model_months: Option<u32>,
+) -> chrono::NaiveDate {
+    let months = model_months
+        .or_else(|| category.and_then(|c| policy.category(c)).and_then(|c| c.warranty_months))
+        .or(policy.warranty.months.for_grade(grade))
+        .unwrap_or(1);
+    dates::period_end(start, months)
+}
+
+#[cfg(test)]
+mod warranty_end_tests {
+    use super::*;
+    use chrono::NaiveDate;
+
+    #[test]
+    fn model_months_win_then_the_policy_grade() {
+        let p = builtin_policy("cn-general-1995").expect("general policy");
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        assert_eq!(warranty_end(&p, d("2026-01-15"), None, None, Some(24)), d("2028-01-14"));
+        let by_policy = warranty_end(&p, d("2026-01-15"), Some(Grade::High), None, None);
+        assert_eq!(by_policy, d("2027-01-14"));
+        assert_eq!(warranty_end(&p, d("2026-01-15"), None, Some("空调"), None), d("2027-01-14"));
+    }
+}

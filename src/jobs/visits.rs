@@ -1,0 +1,37 @@
+//! The visit planner: every instance runs one. Each pass plans the days between the stored
+//! watermark and the look-ahead (`service::care::catch_up`); visits already stored are
+//! skipped by their key, so instances racing on the same days write each visit once, and
+//! days missed while every instance was down are planned on the first pass after a start.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio::sync::watch;
+
+use crate::db::Db;
+
+pub async fn run(db: Db, every: Duration, lookahead_days: i64, mut stop: watch::Receiver<bool>) {
+    if every.is_zero() {
+        return;
+    }
+    loop {
+        let started = std::time::Instant::now();
+        match crate::service::care::catch_up(&db, Utc::now(), lookahead_days).await {
+            Ok(Some(o)) => {
+                metrics::counter!("visit_tasks_planned_total").increment(o.added);
+                tracing::info!(
+                    customers = o.customers,
+                    added = o.added,
+                    seconds = started.elapsed().as_secs_f64(),
+                    "visits planned"
+                );
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = ?e, "planning follow-up visits failed"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stop.changed() => break,
+        }
+    }
+}

@@ -1,0 +1,595 @@
+//! After the job (R6, R7): visit rules, visit tasks and their queue, the planning watermark,
+//! the facts the schedule reads, and satisfaction surveys with their rates.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+use sqlx::AssertSqlSafe;
+
+use super::bulk::{rows_per_statement, values};
+use crate::db::{Backend, Conn};
+use crate::{from_row, on_conn};
+
+// ------------------------------------------------------------------ rules
+
+#[derive(Clone, Debug)]
+pub struct StoredRule {
+    pub code: String,
+    pub position: i64,
+    pub rule_json: String,
+    pub version: i64,
+    pub updated_at: DateTime<Utc>,
+}
+from_row!(StoredRule { code: String, position: i64, rule_json: String, version: i64, updated_at: DateTime<Utc> });
+
+pub async fn rules(c: Conn<'_>) -> sqlx::Result<Vec<StoredRule>> {
+    on_conn!(c, |e| {
+        sqlx::query_as("SELECT code, position, rule_json, version, updated_at FROM visit_rules ORDER BY position, code")
+            .fetch_all(&mut *e)
+            .await
+    })
+}
+
+/// Inserts a rule unless its code exists (the built-ins are written this way on first use).
+pub async fn insert_rule(c: Conn<'_>, code: &str, position: i64, json: &str, now: DateTime<Utc>) -> sqlx::Result<bool> {
+    on_conn!(c, |e| {
+        sqlx::query(
+            "INSERT INTO visit_rules (code, position, rule_json, version, updated_at) VALUES ($1, $2, $3, 1, $4) \
+             ON CONFLICT (code) DO NOTHING",
+        )
+        .bind(code)
+        .bind(position)
+        .bind(json)
+        .bind(now)
+        .execute(&mut *e)
+        .await
+        .map(|r| r.rows_affected() == 1)
+    })
+}
+
+/// Saves a rule over `version`; false when someone saved it first.
+pub async fn update_rule(c: Conn<'_>, code: &str, json: &str, version: i64, now: DateTime<Utc>) -> sqlx::Result<bool> {
+    on_conn!(c, |e| {
+        sqlx::query(
+            "UPDATE visit_rules SET rule_json = $1, version = version + 1, updated_at = $2 \
+             WHERE code = $3 AND version = $4",
+        )
+        .bind(json)
+        .bind(now)
+        .bind(code)
+        .bind(version)
+        .execute(&mut *e)
+        .await
+        .map(|r| r.rows_affected() == 1)
+    })
+}
+
+// ------------------------------------------------------------------ facts for planning
+
+/// A customer as the schedule sees it.
+#[derive(Clone, Debug)]
+pub struct CustomerRow {
+    pub id: i64,
+    pub class: String,
+    pub key_customer: bool,
+    pub region_code: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+from_row!(CustomerRow { id: i64, class: String, key_customer: bool, region_code: Option<String>, created_at: DateTime<Utc> });
+
+/// Live customers after `after_id`, in id order.
+pub async fn customers_after(c: Conn<'_>, after_id: i64, limit: i64) -> sqlx::Result<Vec<CustomerRow>> {
+    on_conn!(c, |e| {
+        sqlx::query_as(
+            "SELECT id, class, key_customer, region_code, created_at FROM customers \
+             WHERE id > $1 AND deleted_at IS NULL ORDER BY id LIMIT $2",
+        )
+        .bind(after_id)
+        .bind(limit)
+        .fetch_all(&mut *e)
+        .await
+    })
+}
+
+/// A unit's warranty inputs (the start of its period and its model's terms).
+#[derive(Clone, Debug)]
+pub struct UnitTerms {
+    pub customer_id: i64,
+    pub start: Option<NaiveDate>,
+    pub policy_code: String,
+    pub grade: String,
+    pub category_code: String,
+    pub warranty_months: Option<i32>,
+}
+from_row!(UnitTerms { customer_id: i64, start: Option<NaiveDate>, policy_code: String, grade: String,
+    category_code: String, warranty_months: Option<i32> });
+
+/// The units of customers `first..=last`.
+pub async fn unit_terms(c: Conn<'_>, first: i64, last: i64) -> sqlx::Result<Vec<UnitTerms>> {
+    on_conn!(c, |e| {
+        sqlx::query_as(
+            "SELECT u.customer_id, COALESCE(u.invoice_date, u.sale_date) AS start, m.policy_code, m.grade, \
+             m.category_code, m.warranty_months FROM units u JOIN product_models m ON m.id = u.model_id \
+             WHERE u.customer_id BETWEEN $1 AND $2 AND u.deleted_at IS NULL",
+        )
+        .bind(first)
+        .bind(last)
+        .fetch_all(&mut *e)
+        .await
+    })
+}
+
+pub async fn planned_to(c: Conn<'_>) -> sqlx::Result<Option<NaiveDate>> {
+    on_conn!(c, |e| {
+        sqlx::query_scalar("SELECT planned_to FROM visit_schedule WHERE id = 1").fetch_optional(&mut *e).await
+    })
+}
+
+/// Moves the watermark forward only (two instances finishing out of order keep the later one).
+pub async fn set_planned_to(c: Conn<'_>, to: NaiveDate, now: DateTime<Utc>) -> sqlx::Result<()> {
+    on_conn!(c, |e| {
+        sqlx::query(
+            "INSERT INTO visit_schedule (id, planned_to, updated_at) VALUES (1, $1, $2) ON CONFLICT (id) DO UPDATE \
+             SET planned_to = excluded.planned_to, updated_at = excluded.updated_at \
+             WHERE visit_schedule.planned_to < excluded.planned_to",
+        )
+        .bind(to)
+        .bind(now)
+        .execute(&mut *e)
+        .await
+        .map(|_| ())
+    })
+}
+
+// ------------------------------------------------------------------ tasks
+
+/// A task about to be written.
+#[derive(Clone, Debug)]
+pub struct NewTask {
+    pub customer_id: i64,
+    pub region_code: Option<String>,
+    pub rule_code: String,
+    pub period_key: String,
+    pub due_on: NaiveDate,
+    pub order_id: Option<i64>,
+    pub survey_id: Option<i64>,
+}
+
+/// Writes tasks; those whose (customer, rule, period) exists already are skipped. Returns how
+/// many were new.
+pub async fn insert_tasks(
+    mut c: Conn<'_>,
+    backend: Backend,
+    rows: &[NewTask],
+    now: DateTime<Utc>,
+) -> sqlx::Result<u64> {
+    const COLS: usize = 7;
+    let mut added = 0;
+    for chunk in rows.chunks(rows_per_statement(backend, COLS + 1)) {
+        let sql = format!(
+            "INSERT INTO visit_tasks (customer_id, region_code, rule_code, period_key, due_on, order_id, survey_id, \
+             created_at) VALUES {} ON CONFLICT (customer_id, rule_code, period_key) DO NOTHING",
+            values(backend, chunk.len(), COLS, 2, ", $1")
+        );
+        added += on_conn!(&mut c, |e| {
+            let shared = backend == Backend::Postgres;
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            if shared {
+                q = q.bind(now);
+            }
+            for r in chunk {
+                q = q
+                    .bind(r.customer_id)
+                    .bind(&r.region_code)
+                    .bind(&r.rule_code)
+                    .bind(&r.period_key)
+                    .bind(r.due_on)
+                    .bind(r.order_id)
+                    .bind(r.survey_id);
+                if !shared {
+                    q = q.bind(now);
+                }
+            }
+            q.execute(&mut **e).await.map(|r| r.rows_affected())
+        })?;
+    }
+    Ok(added)
+}
+
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct VisitTask {
+    pub id: i64,
+    pub customer_id: i64,
+    pub customer_name: String,
+    pub customer_class: String,
+    pub customer_phone: Option<String>,
+    pub region_code: Option<String>,
+    pub rule_code: String,
+    pub period_key: String,
+    #[schema(value_type = String, format = Date)]
+    pub due_on: NaiveDate,
+    pub order_id: Option<i64>,
+    pub survey_id: Option<i64>,
+    pub assignee_id: Option<i64>,
+    pub assignee_name: Option<String>,
+    /// open | done | cancelled
+    pub status: String,
+    pub channel: Option<String>,
+    pub outcome: Option<String>,
+    pub needs: String,
+    pub note: String,
+    pub new_order_id: Option<i64>,
+    pub done_at: Option<DateTime<Utc>>,
+    pub done_by: Option<i64>,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+}
+from_row!(VisitTask { id: i64, customer_id: i64, customer_name: String, customer_class: String,
+    customer_phone: Option<String>, region_code: Option<String>, rule_code: String, period_key: String,
+    due_on: NaiveDate, order_id: Option<i64>, survey_id: Option<i64>, assignee_id: Option<i64>,
+    assignee_name: Option<String>, status: String, channel: Option<String>, outcome: Option<String>, needs: String,
+    note: String, new_order_id: Option<i64>, done_at: Option<DateTime<Utc>>, done_by: Option<i64>, version: i64,
+    created_at: DateTime<Utc> });
+
+const TASK_SELECT: &str = "SELECT t.id, t.customer_id, c.name AS customer_name, c.class AS customer_class, \
+    c.phone AS customer_phone, t.region_code, t.rule_code, t.period_key, t.due_on, t.order_id, t.survey_id, \
+    t.assignee_id, u.display_name AS assignee_name, t.status, t.channel, t.outcome, t.needs, t.note, \
+    t.new_order_id, t.done_at, t.done_by, t.version, t.created_at FROM visit_tasks t \
+    JOIN customers c ON c.id = t.customer_id LEFT JOIN users u ON u.id = t.assignee_id";
+
+pub async fn get_task(c: Conn<'_>, id: i64) -> sqlx::Result<Option<VisitTask>> {
+    let sql = format!("{TASK_SELECT} WHERE t.id = $1");
+    on_conn!(c, |e| sqlx::query_as(AssertSqlSafe(sql)).bind(id).fetch_optional(&mut *e).await)
+}
+
+/// Which open tasks a queue shows.
+#[derive(Clone, Debug, Default)]
+pub struct QueueFilter {
+    /// One region (None: every region).
+    pub region: Option<String>,
+    /// Only this agent's tasks.
+    pub assignee: Option<i64>,
+    /// Due on or before this day.
+    pub due_to: NaiveDate,
+    /// Due on or after this day (missed tasks: None, with `due_to` yesterday).
+    pub due_from: Option<NaiveDate>,
+    /// Keyset: after this (due, id).
+    pub after: Option<(NaiveDate, i64)>,
+    pub limit: i64,
+}
+
+/// Open tasks by due day then id, each filter served by its own partial index.
+pub async fn queue(c: Conn<'_>, f: &QueueFilter) -> sqlx::Result<Vec<VisitTask>> {
+    let mut sql = format!("{TASK_SELECT} WHERE t.status = 'open' AND t.due_on <= $1");
+    let mut n = 2;
+    let mut arg = |sql: &mut String, cond: &str| {
+        sql.push_str(&cond.replace('?', &format!("${n}")));
+        n += 1;
+    };
+    if f.assignee.is_some() {
+        arg(&mut sql, " AND t.assignee_id = ?");
+    }
+    if f.region.is_some() {
+        arg(&mut sql, " AND t.region_code = ?");
+    }
+    if f.due_from.is_some() {
+        arg(&mut sql, " AND t.due_on >= ?");
+    }
+    if f.after.is_some() {
+        let a = format!("${n}");
+        let b = format!("${}", n + 1);
+        sql.push_str(&format!(" AND (t.due_on > {a} OR (t.due_on = {a} AND t.id > {b}))"));
+        n += 2;
+    }
+    sql.push_str(&format!(" ORDER BY t.due_on, t.id LIMIT ${n}"));
+    on_conn!(c, |e| {
+        let mut q = sqlx::query_as(AssertSqlSafe(sql)).bind(f.due_to);
+        if let Some(a) = f.assignee {
+            q = q.bind(a);
+        }
+        if let Some(r) = &f.region {
+            q = q.bind(r.clone());
+        }
+        if let Some(d) = f.due_from {
+            q = q.bind(d);
+        }
+        if let Some((d, id)) = f.after {
+            q = q.bind(d).bind(id);
+        }
+        q.bind(f.limit).fetch_all(&mut *e).await
+    })
+}
+
+/// Open tasks due before `day` in a region (None: all), counted up to `cap`.
+pub async fn count_missed(c: Conn<'_>, region: Option<&str>, day: NaiveDate, cap: i64) -> sqlx::Result<i64> {
+    let filter = if region.is_some() { " AND region_code = $3" } else { "" };
+    let sql = format!(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM visit_tasks WHERE status = 'open' AND due_on < $1{filter} LIMIT $2) x"
+    );
+    on_conn!(c, |e| {
+        let mut q = sqlx::query_scalar(AssertSqlSafe(sql)).bind(day).bind(cap);
+        if let Some(r) = region {
+            q = q.bind(r.to_string());
+        }
+        q.fetch_one(&mut *e).await
+    })
+}
+
+pub async fn tasks_of_customer(c: Conn<'_>, customer_id: i64, limit: i64) -> sqlx::Result<Vec<VisitTask>> {
+    let sql = format!("{TASK_SELECT} WHERE t.customer_id = $1 ORDER BY t.due_on DESC, t.id DESC LIMIT $2");
+    on_conn!(c, |e| sqlx::query_as(AssertSqlSafe(sql)).bind(customer_id).bind(limit).fetch_all(&mut *e).await)
+}
+
+/// Done tasks in `from..to` (by the day they were done), newest first: the visit register.
+pub async fn done_between(
+    c: Conn<'_>,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    region: Option<&str>,
+    limit: i64,
+) -> sqlx::Result<Vec<VisitTask>> {
+    let filter = if region.is_some() { " AND t.region_code = $4" } else { "" };
+    let sql = format!(
+        "{TASK_SELECT} WHERE t.status = 'done' AND t.done_at >= $1 AND t.done_at < $2{filter} \
+         ORDER BY t.done_at DESC, t.id DESC LIMIT $3"
+    );
+    on_conn!(c, |e| {
+        let mut q = sqlx::query_as(AssertSqlSafe(sql)).bind(from).bind(to).bind(limit);
+        if let Some(r) = region {
+            q = q.bind(r.to_string());
+        }
+        q.fetch_all(&mut *e).await
+    })
+}
+
+/// The outcome of a visit, written over `version`; false when the task changed meanwhile.
+pub struct Outcome<'a> {
+    pub id: i64,
+    pub version: i64,
+    pub channel: &'a str,
+    pub outcome: &'a str,
+    pub needs: &'a str,
+    pub note: &'a str,
+    pub done_by: Option<i64>,
+    /// The company's local day of `done_at`, compared with the due day.
+    pub done_on: NaiveDate,
+}
+
+pub async fn record_outcome(c: Conn<'_>, o: &Outcome<'_>, now: DateTime<Utc>) -> sqlx::Result<bool> {
+    on_conn!(c, |e| {
+        sqlx::query(
+            "UPDATE visit_tasks SET status = 'done', channel = $1, outcome = $2, needs = $3, note = $4, done_at = $5, \
+             done_by = $6, assignee_id = COALESCE(assignee_id, $6), done_on = $9, version = version + 1 \
+             WHERE id = $7 AND version = $8 AND status = 'open'",
+        )
+        .bind(o.channel)
+        .bind(o.outcome)
+        .bind(o.needs)
+        .bind(o.note)
+        .bind(now)
+        .bind(o.done_by)
+        .bind(o.id)
+        .bind(o.version)
+        .bind(o.done_on)
+        .execute(&mut *e)
+        .await
+        .map(|r| r.rows_affected() == 1)
+    })
+}
+
+pub async fn assign(c: Conn<'_>, id: i64, version: i64, assignee: Option<i64>) -> sqlx::Result<bool> {
+    on_conn!(c, |e| {
+        sqlx::query(
+            "UPDATE visit_tasks SET assignee_id = $1, version = version + 1 WHERE id = $2 AND version = $3 \
+             AND status = 'open'",
+        )
+        .bind(assignee)
+        .bind(id)
+        .bind(version)
+        .execute(&mut *e)
+        .await
+        .map(|r| r.rows_affected() == 1)
+    })
+}
+
+/// Links the request a visit opened.
+pub async fn set_new_order(c: Conn<'_>, id: i64, order_id: i64) -> sqlx::Result<()> {
+    on_conn!(c, |e| {
+        sqlx::query("UPDATE visit_tasks SET new_order_id = $1, version = version + 1 WHERE id = $2")
+            .bind(order_id)
+            .bind(id)
+            .execute(&mut *e)
+            .await
+            .map(|_| ())
+    })
+}
+
+/// Tasks of `rule_codes` due in `from..=to`: (due, done on or before their due day).
+pub async fn revisit_counts(
+    mut c: Conn<'_>,
+    rule_codes: &[String],
+    from: NaiveDate,
+    to: NaiveDate,
+) -> sqlx::Result<(i64, i64)> {
+    let mut totals = (0, 0);
+    // One query per rule keeps each on the (rule_code, due_on) index.
+    for code in rule_codes {
+        let row: (i64, i64) = on_conn!(&mut c, |e| {
+            sqlx::query_as(
+                "SELECT COUNT(*), COALESCE(SUM(CASE WHEN status = 'done' AND done_on <= due_on THEN 1 ELSE 0 END), 0) \
+                 FROM visit_tasks WHERE rule_code = $1 AND due_on >= $2 AND due_on <= $3 AND status <> 'cancelled'",
+            )
+            .bind(code)
+            .bind(from)
+            .bind(to)
+            .fetch_one(&mut **e)
+            .await
+        })?;
+        totals.0 += row.0;
+        totals.1 += row.1;
+    }
+    Ok(totals)
+}
+
+// ------------------------------------------------------------------ surveys
+
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct Survey {
+    pub id: i64,
+    #[serde(skip)]
+    pub token: String,
+    /// job (the link sent after a job) | on_site (the engineer's report)
+    pub kind: String,
+    pub order_id: Option<i64>,
+    pub customer_id: i64,
+    pub engineer_id: Option<i64>,
+    pub region_code: Option<String>,
+    pub category_code: Option<String>,
+    pub request_kind: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub answered_at: Option<DateTime<Utc>>,
+    pub overall: Option<i32>,
+    pub timeliness: Option<i32>,
+    pub attitude: Option<i32>,
+    pub quality: Option<i32>,
+    pub comment: String,
+}
+from_row!(Survey { id: i64, token: String, kind: String, order_id: Option<i64>, customer_id: i64,
+    engineer_id: Option<i64>, region_code: Option<String>, category_code: Option<String>,
+    request_kind: Option<String>, created_at: DateTime<Utc>, answered_at: Option<DateTime<Utc>>,
+    overall: Option<i32>, timeliness: Option<i32>, attitude: Option<i32>, quality: Option<i32>, comment: String });
+
+const SURVEY_COLUMNS: &str = "id, token, kind, order_id, customer_id, engineer_id, region_code, category_code, \
+    request_kind, created_at, answered_at, overall, timeliness, attitude, quality, comment";
+
+/// Inserts a survey unless the order has one of that kind; returns its id when new.
+pub async fn insert_survey(c: Conn<'_>, s: &Survey) -> sqlx::Result<Option<i64>> {
+    on_conn!(c, |e| {
+        sqlx::query_scalar(
+            "INSERT INTO surveys (token, kind, order_id, customer_id, engineer_id, region_code, category_code, \
+             request_kind, created_at, answered_at, overall, timeliness, attitude, quality, comment) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
+             ON CONFLICT (order_id, kind) DO NOTHING RETURNING id",
+        )
+        .bind(&s.token)
+        .bind(&s.kind)
+        .bind(s.order_id)
+        .bind(s.customer_id)
+        .bind(s.engineer_id)
+        .bind(&s.region_code)
+        .bind(&s.category_code)
+        .bind(&s.request_kind)
+        .bind(s.created_at)
+        .bind(s.answered_at)
+        .bind(s.overall)
+        .bind(s.timeliness)
+        .bind(s.attitude)
+        .bind(s.quality)
+        .bind(&s.comment)
+        .fetch_optional(&mut *e)
+        .await
+    })
+}
+
+pub async fn survey_by_token(c: Conn<'_>, token: &str) -> sqlx::Result<Option<Survey>> {
+    let sql = format!("SELECT {SURVEY_COLUMNS} FROM surveys WHERE token = $1");
+    on_conn!(c, |e| sqlx::query_as(AssertSqlSafe(sql)).bind(token).fetch_optional(&mut *e).await)
+}
+
+pub async fn survey(c: Conn<'_>, id: i64) -> sqlx::Result<Option<Survey>> {
+    let sql = format!("SELECT {SURVEY_COLUMNS} FROM surveys WHERE id = $1");
+    on_conn!(c, |e| sqlx::query_as(AssertSqlSafe(sql)).bind(id).fetch_optional(&mut *e).await)
+}
+
+pub async fn surveys_of_order(c: Conn<'_>, order_id: i64) -> sqlx::Result<Vec<Survey>> {
+    let sql = format!("SELECT {SURVEY_COLUMNS} FROM surveys WHERE order_id = $1 ORDER BY id");
+    on_conn!(c, |e| sqlx::query_as(AssertSqlSafe(sql)).bind(order_id).fetch_all(&mut *e).await)
+}
+
+pub async fn surveys_of_customer(c: Conn<'_>, customer_id: i64, limit: i64) -> sqlx::Result<Vec<Survey>> {
+    let sql = format!("SELECT {SURVEY_COLUMNS} FROM surveys WHERE customer_id = $1 ORDER BY id DESC LIMIT $2");
+    on_conn!(c, |e| sqlx::query_as(AssertSqlSafe(sql)).bind(customer_id).bind(limit).fetch_all(&mut *e).await)
+}
+
+/// Answered surveys in `from..to`, newest first, after the keyset `before` (an id).
+pub async fn answered_between(
+    c: Conn<'_>,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    limit: i64,
+) -> sqlx::Result<Vec<Survey>> {
+    let sql = format!(
+        "SELECT {SURVEY_COLUMNS} FROM surveys WHERE answered_at >= $1 AND answered_at < $2 \
+         ORDER BY answered_at DESC, id DESC LIMIT $3"
+    );
+    on_conn!(c, |e| sqlx::query_as(AssertSqlSafe(sql)).bind(from).bind(to).bind(limit).fetch_all(&mut *e).await)
+}
+
+pub struct Answer<'a> {
+    pub overall: i32,
+    pub timeliness: Option<i32>,
+    pub attitude: Option<i32>,
+    pub quality: Option<i32>,
+    pub comment: &'a str,
+}
+
+/// Records the answer once: false when the survey was answered already.
+pub async fn answer(c: Conn<'_>, id: i64, a: &Answer<'_>, now: DateTime<Utc>) -> sqlx::Result<bool> {
+    on_conn!(c, |e| {
+        sqlx::query(
+            "UPDATE surveys SET answered_at = $1, overall = $2, timeliness = $3, attitude = $4, quality = $5, \
+             comment = $6 WHERE id = $7 AND answered_at IS NULL",
+        )
+        .bind(now)
+        .bind(a.overall)
+        .bind(a.timeliness)
+        .bind(a.attitude)
+        .bind(a.quality)
+        .bind(a.comment)
+        .bind(id)
+        .execute(&mut *e)
+        .await
+        .map(|r| r.rows_affected() == 1)
+    })
+}
+
+/// What satisfaction rates are grouped by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GroupBy {
+    All,
+    Engineer,
+    Region,
+    Category,
+    RequestKind,
+}
+
+impl GroupBy {
+    fn column(self) -> &'static str {
+        match self {
+            GroupBy::All => "CAST(NULL AS TEXT)",
+            GroupBy::Engineer => "CAST(engineer_id AS TEXT)",
+            GroupBy::Region => "region_code",
+            GroupBy::Category => "category_code",
+            GroupBy::RequestKind => "request_kind",
+        }
+    }
+}
+
+/// (group, answers, satisfied) of surveys answered in `from..to`; `satisfied_from` is the rule's
+/// threshold (`rules::care::SATISFIED_FROM`).
+pub async fn rates(
+    c: Conn<'_>,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    by: GroupBy,
+    satisfied_from: i32,
+) -> sqlx::Result<Vec<(Option<String>, i64, i64)>> {
+    let col = by.column();
+    let group = if by == GroupBy::All { String::new() } else { format!(" GROUP BY {col} ORDER BY 2 DESC") };
+    let sql = format!(
+        "SELECT {col} AS g, COUNT(*) AS n, COALESCE(SUM(CASE WHEN overall >= $3 THEN 1 ELSE 0 END), 0) AS s \
+         FROM surveys WHERE answered_at >= $1 AND answered_at < $2{group}"
+    );
+    on_conn!(c, |e| {
+        sqlx::query_as(AssertSqlSafe(sql)).bind(from).bind(to).bind(satisfied_from).fetch_all(&mut *e).await
+    })
+}
