@@ -810,8 +810,9 @@ impl SatisfactionPage {
     fn rows(&self) -> Vec<(&String, &RateRow)> {
         self.names.iter().zip(self.s.groups.iter()).collect()
     }
+    /// The bar's filled width in pixels (of 120).
     fn bar(&self, p: &Option<f64>) -> String {
-        format!("{:.0}", p.unwrap_or(0.0).clamp(0.0, 100.0))
+        format!("{:.0}", p.unwrap_or(0.0).clamp(0.0, 100.0) * 1.2)
     }
 }
 

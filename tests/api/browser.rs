@@ -414,3 +414,54 @@ async fn service_clocks_on_an_order_and_the_sla_report_on_a_phone(app: &TestApp)
     assert_eq!(overflow, serde_json::Value::Bool(false), "horizontal scrolling on a phone");
     m.close().await.unwrap();
 }
+
+both!(a_customer_answers_the_survey_on_a_phone_and_the_agent_sees_it);
+
+/// After a job the customer opens the survey from the tracking link on a phone and answers
+/// it; the agent sees the score on the customer's time line and the quarter's rate moves.
+async fn a_customer_answers_the_survey_on_a_phone_and_the_agent_sees_it(app: &TestApp) {
+    let Some(driver) = driver() else { return };
+    let o = crate::care::completed_job(app, "LG120B0007", None).await;
+    let id = o["order"]["id"].as_i64().unwrap();
+    let customer_id = o["order"]["customer_id"].as_i64().unwrap();
+    let track = {
+        let mut c = app.db.read().await.unwrap();
+        aftersales::store::work_orders::get(c.conn(), id).await.unwrap().unwrap().public_token
+    };
+    let (year, q) = rules::care::quarter_of(aftersales::service::work_orders::today());
+    let quarter_cell = format!("#quarter-{q} td:nth-child(2)");
+
+    let agent = browser(&driver, 1280, 900).await;
+    agent.goto(&app.url(&format!("/login?next=/satisfaction?year={year}"))).await.unwrap();
+    fill(&agent, "input[name=login]", "dispatcher").await;
+    fill(&agent, "input[name=password]", aftersales::demo::DEMO_PASSWORD).await;
+    click(&agent, "#login-submit").await;
+    let before: i64 = text_of(&agent, &quarter_cell).await.trim().parse().unwrap();
+
+    let phone = browser(&driver, 360, 740).await;
+    phone.goto(&app.url(&format!("/t/{track}"))).await.unwrap();
+    click(&phone, "#track-survey-link").await;
+    click(&phone, "label:has(#overall-5)").await;
+    click(&phone, "label:has(#attitude-5)").await;
+    fill(&phone, "#survey-comment", "上门准时，师傅很细心").await;
+    let overflow =
+        phone.execute("return document.documentElement.scrollWidth > window.innerWidth;", vec![]).await.unwrap();
+    assert_eq!(overflow, serde_json::Value::Bool(false), "horizontal scrolling on a phone");
+    shot(&phone, app, "survey").await;
+    click(&phone, "#survey-submit").await;
+    assert!(text_of(&phone, "#survey-thanks").await.contains("谢谢"));
+    // The link answers once: opened again, it says so.
+    phone.refresh().await.ok();
+    phone.goto(&phone.current_url().await.unwrap().to_string()).await.unwrap();
+    assert!(text_of(&phone, "#survey-answered").await.contains("5/5"));
+    phone.close().await.unwrap();
+
+    agent.goto(&app.url(&format!("/customers/{customer_id}"))).await.unwrap();
+    let line = text_of(&agent, "#timeline").await;
+    assert!(line.contains("5/5") && line.contains("上门准时"), "{line}");
+    agent.goto(&app.url(&format!("/satisfaction?year={year}"))).await.unwrap();
+    let after: i64 = text_of(&agent, &quarter_cell).await.trim().parse().unwrap();
+    assert_eq!(after, before + 1, "the quarter counts the answer");
+    shot(&agent, app, "satisfaction").await;
+    agent.close().await.unwrap();
+}

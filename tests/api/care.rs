@@ -35,7 +35,7 @@ async fn step(app: &TestApp, token: &str, order: &Value, action: &str, mut body:
 }
 
 /// Registers a repair of the unit `serial` and takes it to completion with the on-site `rating`.
-async fn completed_job(app: &TestApp, serial: &str, rating: Option<i64>) -> Value {
+pub async fn completed_job(app: &TestApp, serial: &str, rating: Option<i64>) -> Value {
     let dispatcher = app.token("dispatcher").await;
     let engineer = app.token("engineer").await;
     let (_, u) = app.api(Method::GET, &format!("/api/v1/units?number={serial}"), &dispatcher, None).await;
@@ -56,7 +56,7 @@ async fn completed_job(app: &TestApp, serial: &str, rating: Option<i64>) -> Valu
     step(app, &engineer, &o, "complete", report).await
 }
 
-async fn survey_token(app: &TestApp, order_id: i64, kind: &str) -> String {
+pub async fn survey_token(app: &TestApp, order_id: i64, kind: &str) -> String {
     let mut c = app.db.read().await.unwrap();
     let all = aftersales::store::care::surveys_of_order(c.conn(), order_id).await.unwrap();
     all.into_iter().find(|s| s.kind == kind).unwrap_or_else(|| panic!("no {kind} survey")).token
