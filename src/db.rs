@@ -180,7 +180,7 @@ impl Db {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10))
             .pragma("temp_store", "memory")
-            .pragma("cache_size", "-32000");
+            .pragma("cache_size", format!("-{WRITE_CACHE_KIB}"));
         let open_err = |e: sqlx::Error| {
             anyhow!(
                 "cannot open the SQLite database {}: {e}\n\
@@ -322,6 +322,9 @@ macro_rules! migrations {
 }
 
 // Same file names in both folders; a new migration is added to both lists.
+/// The SQLite writer's page cache in KiB (readers keep 16 MB each).
+pub const WRITE_CACHE_KIB: i64 = 32_000;
+
 const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = migrations!("sqlite": 1 "0001_foundation", 2 "0002_entitlement", 3 "0003_archive", 4 "0004_imports", 5 "0005_calendars", 6 "0006_work_orders", 7 "0007_notifications", 8 "0008_sla", 9 "0009_care");
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = migrations!("postgres": 1 "0001_foundation", 2 "0002_entitlement", 3 "0003_archive", 4 "0004_imports", 5 "0005_calendars", 6 "0006_work_orders", 7 "0007_notifications", 8 "0008_sla", 9 "0009_care");
 

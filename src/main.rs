@@ -408,6 +408,7 @@ async fn command(cmd: Command, config: &Config, db: &Db, demo_flag: bool) -> any
             })
             .await
             .map_err(explain)?;
+            aftersales::service::care::mark_planned(db, from, to).await.map_err(explain)?;
             let secs = started.elapsed().as_secs_f64();
             println!(
                 "Visits {from} to {to}: {} customers, {} visits due, {} new (the rest were planned already), \

@@ -19,24 +19,25 @@ CREATE TABLE visit_tasks (
     due_on        TEXT NOT NULL,
     order_id      BIGINT,                      -- the job it follows up
     survey_id     BIGINT,                      -- the low score it follows up
+    in_warranty   BOOLEAN NOT NULL DEFAULT FALSE, -- planned by an in-warranty rule: counts in the revisit rate
     assignee_id   BIGINT REFERENCES users(id) ON DELETE SET NULL,
     status        TEXT NOT NULL DEFAULT 'open', -- open | done | cancelled
     channel       TEXT,                        -- phone | letter | email | on_site
     outcome       TEXT,                        -- reached | unreachable | declined
     needs         TEXT NOT NULL DEFAULT '',
     note          TEXT NOT NULL DEFAULT '',
-    new_order_id  BIGINT,
     done_at       TEXT,
     done_on       TEXT,
     done_by       BIGINT REFERENCES users(id) ON DELETE SET NULL,
     version       BIGINT NOT NULL DEFAULT 1,
     created_at    TEXT NOT NULL
 );
+-- Few indexes, each cheap to write: a year for a million customers is ten million rows.
+-- The queue of all regions merges the regions' queues.
 CREATE UNIQUE INDEX visit_tasks_key ON visit_tasks(customer_id, rule_code, period_key);
-CREATE INDEX visit_tasks_open ON visit_tasks(due_on, id) WHERE status = 'open';
 CREATE INDEX visit_tasks_region_open ON visit_tasks(region_code, due_on, id) WHERE status = 'open';
 CREATE INDEX visit_tasks_assignee_open ON visit_tasks(assignee_id, due_on, id) WHERE status = 'open' AND assignee_id IS NOT NULL;
-CREATE INDEX visit_tasks_rule_due ON visit_tasks(rule_code, due_on);
+CREATE INDEX visit_tasks_warranty ON visit_tasks(due_on) WHERE in_warranty;
 
 -- How far the schedule has been planned: the next pass starts the day after.
 CREATE TABLE visit_schedule (

@@ -526,7 +526,9 @@ async fn api_plan(
     if input.to < input.from || (input.to - input.from).num_days() > 400 {
         return Err(AppError::one("to", "care.error.period"));
     }
-    Ok(axum::Json(svc::plan(&st.db, input.from, input.to, |_| {}).await?))
+    let out = svc::plan(&st.db, input.from, input.to, |_| {}).await?;
+    svc::mark_planned(&st.db, input.from, input.to).await?;
+    Ok(axum::Json(out))
 }
 
 #[derive(Template)]

@@ -17,7 +17,7 @@ use crate::domain::Perm;
 use crate::error::{AppError, AppResult};
 use crate::i18n::field_error;
 use crate::store;
-use crate::store::care::{GroupBy, NewTask, QueueFilter, Survey, VisitTask};
+use crate::store::care::{GroupBy, NewTask, QueueFilter, Scope, Survey, VisitTask};
 use crate::store::work_orders::WorkOrder;
 
 /// The company's day of an instant (visits are due on days, in China's time).
@@ -111,22 +111,72 @@ pub struct PlanOutcome {
 }
 
 /// Customers read and written per transaction.
-const PLAN_BATCH: i64 = 5_000;
+const PLAN_BATCH: i64 = 10_000;
 
 /// Plans the periodic visits due in `from..=to` for every customer. Safe to repeat and to run
 /// on several instances at once: a visit already stored is skipped by its key.
 pub async fn plan(db: &Db, from: NaiveDate, to: NaiveDate, progress: impl Fn(u64)) -> AppResult<PlanOutcome> {
-    let mut out = PlanOutcome::default();
     if to < from {
-        return Ok(out);
+        return Ok(PlanOutcome::default());
     }
     let mut c = db.read().await?;
     let rules = stored_rules(c.conn()).await?;
     drop(c);
+    // A large window writes into most of the table's index pages: keep them cached while it
+    // runs (1 GB at most), then give the memory back.
+    let big = (to - from).num_days() > 31;
+    if big {
+        let mut tx = db.begin().await?;
+        store::care::set_write_cache(tx.conn(), 1 << 20).await?;
+        tx.commit().await?;
+    }
+    let result = plan_customers(db, &rules, from, to, &progress).await;
+    if big {
+        let mut tx = db.begin().await?;
+        store::care::set_write_cache(tx.conn(), crate::db::WRITE_CACHE_KIB).await?;
+        tx.commit().await?;
+    }
+    result
+}
+
+/// Reads and plans the next batch of customers while the previous batch is being written:
+/// the planning runs on one core while the database writes on the other.
+async fn plan_customers(
+    db: &Db,
+    rules: &[VisitRule],
+    from: NaiveDate,
+    to: NaiveDate,
+    progress: &impl Fn(u64),
+) -> AppResult<PlanOutcome> {
+    let (send, mut batches) = tokio::sync::mpsc::channel::<(u64, Vec<NewTask>)>(2);
+    let producer = tokio::spawn(plan_batches(db.clone(), rules.to_vec(), from, to, send));
+    let mut out = PlanOutcome::default();
+    while let Some((customers, tasks)) = batches.recv().await {
+        out.customers += customers;
+        out.planned += tasks.len() as u64;
+        let mut tx = db.begin().await?;
+        let backend = tx.backend();
+        out.added += store::care::insert_tasks(tx.conn(), backend, &tasks, Utc::now()).await?;
+        tx.commit().await?;
+        progress(out.customers);
+    }
+    producer.await.map_err(anyhow::Error::from)??;
+    Ok(out)
+}
+
+/// The visits of every customer, a batch at a time, sent to `send` (stops when it is closed).
+async fn plan_batches(
+    db: Db,
+    rules: Vec<VisitRule>,
+    from: NaiveDate,
+    to: NaiveDate,
+    send: tokio::sync::mpsc::Sender<(u64, Vec<NewTask>)>,
+) -> AppResult<()> {
+    let in_warranty: Vec<&str> =
+        rules.iter().filter(|r| r.condition == care::Condition::InWarranty).map(|r| r.code.as_str()).collect();
     let mut policies: HashMap<String, Option<rules::entitlement::Policy>> = HashMap::new();
     let mut after = 0;
     let mut planned = vec![];
-    let mut tasks: Vec<NewTask> = vec![];
     loop {
         let mut c = db.read().await?;
         let customers = store::care::customers_after(c.conn(), after, PLAN_BATCH).await?;
@@ -138,7 +188,7 @@ pub async fn plan(db: &Db, from: NaiveDate, to: NaiveDate, progress: impl Fn(u64
         for u in units {
             let Some(start) = u.start else { continue };
             if !policies.contains_key(&u.policy_code) {
-                let p = super::entitlement::latest_policy(db, &u.policy_code).await?;
+                let p = super::entitlement::latest_policy(&db, &u.policy_code).await?;
                 policies.insert(u.policy_code.clone(), p);
             }
             let Some(Some(policy)) = policies.get(&u.policy_code) else { continue };
@@ -152,7 +202,7 @@ pub async fn plan(db: &Db, from: NaiveDate, to: NaiveDate, progress: impl Fn(u64
             let end = rules::entitlement::warranty_end(policy, start, grade, Some(&u.category_code), months);
             until.entry(u.customer_id).and_modify(|d| *d = (*d).max(end)).or_insert(end);
         }
-        tasks.clear();
+        let mut tasks = Vec::with_capacity(customers.len() * 12);
         for cu in &customers {
             let facts = CustomerFacts {
                 id: cu.id,
@@ -163,17 +213,19 @@ pub async fn plan(db: &Db, from: NaiveDate, to: NaiveDate, progress: impl Fn(u64
             };
             planned.clear();
             care::plan_into(&rules, &facts, from, to, &mut planned);
-            tasks.extend(planned.drain(..).map(|p| new_task(cu.id, cu.region_code.clone(), p, None, None)));
+            tasks.extend(planned.drain(..).map(|p| {
+                let warranty = in_warranty.contains(&p.rule_code.as_str());
+                NewTask { in_warranty: warranty, ..new_task(cu.id, cu.region_code.clone(), p, None, None) }
+            }));
         }
-        out.customers += customers.len() as u64;
-        out.planned += tasks.len() as u64;
-        let mut tx = db.begin().await?;
-        let backend = tx.backend();
-        out.added += store::care::insert_tasks(tx.conn(), backend, &tasks, Utc::now()).await?;
-        tx.commit().await?;
-        progress(out.customers);
+        // In region and due order, the queue index is written page after page rather than
+        // all over (the unique key is in customer order within the batch anyway).
+        tasks.sort_unstable_by(|a, b| (&a.region_code, a.due_on).cmp(&(&b.region_code, b.due_on)));
+        if send.send((customers.len() as u64, tasks)).await.is_err() {
+            break; // the writer stopped (its error is reported)
+        }
     }
-    Ok(out)
+    Ok(())
 }
 
 fn new_task(
@@ -191,7 +243,26 @@ fn new_task(
         due_on: p.due_on,
         order_id,
         survey_id,
+        in_warranty: false,
     }
+}
+
+/// After planning `from..=to` by hand: when the window reaches back to where the planner
+/// would start (the day after its watermark, or today on a first run), the planner need not
+/// plan those days again.
+pub async fn mark_planned(db: &Db, from: NaiveDate, to: NaiveDate) -> AppResult<()> {
+    let mut c = db.read().await?;
+    let start = match store::care::planned_to(c.conn()).await? {
+        Some(d) => d + TimeDelta::days(1),
+        None => local_day(Utc::now()),
+    };
+    drop(c);
+    if from <= start && to >= start {
+        let mut tx = db.begin().await?;
+        store::care::set_planned_to(tx.conn(), to, Utc::now()).await?;
+        tx.commit().await?;
+    }
+    Ok(())
 }
 
 /// Plans from the day after the watermark (today on the first run) to `lookahead_days`
@@ -579,27 +650,52 @@ pub async fn queue(db: &Db, actor: &Actor, view: View, after: Option<&str>, limi
             Some(parsed.ok_or_else(|| AppError::one("after", "error.invalid"))?)
         }
     };
-    let region = super::archive::region_scope(actor);
     let limit = limit.clamp(1, 200);
-    let mut f = QueueFilter { region: region.clone(), after, limit: limit + 1, ..Default::default() };
-    match view {
-        View::Due => f.due_to = today + TimeDelta::days(QUEUE_DAYS),
-        View::Mine => {
-            f.due_to = today + TimeDelta::days(3660);
-            f.assignee = Some(actor.user_id.ok_or(AppError::Forbidden)?);
-            f.region = None;
-        }
-        View::Missed => f.due_to = today - TimeDelta::days(1),
-    }
     let mut c = db.read().await?;
-    let mut tasks = store::care::queue(c.conn(), &f).await?;
+    // A region user's queue is their region's; everyone else's merges every region's.
+    let regions: Vec<Option<String>> = match super::archive::region_scope(actor) {
+        Some(r) => vec![Some(r)],
+        None => std::iter::once(None)
+            .chain(store::settings::regions(c.conn()).await?.into_iter().map(|r| Some(r.code)))
+            .collect(),
+    };
+    let scopes: Vec<Scope> = match view {
+        View::Mine => vec![Scope::Assignee(actor.user_id.ok_or(AppError::Forbidden)?)],
+        View::Due | View::Missed => regions.iter().cloned().map(Scope::Region).collect(),
+    };
+    let due_to = match view {
+        View::Due => today + TimeDelta::days(QUEUE_DAYS),
+        View::Mine => today + TimeDelta::days(3660),
+        View::Missed => today - TimeDelta::days(1),
+    };
+    let mut tasks = if let [scope] = &scopes[..] {
+        let f = QueueFilter { scope: scope.clone(), due_to, after, limit: limit + 1 };
+        store::care::queue(c.conn(), &f).await?
+    } else {
+        // Several regions: merge their keys from the index, then read the rows shown.
+        let mut keys = vec![];
+        for scope in scopes {
+            let f = QueueFilter { scope, due_to, after, limit: limit + 1 };
+            keys.extend(store::care::queue_keys(c.conn(), &f).await?);
+        }
+        keys.sort_unstable();
+        keys.truncate(limit as usize + 1);
+        let ids: Vec<i64> = keys.iter().map(|k| k.1).collect();
+        store::care::tasks_by_ids(c.conn(), &ids).await?
+    };
     let next_after = if tasks.len() as i64 > limit {
         tasks.truncate(limit as usize);
         tasks.last().map(|t| format!("{}~{}", t.due_on, t.id))
     } else {
         None
     };
-    let missed = store::care::count_missed(c.conn(), region.as_deref(), today, 1000).await?;
+    const CAP: i64 = 1000;
+    let mut missed = 0;
+    for r in &regions {
+        if missed < CAP {
+            missed += store::care::count_missed(c.conn(), r.as_deref(), today, CAP - missed).await?;
+        }
+    }
     Ok(Queue { tasks, next_after, missed })
 }
 
@@ -713,7 +809,7 @@ pub async fn revisit_rate(db: &Db, actor: &Actor, from: NaiveDate, to: NaiveDate
         .filter(|r| r.condition == care::Condition::InWarranty)
         .map(|r| r.code)
         .collect();
-    let (due, done) = if from <= to { store::care::revisit_counts(c.conn(), &codes, from, to).await? } else { (0, 0) };
+    let (due, done) = if from <= to { store::care::revisit_counts(c.conn(), from, to).await? } else { (0, 0) };
     Ok(RevisitRate {
         due,
         done_on_time: done,

@@ -103,12 +103,13 @@ pub struct UnitTerms {
 from_row!(UnitTerms { customer_id: i64, start: Option<NaiveDate>, policy_code: String, grade: String,
     category_code: String, warranty_months: Option<i32> });
 
-/// The units of customers `first..=last`.
+/// The units of customers `first..=last`. (`+u.model_id` keeps SQLite from walking every unit
+/// of each model instead of the customers' range.)
 pub async fn unit_terms(c: Conn<'_>, first: i64, last: i64) -> sqlx::Result<Vec<UnitTerms>> {
     on_conn!(c, |e| {
         sqlx::query_as(
             "SELECT u.customer_id, COALESCE(u.invoice_date, u.sale_date) AS start, m.policy_code, m.grade, \
-             m.category_code, m.warranty_months FROM units u JOIN product_models m ON m.id = u.model_id \
+             m.category_code, m.warranty_months FROM units u JOIN product_models m ON m.id = +u.model_id \
              WHERE u.customer_id BETWEEN $1 AND $2 AND u.deleted_at IS NULL",
         )
         .bind(first)
@@ -140,6 +141,16 @@ pub async fn set_planned_to(c: Conn<'_>, to: NaiveDate, now: DateTime<Utc>) -> s
     })
 }
 
+/// SQLite: the writer's page cache in KiB. Planning a year for a million customers inserts
+/// into indexes spread over a gigabyte; with the usual 32 MB nearly every insert read its
+/// pages again from the file. No-op on PostgreSQL, whose shared buffers are the server's.
+pub async fn set_write_cache(c: Conn<'_>, kib: i64) -> sqlx::Result<()> {
+    if let Conn::Sqlite(e) = c {
+        sqlx::raw_sql(AssertSqlSafe(format!("PRAGMA cache_size = -{}", kib.max(2000)))).execute(&mut *e).await?;
+    }
+    Ok(())
+}
+
 // ------------------------------------------------------------------ tasks
 
 /// A task about to be written.
@@ -152,6 +163,8 @@ pub struct NewTask {
     pub due_on: NaiveDate,
     pub order_id: Option<i64>,
     pub survey_id: Option<i64>,
+    /// Planned by a rule about units in warranty (counts in the revisit rate).
+    pub in_warranty: bool,
 }
 
 /// Writes tasks; those whose (customer, rule, period) exists already are skipped. Returns how
@@ -162,12 +175,12 @@ pub async fn insert_tasks(
     rows: &[NewTask],
     now: DateTime<Utc>,
 ) -> sqlx::Result<u64> {
-    const COLS: usize = 7;
+    const COLS: usize = 8;
     let mut added = 0;
     for chunk in rows.chunks(rows_per_statement(backend, COLS + 1)) {
         let sql = format!(
             "INSERT INTO visit_tasks (customer_id, region_code, rule_code, period_key, due_on, order_id, survey_id, \
-             created_at) VALUES {} ON CONFLICT (customer_id, rule_code, period_key) DO NOTHING",
+             in_warranty, created_at) VALUES {} ON CONFLICT (customer_id, rule_code, period_key) DO NOTHING",
             values(backend, chunk.len(), COLS, 2, ", $1")
         );
         added += on_conn!(&mut c, |e| {
@@ -184,7 +197,8 @@ pub async fn insert_tasks(
                     .bind(&r.period_key)
                     .bind(r.due_on)
                     .bind(r.order_id)
-                    .bind(r.survey_id);
+                    .bind(r.survey_id)
+                    .bind(r.in_warranty);
                 if !shared {
                     q = q.bind(now);
                 }
@@ -217,7 +231,6 @@ pub struct VisitTask {
     pub outcome: Option<String>,
     pub needs: String,
     pub note: String,
-    pub new_order_id: Option<i64>,
     pub done_at: Option<DateTime<Utc>>,
     pub done_by: Option<i64>,
     pub version: i64,
@@ -227,13 +240,13 @@ from_row!(VisitTask { id: i64, customer_id: i64, customer_name: String, customer
     customer_phone: Option<String>, region_code: Option<String>, rule_code: String, period_key: String,
     due_on: NaiveDate, order_id: Option<i64>, survey_id: Option<i64>, assignee_id: Option<i64>,
     assignee_name: Option<String>, status: String, channel: Option<String>, outcome: Option<String>, needs: String,
-    note: String, new_order_id: Option<i64>, done_at: Option<DateTime<Utc>>, done_by: Option<i64>, version: i64,
+    note: String, done_at: Option<DateTime<Utc>>, done_by: Option<i64>, version: i64,
     created_at: DateTime<Utc> });
 
 const TASK_SELECT: &str = "SELECT t.id, t.customer_id, c.name AS customer_name, c.class AS customer_class, \
     c.phone AS customer_phone, t.region_code, t.rule_code, t.period_key, t.due_on, t.order_id, t.survey_id, \
     t.assignee_id, u.display_name AS assignee_name, t.status, t.channel, t.outcome, t.needs, t.note, \
-    t.new_order_id, t.done_at, t.done_by, t.version, t.created_at FROM visit_tasks t \
+    t.done_at, t.done_by, t.version, t.created_at FROM visit_tasks t \
     JOIN customers c ON c.id = t.customer_id LEFT JOIN users u ON u.id = t.assignee_id";
 
 pub async fn get_task(c: Conn<'_>, id: i64) -> sqlx::Result<Option<VisitTask>> {
@@ -241,76 +254,94 @@ pub async fn get_task(c: Conn<'_>, id: i64) -> sqlx::Result<Option<VisitTask>> {
     on_conn!(c, |e| sqlx::query_as(AssertSqlSafe(sql)).bind(id).fetch_optional(&mut *e).await)
 }
 
-/// Which open tasks a queue shows.
-#[derive(Clone, Debug, Default)]
+/// Whose open tasks a queue shows: one region's (None: customers without a region) or one
+/// agent's. Each is served by its own partial index; all regions are merged by the caller.
+#[derive(Clone, Debug)]
+pub enum Scope {
+    Region(Option<String>),
+    Assignee(i64),
+}
+
+#[derive(Clone, Debug)]
 pub struct QueueFilter {
-    /// One region (None: every region).
-    pub region: Option<String>,
-    /// Only this agent's tasks.
-    pub assignee: Option<i64>,
+    pub scope: Scope,
     /// Due on or before this day.
     pub due_to: NaiveDate,
-    /// Due on or after this day (missed tasks: None, with `due_to` yesterday).
-    pub due_from: Option<NaiveDate>,
     /// Keyset: after this (due, id).
     pub after: Option<(NaiveDate, i64)>,
     pub limit: i64,
 }
 
-/// Open tasks by due day then id, each filter served by its own partial index.
-pub async fn queue(c: Conn<'_>, f: &QueueFilter) -> sqlx::Result<Vec<VisitTask>> {
-    let mut sql = format!("{TASK_SELECT} WHERE t.status = 'open' AND t.due_on <= $1");
-    let mut n = 2;
-    let mut arg = |sql: &mut String, cond: &str| {
-        sql.push_str(&cond.replace('?', &format!("${n}")));
-        n += 1;
-    };
-    if f.assignee.is_some() {
-        arg(&mut sql, " AND t.assignee_id = ?");
-    }
-    if f.region.is_some() {
-        arg(&mut sql, " AND t.region_code = ?");
-    }
-    if f.due_from.is_some() {
-        arg(&mut sql, " AND t.due_on >= ?");
-    }
-    if f.after.is_some() {
-        let a = format!("${n}");
-        let b = format!("${}", n + 1);
-        sql.push_str(&format!(" AND (t.due_on > {a} OR (t.due_on = {a} AND t.id > {b}))"));
-        n += 2;
-    }
-    sql.push_str(&format!(" ORDER BY t.due_on, t.id LIMIT ${n}"));
+/// (due, id) of the open tasks by due day then id, from the index alone: the queue of all
+/// regions merges these and reads only the rows it shows.
+pub async fn queue_keys(c: Conn<'_>, f: &QueueFilter) -> sqlx::Result<Vec<(NaiveDate, i64)>> {
+    let sql = queue_sql(f, "SELECT t.due_on, t.id FROM visit_tasks t");
     on_conn!(c, |e| {
         let mut q = sqlx::query_as(AssertSqlSafe(sql)).bind(f.due_to);
-        if let Some(a) = f.assignee {
-            q = q.bind(a);
-        }
-        if let Some(r) = &f.region {
-            q = q.bind(r.clone());
-        }
-        if let Some(d) = f.due_from {
-            q = q.bind(d);
-        }
+        q = match &f.scope {
+            Scope::Region(r) => q.bind(r.clone()),
+            Scope::Assignee(a) => q.bind(*a),
+        };
+        q = q.bind(f.limit);
         if let Some((d, id)) = f.after {
             q = q.bind(d).bind(id);
         }
-        q.bind(f.limit).fetch_all(&mut *e).await
+        q.fetch_all(&mut *e).await
     })
 }
 
-/// Open tasks due before `day` in a region (None: all), counted up to `cap`.
+/// Tasks by id, in due order.
+pub async fn tasks_by_ids(c: Conn<'_>, ids: &[i64]) -> sqlx::Result<Vec<VisitTask>> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let list: Vec<String> = ids.iter().map(i64::to_string).collect();
+    let sql = format!("{TASK_SELECT} WHERE t.id IN ({}) ORDER BY t.due_on, t.id", list.join(", "));
+    on_conn!(c, |e| sqlx::query_as(AssertSqlSafe(sql)).fetch_all(&mut *e).await)
+}
+
+fn queue_sql(f: &QueueFilter, select: &str) -> String {
+    let scope = match &f.scope {
+        Scope::Region(Some(_)) => "t.region_code = $2",
+        Scope::Region(None) => "t.region_code IS NULL AND $2 IS NULL",
+        Scope::Assignee(_) => "t.assignee_id = $2",
+    };
+    let after = if f.after.is_some() { " AND (t.due_on > $4 OR (t.due_on = $4 AND t.id > $5))" } else { "" };
+    format!("{select} WHERE t.status = 'open' AND t.due_on <= $1 AND {scope}{after} ORDER BY t.due_on, t.id LIMIT $3")
+}
+
+/// Open tasks by due day then id.
+pub async fn queue(c: Conn<'_>, f: &QueueFilter) -> sqlx::Result<Vec<VisitTask>> {
+    let sql = queue_sql(f, TASK_SELECT);
+    on_conn!(c, |e| {
+        let mut q = sqlx::query_as(AssertSqlSafe(sql)).bind(f.due_to);
+        q = match &f.scope {
+            Scope::Region(r) => q.bind(r.clone()),
+            Scope::Assignee(a) => q.bind(*a),
+        };
+        q = q.bind(f.limit);
+        if let Some((d, id)) = f.after {
+            q = q.bind(d).bind(id);
+        }
+        q.fetch_all(&mut *e).await
+    })
+}
+
+/// Open tasks due before `day` of one region (None: customers without a region), counted up
+/// to `cap`.
 pub async fn count_missed(c: Conn<'_>, region: Option<&str>, day: NaiveDate, cap: i64) -> sqlx::Result<i64> {
-    let filter = if region.is_some() { " AND region_code = $3" } else { "" };
+    let filter = if region.is_some() { "region_code = $3" } else { "region_code IS NULL AND $3 IS NULL" };
     let sql = format!(
-        "SELECT COUNT(*) FROM (SELECT 1 FROM visit_tasks WHERE status = 'open' AND due_on < $1{filter} LIMIT $2) x"
+        "SELECT COUNT(*) FROM (SELECT 1 FROM visit_tasks WHERE status = 'open' AND due_on < $1 AND {filter} \
+         LIMIT $2) x"
     );
     on_conn!(c, |e| {
-        let mut q = sqlx::query_scalar(AssertSqlSafe(sql)).bind(day).bind(cap);
-        if let Some(r) = region {
-            q = q.bind(r.to_string());
-        }
-        q.fetch_one(&mut *e).await
+        sqlx::query_scalar(AssertSqlSafe(sql))
+            .bind(day)
+            .bind(cap)
+            .bind(region.map(str::to_string))
+            .fetch_one(&mut *e)
+            .await
     })
 }
 
@@ -391,43 +422,18 @@ pub async fn assign(c: Conn<'_>, id: i64, version: i64, assignee: Option<i64>) -
     })
 }
 
-/// Links the request a visit opened.
-pub async fn set_new_order(c: Conn<'_>, id: i64, order_id: i64) -> sqlx::Result<()> {
+/// Tasks of the in-warranty rules due in `from..=to`: (due, done on or before their due day).
+pub async fn revisit_counts(c: Conn<'_>, from: NaiveDate, to: NaiveDate) -> sqlx::Result<(i64, i64)> {
     on_conn!(c, |e| {
-        sqlx::query("UPDATE visit_tasks SET new_order_id = $1, version = version + 1 WHERE id = $2")
-            .bind(order_id)
-            .bind(id)
-            .execute(&mut *e)
-            .await
-            .map(|_| ())
+        sqlx::query_as(
+            "SELECT COUNT(*), COALESCE(SUM(CASE WHEN status = 'done' AND done_on <= due_on THEN 1 ELSE 0 END), 0) \
+             FROM visit_tasks WHERE in_warranty AND due_on >= $1 AND due_on <= $2 AND status <> 'cancelled'",
+        )
+        .bind(from)
+        .bind(to)
+        .fetch_one(&mut *e)
+        .await
     })
-}
-
-/// Tasks of `rule_codes` due in `from..=to`: (due, done on or before their due day).
-pub async fn revisit_counts(
-    mut c: Conn<'_>,
-    rule_codes: &[String],
-    from: NaiveDate,
-    to: NaiveDate,
-) -> sqlx::Result<(i64, i64)> {
-    let mut totals = (0, 0);
-    // One query per rule keeps each on the (rule_code, due_on) index.
-    for code in rule_codes {
-        let row: (i64, i64) = on_conn!(&mut c, |e| {
-            sqlx::query_as(
-                "SELECT COUNT(*), COALESCE(SUM(CASE WHEN status = 'done' AND done_on <= due_on THEN 1 ELSE 0 END), 0) \
-                 FROM visit_tasks WHERE rule_code = $1 AND due_on >= $2 AND due_on <= $3 AND status <> 'cancelled'",
-            )
-            .bind(code)
-            .bind(from)
-            .bind(to)
-            .fetch_one(&mut **e)
-            .await
-        })?;
-        totals.0 += row.0;
-        totals.1 += row.1;
-    }
-    Ok(totals)
 }
 
 // ------------------------------------------------------------------ surveys

@@ -451,8 +451,10 @@ async fn a_customer_answers_the_survey_on_a_phone_and_the_agent_sees_it(app: &Te
     click(&phone, "#survey-submit").await;
     assert!(text_of(&phone, "#survey-thanks").await.contains("谢谢"));
     // The link answers once: opened again, it says so.
-    phone.refresh().await.ok();
-    phone.goto(&phone.current_url().await.unwrap().to_string()).await.unwrap();
+    let survey_url = phone.current_url().await.unwrap();
+    phone.goto(&app.url(&format!("/t/{track}"))).await.unwrap();
+    assert!(text_of(&phone, "#track-survey").await.contains("谢谢"), "the tracking page no longer asks");
+    phone.goto(survey_url.as_str()).await.unwrap();
     assert!(text_of(&phone, "#survey-answered").await.contains("5/5"));
     phone.close().await.unwrap();
 

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::both;
 use crate::helpers::TestApp;
-use crate::work_orders::signature_data_url;
+use crate::work_orders::{signature_data_url, user_id};
 use aftersales::service::care;
 
 both!(
@@ -18,12 +18,6 @@ both!(
     rules_and_target_are_data_edited_by_managers,
     pages_of_the_queue_the_visit_and_the_figures,
 );
-
-async fn user_id(app: &TestApp, login: &str) -> i64 {
-    let admin = app.token("admin").await;
-    let (_, v) = app.api(Method::GET, &format!("/api/v1/users?q={login}"), &admin, None).await;
-    v["items"].as_array().unwrap().iter().find(|u| u["login"] == login).unwrap()["id"].as_i64().unwrap()
-}
 
 async fn step(app: &TestApp, token: &str, order: &Value, action: &str, mut body: Value) -> Value {
     let id = order["order"]["id"].as_i64().unwrap();

@@ -201,7 +201,7 @@ async fn unit(app: &TestApp, token: &str, serial: &str) -> Value {
     v["items"][0].clone()
 }
 
-async fn user_id(app: &TestApp, login: &str) -> i64 {
+pub async fn user_id(app: &TestApp, login: &str) -> i64 {
     let admin = app.token("admin").await;
     let (_, v) = app.api(Method::GET, &format!("/api/v1/users?q={login}"), &admin, None).await;
     v["items"].as_array().unwrap().iter().find(|u| u["login"] == login).unwrap()["id"].as_i64().unwrap()
