@@ -134,6 +134,9 @@ pub async fn plan(db: &Db, from: NaiveDate, to: NaiveDate, progress: impl Fn(u64
     if big {
         let mut tx = db.begin().await?;
         store::care::set_write_cache(tx.conn(), crate::db::WRITE_CACHE_KIB).await?;
+        if result.as_ref().is_ok_and(|o| o.added > 0) {
+            store::care::analyze_tasks(tx.conn()).await?;
+        }
         tx.commit().await?;
     }
     result

@@ -151,6 +151,16 @@ pub async fn set_write_cache(c: Conn<'_>, kib: i64) -> sqlx::Result<()> {
     Ok(())
 }
 
+/// Fresh statistics after a large plan: without them PostgreSQL planned a region's queue as a
+/// sort of all its open visits (seconds) until autovacuum came by.
+pub async fn analyze_tasks(c: Conn<'_>) -> sqlx::Result<()> {
+    let sql = match c {
+        Conn::Sqlite(_) => "PRAGMA analysis_limit = 1000; ANALYZE visit_tasks;",
+        Conn::Pg(_) => "ANALYZE visit_tasks",
+    };
+    on_conn!(c, |e| sqlx::raw_sql(sql).execute(&mut *e).await.map(|_| ()))
+}
+
 // ------------------------------------------------------------------ tasks
 
 /// A task about to be written.
