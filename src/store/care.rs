@@ -286,18 +286,7 @@ pub struct QueueFilter {
 /// regions merges these and reads only the rows it shows.
 pub async fn queue_keys(c: Conn<'_>, f: &QueueFilter) -> sqlx::Result<Vec<(NaiveDate, i64)>> {
     let sql = queue_sql(f, "SELECT t.due_on, t.id FROM visit_tasks t");
-    on_conn!(c, |e| {
-        let mut q = sqlx::query_as(AssertSqlSafe(sql)).bind(f.due_to);
-        q = match &f.scope {
-            Scope::Region(r) => q.bind(r.clone()),
-            Scope::Assignee(a) => q.bind(*a),
-        };
-        q = q.bind(f.limit);
-        if let Some((d, id)) = f.after {
-            q = q.bind(d).bind(id);
-        }
-        q.fetch_all(&mut *e).await
-    })
+    on_conn!(c, |e| { bind_queue(sqlx::query_as(AssertSqlSafe(sql)), f).fetch_all(&mut *e).await })
 }
 
 /// Tasks by id, in due order.
@@ -308,6 +297,29 @@ pub async fn tasks_by_ids(c: Conn<'_>, ids: &[i64]) -> sqlx::Result<Vec<VisitTas
     let list: Vec<String> = ids.iter().map(i64::to_string).collect();
     let sql = format!("{TASK_SELECT} WHERE t.id IN ({}) ORDER BY t.due_on, t.id", list.join(", "));
     on_conn!(c, |e| sqlx::query_as(AssertSqlSafe(sql)).fetch_all(&mut *e).await)
+}
+
+/// Binds `queue_sql`'s parameters in its order, for whichever row type the query reads.
+fn bind_queue<'q, DB, O>(
+    q: sqlx::query::QueryAs<'q, DB, O, <DB as sqlx::Database>::Arguments>,
+    f: &QueueFilter,
+) -> sqlx::query::QueryAs<'q, DB, O, <DB as sqlx::Database>::Arguments>
+where
+    DB: sqlx::Database,
+    NaiveDate: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    Option<String>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    let mut q = q.bind(f.due_to);
+    q = match &f.scope {
+        Scope::Region(r) => q.bind(r.clone()),
+        Scope::Assignee(a) => q.bind(*a),
+    };
+    q = q.bind(f.limit);
+    if let Some((d, id)) = f.after {
+        q = q.bind(d).bind(id);
+    }
+    q
 }
 
 fn queue_sql(f: &QueueFilter, select: &str) -> String {
@@ -323,18 +335,7 @@ fn queue_sql(f: &QueueFilter, select: &str) -> String {
 /// Open tasks by due day then id.
 pub async fn queue(c: Conn<'_>, f: &QueueFilter) -> sqlx::Result<Vec<VisitTask>> {
     let sql = queue_sql(f, TASK_SELECT);
-    on_conn!(c, |e| {
-        let mut q = sqlx::query_as(AssertSqlSafe(sql)).bind(f.due_to);
-        q = match &f.scope {
-            Scope::Region(r) => q.bind(r.clone()),
-            Scope::Assignee(a) => q.bind(*a),
-        };
-        q = q.bind(f.limit);
-        if let Some((d, id)) = f.after {
-            q = q.bind(d).bind(id);
-        }
-        q.fetch_all(&mut *e).await
-    })
+    on_conn!(c, |e| { bind_queue(sqlx::query_as(AssertSqlSafe(sql)), f).fetch_all(&mut *e).await })
 }
 
 /// Open tasks due before `day` of one region (None: customers without a region), counted up
@@ -526,7 +527,7 @@ pub async fn surveys_of_customer(c: Conn<'_>, customer_id: i64, limit: i64) -> s
     on_conn!(c, |e| sqlx::query_as(AssertSqlSafe(sql)).bind(customer_id).bind(limit).fetch_all(&mut *e).await)
 }
 
-/// Answered surveys in `from..to`, newest first, after the keyset `before` (an id).
+/// Answered surveys in `from..to`, newest first.
 pub async fn answered_between(
     c: Conn<'_>,
     from: DateTime<Utc>,
