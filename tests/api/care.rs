@@ -68,11 +68,27 @@ async fn a_completed_job_sends_a_survey_that_is_answered_once(app: &TestApp) {
     let (_, before) = app.api(Method::GET, &q, &manager, None).await;
     assert_eq!(before["total"]["responses"], 0, "{before}");
 
+    // The customer has an e-mail address, so the completion is mailed to them.
+    let (_, u) = app.api(Method::GET, "/api/v1/units?number=LG120B0007", &manager, None).await;
+    let mut tx = app.db.begin().await.unwrap();
+    aftersales::on_conn!(tx.conn(), |e| {
+        sqlx::query("UPDATE customers SET email = 'wang@example.cn' WHERE id = $1")
+            .bind(u["items"][0]["customer_id"].as_i64().unwrap())
+            .execute(&mut *e)
+            .await
+            .unwrap();
+    });
+    tx.commit().await.unwrap();
     let o = completed_job(app, "LG120B0007", Some(2)).await;
     let id = o["order"]["id"].as_i64().unwrap();
     let customer_id = o["order"]["customer_id"].as_i64().unwrap();
     let token = survey_token(app, id, "job").await;
     assert_eq!(token.len(), 32);
+    // The completion e-mail asks the customer to rate the job from the tracking link.
+    let (_, mails) = app.api(Method::GET, &format!("/api/v1/work-orders/{id}/notifications"), &manager, None).await;
+    let done = mails.as_array().unwrap().iter().find(|m| m["event"] == "order_completed" && m["channel"] == "email");
+    let body = done.map(|m| m["body"].to_string()).unwrap_or_default();
+    assert!(body.contains("评价本次服务") && body.contains("/t/"), "{mails}");
 
     // The on-site rating counts at once; the low score and the job each open a follow-up visit.
     let (_, s) = app.api(Method::GET, &q, &manager, None).await;
