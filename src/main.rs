@@ -398,7 +398,7 @@ async fn command(cmd: Command, config: &Config, db: &Db, demo_flag: bool) -> any
             Ok(false)
         }
         Command::Visits(VisitsCommand::Plan { from, to }) => {
-            let from = from.unwrap_or_else(|| aftersales::service::care::local_day(chrono::Utc::now()));
+            let from = from.unwrap_or_else(aftersales::service::work_orders::today);
             let to = to.unwrap_or_else(|| from + chrono::Months::new(12) - chrono::Days::new(1));
             let started = std::time::Instant::now();
             let o = aftersales::service::care::plan(db, from, to, |n| {

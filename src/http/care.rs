@@ -456,8 +456,7 @@ async fn task_submit(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>, 
         note: form.get("note"),
     };
     match svc::record(&st.db, &ctx.actor()?, id, &input).await {
-        Ok(_) if form.get("then") == "request" => {
-            let t = svc::task(&st.db, &ctx.actor()?, id).await?;
+        Ok(t) if form.get("then") == "request" => {
             Ok(Redirect::to(&format!("/work-orders/new?customer_id={}", t.customer_id)).into_response())
         }
         Ok(_) => Ok(Redirect::to("/visits").into_response()),

@@ -11,6 +11,7 @@ use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use rules::care::{self, CustomerFacts, PlannedVisit, VisitRule};
 use serde::{Deserialize, Serialize};
 
+use super::work_orders::{local_day, today};
 use super::{Actor, audit};
 use crate::db::{Db, Tx};
 use crate::domain::Perm;
@@ -19,11 +20,6 @@ use crate::i18n::field_error;
 use crate::store;
 use crate::store::care::{GroupBy, NewTask, QueueFilter, Scope, Survey, VisitTask};
 use crate::store::work_orders::WorkOrder;
-
-/// The company's day of an instant (visits are due on days, in China's time).
-pub fn local_day(t: DateTime<Utc>) -> NaiveDate {
-    t.with_timezone(&chrono_tz::Asia::Shanghai).date_naive()
-}
 
 // ------------------------------------------------------------------ rules
 
@@ -257,7 +253,7 @@ pub async fn mark_planned(db: &Db, from: NaiveDate, to: NaiveDate) -> AppResult<
     let mut c = db.read().await?;
     let start = match store::care::planned_to(c.conn()).await? {
         Some(d) => d + TimeDelta::days(1),
-        None => local_day(Utc::now()),
+        None => today(),
     };
     drop(c);
     if from <= start && to >= start {
@@ -645,7 +641,7 @@ pub const QUEUE_DAYS: i64 = 7;
 
 pub async fn queue(db: &Db, actor: &Actor, view: View, after: Option<&str>, limit: i64) -> AppResult<Queue> {
     actor.require(Perm::FollowUp)?;
-    let today = local_day(Utc::now());
+    let today = today();
     let after = match after.filter(|a| !a.is_empty()) {
         None => None,
         Some(a) => {
@@ -803,7 +799,7 @@ pub struct RevisitRate {
 
 pub async fn revisit_rate(db: &Db, actor: &Actor, from: NaiveDate, to: NaiveDate) -> AppResult<RevisitRate> {
     actor.require(Perm::FollowUp)?;
-    let today = local_day(Utc::now());
+    let today = today();
     let to = to.min(today);
     let mut c = db.read().await?;
     let codes: Vec<String> = stored_rules(c.conn())

@@ -92,7 +92,12 @@ pub fn midnight(day: chrono::NaiveDate) -> DateTime<Utc> {
 
 /// The company's today.
 pub fn today() -> chrono::NaiveDate {
-    Utc::now().with_timezone(&ZONE).date_naive()
+    local_day(Utc::now())
+}
+
+/// The company's day of an instant.
+pub fn local_day(t: DateTime<Utc>) -> chrono::NaiveDate {
+    t.with_timezone(&ZONE).date_naive()
 }
 
 // ------------------------------------------------------------------ parsing helpers

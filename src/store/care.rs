@@ -361,28 +361,6 @@ pub async fn tasks_of_customer(c: Conn<'_>, customer_id: i64, limit: i64) -> sql
     on_conn!(c, |e| sqlx::query_as(AssertSqlSafe(sql)).bind(customer_id).bind(limit).fetch_all(&mut *e).await)
 }
 
-/// Done tasks in `from..to` (by the day they were done), newest first: the visit register.
-pub async fn done_between(
-    c: Conn<'_>,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-    region: Option<&str>,
-    limit: i64,
-) -> sqlx::Result<Vec<VisitTask>> {
-    let filter = if region.is_some() { " AND t.region_code = $4" } else { "" };
-    let sql = format!(
-        "{TASK_SELECT} WHERE t.status = 'done' AND t.done_at >= $1 AND t.done_at < $2{filter} \
-         ORDER BY t.done_at DESC, t.id DESC LIMIT $3"
-    );
-    on_conn!(c, |e| {
-        let mut q = sqlx::query_as(AssertSqlSafe(sql)).bind(from).bind(to).bind(limit);
-        if let Some(r) = region {
-            q = q.bind(r.to_string());
-        }
-        q.fetch_all(&mut *e).await
-    })
-}
-
 /// The outcome of a visit, written over `version`; false when the task changed meanwhile.
 pub struct Outcome<'a> {
     pub id: i64,

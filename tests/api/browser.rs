@@ -465,5 +465,22 @@ async fn a_customer_answers_the_survey_on_a_phone_and_the_agent_sees_it(app: &Te
     let after: i64 = text_of(&agent, &quarter_cell).await.trim().parse().unwrap();
     assert_eq!(after, before + 1, "the quarter counts the answer");
     shot(&agent, app, "satisfaction").await;
+
+    // The visit after the job is in the agent's queue: call the customer and record it.
+    let visit = {
+        let mut c = app.db.read().await.unwrap();
+        let tasks = aftersales::store::care::tasks_of_customer(c.conn(), customer_id, 100).await.unwrap();
+        tasks.into_iter().find(|t| t.period_key == format!("order:{id}")).expect("the visit after the job").id
+    };
+    agent.goto(&app.url("/visits")).await.unwrap();
+    click(&agent, &format!("#visit-queue a[href='/visits/{visit}']")).await;
+    element(&agent, Locator::Css("#visit-channel option[value=phone]")).await.click().await.unwrap();
+    fill(&agent, "#visit-needs", "想再加一台柜机").await;
+    click(&agent, "#visit-save").await;
+    element(&agent, Locator::Css("#visit-queue")).await;
+    agent.goto(&app.url(&format!("/visits/{visit}"))).await.unwrap();
+    assert_eq!(wait_text(&agent, "#task-status", "已回访").await, "已回访");
+    agent.goto(&app.url("/visits/rules")).await.unwrap();
+    assert!(text_of(&agent, "#visit-rules").await.contains("A 类每周"));
     agent.close().await.unwrap();
 }
