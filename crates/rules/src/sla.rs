@@ -428,7 +428,8 @@ impl SlaTarget {
         self
     }
 
-    fn validate(&self, path: &str, errors: &mut Vec<FieldError>) {
+    /// Checks the target, reporting fields under `path` (`policy.targets[0]`).
+    pub fn validate(&self, path: &str, errors: &mut Vec<FieldError>) {
         if !valid_code(&self.code) {
             errors.push(FieldError::new(
                 format!("{path}.code"),
