@@ -23,6 +23,9 @@ pub async fn open_database(config: &Config) -> anyhow::Result<Db> {
     crate::service::care::seed_rules(&db)
         .await
         .map_err(|e| anyhow::anyhow!("writing the built-in visit rules: {e:?}"))?;
+    crate::service::complaints::seed_policy(&db)
+        .await
+        .map_err(|e| anyhow::anyhow!("writing the built-in complaint policy: {e:?}"))?;
     Ok(db)
 }
 

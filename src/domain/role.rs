@@ -44,8 +44,11 @@ pub enum Perm {
     ManageSla,
     /// Work the follow-up visit queue and read satisfaction figures (客服, managers, quality).
     FollowUp,
-    /// Edit the visit rules and the satisfaction target.
+    /// Edit the visit rules, the satisfaction target and the complaint policy.
     ManageCare,
+    /// Register and handle complaints, suggestions and praise (客服, quality, managers); who
+    /// may take which step is `rules::complaint`.
+    Feedback,
 }
 
 impl Role {
@@ -90,7 +93,7 @@ impl Role {
             ManagePolicies | ManageCalendars | ManageSla | ManageCare => {
                 matches!(self, Admin | GeneralManager | ServiceManager)
             }
-            FollowUp => matches!(self, Admin | GeneralManager | ServiceManager | Dispatcher | Quality),
+            FollowUp | Feedback => matches!(self, Admin | GeneralManager | ServiceManager | Dispatcher | Quality),
             EditArchive => matches!(self, Admin | GeneralManager | ServiceManager | Dispatcher | Quality),
             ManageFaultCodes => matches!(self, Admin | GeneralManager | ServiceManager | Quality),
             ManageEngineers => matches!(self, Admin | GeneralManager | ServiceManager),

@@ -344,6 +344,21 @@ async fn customer_page(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>
         let who = v.assignee_name.clone().unwrap_or_default();
         events.push(Event { at: v.done_at.unwrap_or(v.created_at), who, what, link: format!("/visits/{}", v.id) });
     }
+    if actor.can(Perm::Feedback) {
+        for k in crate::service::complaints::of_customer(&st.db, id).await? {
+            let kind = rules::complaint::Kind::parse(&k.kind).map(|v| v.name(ctx.locale)).unwrap_or_default();
+            let status = rules::complaint::Status::parse(&k.status).map(|v| v.name(ctx.locale)).unwrap_or_default();
+            let major = if k.severity == "major" {
+                format!(" · {}", rules::complaint::Severity::Major.name(ctx.locale))
+            } else {
+                String::new()
+            };
+            let what = format!("{kind} {}{major} · {} · {status}", k.number(), k.subject);
+            let who =
+                rules::work_order::Channel::parse(&k.channel).map(|c| c.name(ctx.locale)).unwrap_or_default().into();
+            events.push(Event { at: k.received_at, who, what, link: format!("/complaints/{}", k.id) });
+        }
+    }
     let mut c = st.db.read().await?;
     let unit_ids: Vec<String> = units.iter().map(|u| u.id.to_string()).collect();
     let customer = store::audit::of_records(c.conn(), "customer", &[id.to_string()], 100).await?;

@@ -5,6 +5,7 @@ pub mod api;
 pub mod archive;
 pub mod calendars;
 pub mod care;
+pub mod complaints;
 pub mod entitlement;
 pub mod exports;
 pub mod import;
@@ -301,6 +302,7 @@ pub fn openapi_doc() -> utoipa::openapi::OpenApi {
     doc.merge(work_orders::ApiDoc::openapi());
     doc.merge(sla::ApiDoc::openapi());
     doc.merge(care::ApiDoc::openapi());
+    doc.merge(complaints::ApiDoc::openapi());
     doc
 }
 
@@ -314,7 +316,8 @@ pub fn router(state: AppState) -> Router {
         .merge(exports::pages())
         .merge(work_orders::pages())
         .merge(sla::pages())
-        .merge(care::pages());
+        .merge(care::pages())
+        .merge(complaints::pages());
     let api = api::routes()
         .merge(archive::api())
         .merge(import::api())
@@ -323,7 +326,8 @@ pub fn router(state: AppState) -> Router {
         .merge(exports::api())
         .merge(work_orders::api())
         .merge(sla::api())
-        .merge(care::api());
+        .merge(care::api())
+        .merge(complaints::api());
     Router::new()
         .merge(pages)
         .nest("/api/v1", api)

@@ -67,6 +67,7 @@ impl Layout {
             "audit" => Perm::ViewAudit,
             "calendars" => Perm::ManageCalendars,
             "care" => Perm::FollowUp,
+            "feedback" => Perm::Feedback,
             // Office staff read the service figures (engineers and the warehouse do not).
             "sla_reports" => {
                 return self.user.as_ref().is_some_and(|u| {

@@ -240,7 +240,7 @@ impl Sla {
 
     /// The calendar of a clock; one that no longer resolves (a typing error in a region's
     /// setting) falls back to the built-in standard rather than stopping every clock.
-    async fn calendar(&self, db: &Db, code: &str) -> AppResult<Arc<Resolved>> {
+    pub(crate) async fn calendar(&self, db: &Db, code: &str) -> AppResult<Arc<Resolved>> {
         match super::calendars::resolve(db, &self.calendars, code).await {
             Err(AppError::NotFound) if code != DEFAULT_CALENDAR => {
                 tracing::warn!(calendar = code, "SLA calendar not found; counting on {DEFAULT_CALENDAR}");

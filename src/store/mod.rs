@@ -6,6 +6,7 @@ pub mod auth;
 pub mod bulk;
 pub mod calendars;
 pub mod care;
+pub mod complaints;
 pub mod customers;
 pub mod entitlement;
 pub mod imports;

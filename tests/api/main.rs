@@ -6,6 +6,7 @@ mod browser;
 mod calendars;
 mod care;
 mod cli;
+mod complaints;
 mod entitlement;
 mod foundation;
 mod r#gen;

@@ -151,9 +151,12 @@ impl Refusal {
     pub fn message_zh(&self) -> String {
         match self {
             Refusal::NotForKind { action, kind } => format!("{}不能执行“{}”。", kind.name_zh(), action.name_zh()),
-            Refusal::NotFrom { action, from } => format!("当前为“{}”，不能执行“{}”。", from.name_zh(), action.name_zh()),
+            Refusal::NotFrom { action, from } => {
+                format!("当前为“{}”，不能执行“{}”。", from.name_zh(), action.name_zh())
+            }
             Refusal::NotAllowed { action, party } => {
-                let why = if *action == Action::Reclassify { "（重大投诉降级须经质量部或经理）" } else { "" };
+                let why =
+                    if *action == Action::Reclassify { "（重大投诉降级须经质量部或经理）" } else { "" };
                 format!("{}不能执行“{}”{why}；重大投诉由质量部处理（R5.1）。", party.name_zh(), action.name_zh())
             }
         }
@@ -162,7 +165,9 @@ impl Refusal {
     pub fn message_en(&self) -> String {
         match self {
             Refusal::NotForKind { action, kind } => format!("A {} cannot {}.", kind.name_en(), action.name_en()),
-            Refusal::NotFrom { action, from } => format!("It is {}; you cannot {} now.", from.name_en(), action.name_en()),
+            Refusal::NotFrom { action, from } => {
+                format!("It is {}; you cannot {} now.", from.name_en(), action.name_en())
+            }
             Refusal::NotAllowed { action, party } => format!(
                 "The {} may not {} here; major complaints are handled by the quality department (R5.1).",
                 party.name_en(),
@@ -365,7 +370,12 @@ pub struct ClockFacts<'a> {
 
 /// The two clocks of a complaint at `now`: acknowledge, then answer. The acknowledgement is
 /// met by the answer too (answering the customer certainly contacted them).
-pub fn clocks(terms: &SeverityTerms, calendar: &CompiledCalendar, f: &ClockFacts, now: DateTime<Utc>) -> [ClockResult; 2] {
+pub fn clocks(
+    terms: &SeverityTerms,
+    calendar: &CompiledCalendar,
+    f: &ClockFacts,
+    now: DateTime<Utc>,
+) -> [ClockResult; 2] {
     let clock = |target: &SlaTarget, stopped_at| {
         Clock { target, calendar, started_at: f.received_at, pauses: f.pauses, stopped_at, requested_by: None }
             .evaluate(now)
