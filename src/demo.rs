@@ -120,6 +120,8 @@ async fn load_archive(db: &Db, actor: &Actor) -> anyhow::Result<()> {
             grade: grade.into(),
             policy: policy.into(),
             key_parts: parts.into(),
+            // Compressor units are serviced twice a year (maintenance reminders, R6.3).
+            service_interval_months: (code == "HX-LG120").then_some(6),
             ..Default::default()
         };
         archive::create_model(db, actor, &m).await.map_err(|e| fail("model", e))?;

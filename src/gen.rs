@@ -574,6 +574,7 @@ async fn prepare_catalogue(db: &Db) -> anyhow::Result<Catalogue> {
                     policy_code: policy.into(),
                     warranty_months: months,
                     key_parts: parts.into(),
+                    service_interval_months: None,
                 };
                 store::products::insert_model(tx.conn(), &d, now).await?
             }

@@ -882,6 +882,7 @@ async fn products_view(
                 policy: m.policy_code.clone(),
                 warranty_months: m.warranty_months,
                 key_parts: m.key_parts.clone(),
+                service_interval_months: m.service_interval_months,
                 version: Some(m.version),
             }
         }
@@ -918,6 +919,7 @@ fn model_input_from(form: &FormData) -> ModelInput {
         policy: form.get("policy"),
         warranty_months: form.get("warranty_months").trim().parse().ok(),
         key_parts: form.get("key_parts"),
+        service_interval_months: form.get("service_interval_months").trim().parse().ok(),
         version: form.get("version").parse().ok(),
     }
 }

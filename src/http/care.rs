@@ -82,6 +82,7 @@ pub trait CareLabels {
         match r.every {
             Some(Every::Weeks(n)) => format!("{n} {}", l.t("care.weeks")),
             Some(Every::Months(n)) => format!("{n} {}", l.t("care.months")),
+            None if r.condition == Condition::ServiceDue => format!("{} {}", r.after_days, l.t("care.days_before")),
             None => format!("{} {}", r.after_days, l.t("care.days_after")),
         }
     }
@@ -457,7 +458,11 @@ async fn task_submit(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>, 
     };
     match svc::record(&st.db, &ctx.actor()?, id, &input).await {
         Ok(t) if form.get("then") == "request" => {
-            Ok(Redirect::to(&format!("/work-orders/new?customer_id={}", t.customer_id)).into_response())
+            let to = match t.unit_id {
+                Some(unit) => format!("/work-orders/new?unit_id={unit}&kind=maintenance"),
+                None => format!("/work-orders/new?customer_id={}", t.customer_id),
+            };
+            Ok(Redirect::to(&to).into_response())
         }
         Ok(_) => Ok(Redirect::to("/visits").into_response()),
         Err(AppError::Validation(list)) => task_view(&st, &ctx, id, form, list).await,

@@ -63,6 +63,7 @@ async fn models_export(
                 m.policy_code.into(),
                 m.warranty_months.map(i64::from).into(),
                 m.key_parts.into(),
+                m.service_interval_months.map(i64::from).into(),
             ]
         })
         .collect();
@@ -74,6 +75,7 @@ async fn models_export(
         "import.field_policy",
         "import.field_warranty_months",
         "import.field_key_parts",
+        "import.field_service_interval_months",
     ];
     let table = Table { headers: headers(&ctx, &keys), rows };
     Ok(download(render(table, format, "models").await?, format, "models"))

@@ -4,6 +4,7 @@
 pub mod api;
 pub mod archive;
 pub mod calendars;
+pub mod campaigns;
 pub mod care;
 pub mod complaints;
 pub mod entitlement;
@@ -302,6 +303,7 @@ pub fn openapi_doc() -> utoipa::openapi::OpenApi {
     doc.merge(work_orders::ApiDoc::openapi());
     doc.merge(sla::ApiDoc::openapi());
     doc.merge(care::ApiDoc::openapi());
+    doc.merge(campaigns::ApiDoc::openapi());
     doc.merge(complaints::ApiDoc::openapi());
     doc
 }
@@ -317,6 +319,7 @@ pub fn router(state: AppState) -> Router {
         .merge(work_orders::pages())
         .merge(sla::pages())
         .merge(care::pages())
+        .merge(campaigns::pages())
         .merge(complaints::pages());
     let api = api::routes()
         .merge(archive::api())
@@ -327,6 +330,7 @@ pub fn router(state: AppState) -> Router {
         .merge(work_orders::api())
         .merge(sla::api())
         .merge(care::api())
+        .merge(campaigns::api())
         .merge(complaints::api());
     Router::new()
         .merge(pages)

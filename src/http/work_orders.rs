@@ -590,6 +590,9 @@ struct NewQuery {
     q: String,
     customer_id: Option<i64>,
     unit_id: Option<i64>,
+    /// Preselects the request type (a maintenance reminder opens a maintenance request).
+    #[serde(default)]
+    kind: String,
 }
 
 #[derive(Template)]
@@ -728,7 +731,7 @@ async fn new_form(
 async fn new_page(State(st): State<AppState>, ctx: Ctx, Query(q): Query<NewQuery>) -> AppResult<Response> {
     let f = IntakeInput {
         channel: "hotline".into(),
-        kind: "repair".into(),
+        kind: if Kind::parse(&q.kind).is_some() { q.kind.clone() } else { "repair".into() },
         priority: "normal".into(),
         customer_id: q.customer_id.unwrap_or(0),
         unit_id: q.unit_id,
@@ -748,7 +751,7 @@ async fn intake_customer_submit(State(st): State<AppState>, ctx: Ctx, body: Byte
     match crate::service::archive::create_customer(&st.db, &ctx.actor()?, &input, None).await {
         Ok(d) => Ok(Redirect::to(&format!("/work-orders/new?customer_id={}", d.customer.id)).into_response()),
         Err(AppError::Validation(list)) => {
-            let q = NewQuery { q: form.get("q"), customer_id: None, unit_id: None };
+            let q = NewQuery { q: form.get("q"), customer_id: None, unit_id: None, kind: String::new() };
             let inline = Inline { form: "customer", data: form, errors: list };
             let page = new_form(&st, &ctx, q, IntakeInput::default(), vec![], Some(inline)).await?;
             Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
@@ -770,7 +773,8 @@ async fn intake_unit_submit(State(st): State<AppState>, ctx: Ctx, body: Bytes) -
         Ok(u) => Ok(Redirect::to(&format!("/work-orders/new?unit_id={}", u.id)).into_response()),
         Err(AppError::Validation(list)) => {
             errors.extend(list);
-            let q = NewQuery { q: String::new(), customer_id: Some(input.customer_id), unit_id: None };
+            let q =
+                NewQuery { q: String::new(), customer_id: Some(input.customer_id), unit_id: None, kind: String::new() };
             let inline = Inline { form: "unit", data: form, errors };
             let page = new_form(&st, &ctx, q, IntakeInput::default(), vec![], Some(inline)).await?;
             Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
@@ -800,7 +804,12 @@ async fn create_submit(State(st): State<AppState>, ctx: Ctx, body: Bytes) -> App
     match svc::create(&st.db, &st.intake, &ctx.actor()?, &input, None, "").await {
         Ok(d) => Ok(Redirect::to(&format!("/work-orders/{}", d.order.id)).into_response()),
         Err(AppError::Validation(list)) => {
-            let q = NewQuery { q: String::new(), customer_id: Some(input.customer_id), unit_id: input.unit_id };
+            let q = NewQuery {
+                q: String::new(),
+                customer_id: Some(input.customer_id),
+                unit_id: input.unit_id,
+                kind: String::new(),
+            };
             let page = new_form(&st, &ctx, q, input, list, None).await?;
             Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
         }

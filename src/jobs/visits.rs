@@ -29,6 +29,11 @@ pub async fn run(db: Db, every: Duration, lookahead_days: i64, mut stop: watch::
             Ok(None) => {}
             Err(e) => tracing::warn!(error = ?e, "planning follow-up visits failed"),
         }
+        match crate::service::care::notify_service_due(&db, Utc::now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(sent = n, "maintenance reminders mailed"),
+            Err(e) => tracing::warn!(error = ?e, "mailing maintenance reminders failed"),
+        }
         tokio::select! {
             _ = tokio::time::sleep(every) => {}
             _ = stop.changed() => break,

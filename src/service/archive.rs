@@ -470,6 +470,9 @@ pub struct ModelInput {
     pub warranty_months: Option<i32>,
     #[serde(default)]
     pub key_parts: String,
+    /// Routine service every this many months (1–120): units get maintenance reminders.
+    #[serde(default)]
+    pub service_interval_months: Option<i32>,
     #[serde(default)]
     pub version: Option<i64>,
 }
@@ -498,6 +501,11 @@ pub async fn parse_model(db: &Db, input: &ModelInput) -> AppResult<ModelData> {
     {
         errors.push(field_error("warranty_months", "error.warranty_months"));
     }
+    if let Some(m) = input.service_interval_months
+        && !(1..=120).contains(&m)
+    {
+        errors.push(field_error("service_interval_months", "error.service_interval"));
+    }
     AppError::check(errors)?;
     Ok(ModelData {
         code,
@@ -507,6 +515,7 @@ pub async fn parse_model(db: &Db, input: &ModelInput) -> AppResult<ModelData> {
         policy_code: policy,
         warranty_months: input.warranty_months,
         key_parts: parse_tags(&input.key_parts),
+        service_interval_months: input.service_interval_months,
     })
 }
 

@@ -184,7 +184,14 @@ async fn plan_batches(
         drop(c);
         after = last.id;
         let mut until: HashMap<i64, NaiveDate> = HashMap::new();
+        let mut serviced: HashMap<i64, Vec<care::UnitService>> = HashMap::new();
         for u in units {
+            if let (Some(m), Some(base)) = (u.service_interval_months, u.service_base)
+                && let Ok(interval_months) = u32::try_from(m)
+            {
+                let s = care::UnitService { unit_id: u.id, base, interval_months };
+                serviced.entry(u.customer_id).or_default().push(s);
+            }
             let Some(start) = u.start else { continue };
             if !policies.contains_key(&u.policy_code) {
                 let p = super::entitlement::latest_policy(&db, &u.policy_code).await?;
@@ -212,6 +219,9 @@ async fn plan_batches(
             };
             planned.clear();
             care::plan_into(&rules, &facts, from, to, &mut planned);
+            for s in serviced.get(&cu.id).into_iter().flatten() {
+                care::service_reminders_into(&rules, s, from, to, &mut planned);
+            }
             tasks.extend(planned.drain(..).map(|p| {
                 let warranty = in_warranty.contains(&p.rule_code.as_str());
                 NewTask { in_warranty: warranty, ..new_task(cu.id, cu.region_code.clone(), p, None, None) }
@@ -243,6 +253,7 @@ fn new_task(
         order_id,
         survey_id,
         in_warranty: false,
+        unit_id: p.unit_id,
     }
 }
 
@@ -335,7 +346,59 @@ pub async fn on_completed(tx: &mut Tx, o: &WorkOrder, now: DateTime<Utc>) -> App
     }
     let backend = tx.backend();
     store::care::insert_tasks(tx.conn(), backend, &tasks, now).await?;
+    // A maintenance job resets the unit's service interval and settles its reminders.
+    if o.kind == rules::work_order::Kind::Maintenance.code()
+        && let Some(unit) = o.unit_id
+    {
+        store::care::set_last_service(tx.conn(), unit, today).await?;
+        let note = format!("{} {}", store::work_orders::number(o.id), "已完成保养 / serviced");
+        store::care::close_unit_reminders(tx.conn(), unit, &note, now).await?;
+    }
     Ok(())
+}
+
+/// Tells the customers of new maintenance reminders by e-mail (from the outbox), once each;
+/// a customer without an address is marked so the agent knows to call. Safe on several
+/// instances: a reminder is marked before its message is queued, in one transaction.
+pub async fn notify_service_due(db: &Db, now: DateTime<Utc>) -> AppResult<u64> {
+    let mut sent = 0;
+    loop {
+        let mut c = db.read().await?;
+        let batch = store::care::reminders_to_notify(c.conn(), 200).await?;
+        drop(c);
+        if batch.is_empty() {
+            return Ok(sent);
+        }
+        let mut tx = db.begin().await?;
+        for r in &batch {
+            let how = if r.email.is_some() { "email" } else { "none" };
+            if !store::care::mark_notified(tx.conn(), r.id, how).await? {
+                continue;
+            }
+            let Some(email) = &r.email else { continue };
+            let due = r.period_key.rsplit(':').next().unwrap_or_default();
+            let subject = format!("保养提醒 / Service reminder: {} {}", r.model_name, r.serial);
+            let body = format!(
+                "尊敬的{}：\n您的 {}（序列号 {}）将于 {due} 到期保养，我们将与您联系预约上门时间。\n\n\
+                 Dear {}, your {} (serial {}) is due for its routine service on {due}; we will call you to \
+                 arrange a visit.",
+                r.customer_name, r.model_name, r.serial, r.customer_name, r.model_name, r.serial
+            );
+            let msg = store::outbox::NewMessage {
+                event: "service_due",
+                order_id: None,
+                channel: "email",
+                recipient: email,
+                webhook_id: None,
+                subject: &subject,
+                body: &body,
+            };
+            let backend = tx.backend();
+            store::outbox::enqueue(tx.conn(), backend, &[msg], now).await?;
+            sent += 1;
+        }
+        tx.commit().await?;
+    }
 }
 
 // ------------------------------------------------------------------ the customer's survey
@@ -348,6 +411,8 @@ pub struct PublicSurvey {
     pub completed_at: Option<DateTime<Utc>>,
     pub answered: bool,
     pub overall: Option<i32>,
+    /// The periodic survey this link belongs to.
+    pub campaign: Option<String>,
 }
 
 fn valid_token(token: &str) -> bool {
@@ -360,8 +425,9 @@ async fn survey_for_token(db: &Db, token: &str) -> AppResult<Survey> {
     }
     let mut c = db.read().await?;
     let s = store::care::survey_by_token(c.conn(), token).await?.ok_or(AppError::NotFound)?;
-    // Only the link sent for a job answers; the on-site rating has its own token, never sent.
-    if s.kind != "job" {
+    // Only the links sent (after a job, or by a campaign) answer; the on-site rating has its
+    // own token, never sent.
+    if s.kind != "job" && s.kind != "campaign" {
         return Err(AppError::NotFound);
     }
     Ok(s)
@@ -378,7 +444,9 @@ pub async fn public_survey(db: &Db, token: &str) -> AppResult<PublicSurvey> {
         Some(id) => store::users::get(c.conn(), id).await?.map(|u| u.display_name),
         None => None,
     };
+    let campaign = if s.kind == "campaign" { store::campaigns::name_of_survey(c.conn(), s.id).await? } else { None };
     Ok(PublicSurvey {
+        campaign,
         order_number: order.as_ref().map(WorkOrder::number),
         engineer,
         completed_at: order.and_then(|o| o.completed_at),

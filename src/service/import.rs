@@ -107,6 +107,10 @@ impl Kind {
                 ("policy", &["三包政策", "政策", "policy", "entitlement policy"]),
                 ("warranty_months", &["保修月数", "保修期（月）", "warranty months"]),
                 ("key_parts", &["关键零部件", "key parts"]),
+                (
+                    "service_interval_months",
+                    &["保养周期（月）", "保养周期", "service interval (months)", "service interval"],
+                ),
             ],
         }
     }
@@ -440,6 +444,13 @@ async fn check_rows(
                         None
                     }),
                 };
+                let service_interval_months = match cell(row, mapping, "service_interval_months") {
+                    "" => None,
+                    raw => raw.parse().map(Some).unwrap_or_else(|_| {
+                        pre.push(field_error("service_interval_months", "error.number"));
+                        None
+                    }),
+                };
                 let input = archive::ModelInput {
                     code: cell(row, mapping, "code").into(),
                     name: cell(row, mapping, "name").into(),
@@ -448,6 +459,7 @@ async fn check_rows(
                     policy: cell(row, mapping, "policy").into(),
                     warranty_months,
                     key_parts: cell(row, mapping, "key_parts").into(),
+                    service_interval_months,
                     version: None,
                 };
                 let code_key = format!("m:{}", input.code.trim().to_ascii_uppercase());

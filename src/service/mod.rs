@@ -5,6 +5,7 @@ pub mod archive;
 pub mod audit;
 pub mod auth;
 pub mod calendars;
+pub mod campaigns;
 pub mod care;
 pub mod complaints;
 pub mod entitlement;

@@ -90,26 +90,33 @@ pub async fn customers_after(c: Conn<'_>, after_id: i64, limit: i64) -> sqlx::Re
     })
 }
 
-/// A unit's warranty inputs (the start of its period and its model's terms).
+/// A unit's warranty inputs (the start of its period and its model's terms) and its routine
+/// service (the model's interval, the last service or else the installation).
 #[derive(Clone, Debug)]
 pub struct UnitTerms {
+    pub id: i64,
     pub customer_id: i64,
     pub start: Option<NaiveDate>,
     pub policy_code: String,
     pub grade: String,
     pub category_code: String,
     pub warranty_months: Option<i32>,
+    pub service_interval_months: Option<i32>,
+    pub service_base: Option<NaiveDate>,
 }
-from_row!(UnitTerms { customer_id: i64, start: Option<NaiveDate>, policy_code: String, grade: String,
-    category_code: String, warranty_months: Option<i32> });
+from_row!(UnitTerms { id: i64, customer_id: i64, start: Option<NaiveDate>, policy_code: String, grade: String,
+    category_code: String, warranty_months: Option<i32>, service_interval_months: Option<i32>,
+    service_base: Option<NaiveDate> });
 
 /// The units of customers `first..=last`. (`+u.model_id` keeps SQLite from walking every unit
 /// of each model instead of the customers' range.)
 pub async fn unit_terms(c: Conn<'_>, first: i64, last: i64) -> sqlx::Result<Vec<UnitTerms>> {
     on_conn!(c, |e| {
         sqlx::query_as(
-            "SELECT u.customer_id, COALESCE(u.invoice_date, u.sale_date) AS start, m.policy_code, m.grade, \
-             m.category_code, m.warranty_months FROM units u JOIN product_models m ON m.id = +u.model_id \
+            "SELECT u.id, u.customer_id, COALESCE(u.invoice_date, u.sale_date) AS start, m.policy_code, m.grade, \
+             m.category_code, m.warranty_months, m.service_interval_months, \
+             COALESCE(u.last_service_on, u.install_date, u.sale_date) AS service_base \
+             FROM units u JOIN product_models m ON m.id = +u.model_id \
              WHERE u.customer_id BETWEEN $1 AND $2 AND u.deleted_at IS NULL",
         )
         .bind(first)
@@ -175,6 +182,8 @@ pub struct NewTask {
     pub survey_id: Option<i64>,
     /// Planned by a rule about units in warranty (counts in the revisit rate).
     pub in_warranty: bool,
+    /// A maintenance reminder's unit.
+    pub unit_id: Option<i64>,
 }
 
 /// Writes tasks; those whose (customer, rule, period) exists already are skipped. Returns how
@@ -185,12 +194,12 @@ pub async fn insert_tasks(
     rows: &[NewTask],
     now: DateTime<Utc>,
 ) -> sqlx::Result<u64> {
-    const COLS: usize = 8;
+    const COLS: usize = 9;
     let mut added = 0;
     for chunk in rows.chunks(rows_per_statement(backend, COLS + 1)) {
         let sql = format!(
             "INSERT INTO visit_tasks (customer_id, region_code, rule_code, period_key, due_on, order_id, survey_id, \
-             in_warranty, created_at) VALUES {} ON CONFLICT (customer_id, rule_code, period_key) DO NOTHING",
+             in_warranty, unit_id, created_at) VALUES {} ON CONFLICT (customer_id, rule_code, period_key) DO NOTHING",
             values(backend, chunk.len(), COLS, 2, ", $1")
         );
         added += on_conn!(&mut c, |e| {
@@ -208,7 +217,8 @@ pub async fn insert_tasks(
                     .bind(r.due_on)
                     .bind(r.order_id)
                     .bind(r.survey_id)
-                    .bind(r.in_warranty);
+                    .bind(r.in_warranty)
+                    .bind(r.unit_id);
                 if !shared {
                     q = q.bind(now);
                 }
@@ -233,6 +243,10 @@ pub struct VisitTask {
     pub due_on: NaiveDate,
     pub order_id: Option<i64>,
     pub survey_id: Option<i64>,
+    /// A maintenance reminder's unit, and whether the customer was told (email | none).
+    pub unit_id: Option<i64>,
+    pub unit_serial: Option<String>,
+    pub notified: Option<String>,
     pub assignee_id: Option<i64>,
     pub assignee_name: Option<String>,
     /// open | done | cancelled
@@ -248,16 +262,18 @@ pub struct VisitTask {
 }
 from_row!(VisitTask { id: i64, customer_id: i64, customer_name: String, customer_class: String,
     customer_phone: Option<String>, region_code: Option<String>, rule_code: String, period_key: String,
-    due_on: NaiveDate, order_id: Option<i64>, survey_id: Option<i64>, assignee_id: Option<i64>,
+    due_on: NaiveDate, order_id: Option<i64>, survey_id: Option<i64>, unit_id: Option<i64>,
+    unit_serial: Option<String>, notified: Option<String>, assignee_id: Option<i64>,
     assignee_name: Option<String>, status: String, channel: Option<String>, outcome: Option<String>, needs: String,
     note: String, done_at: Option<DateTime<Utc>>, done_by: Option<i64>, version: i64,
     created_at: DateTime<Utc> });
 
 const TASK_SELECT: &str = "SELECT t.id, t.customer_id, c.name AS customer_name, c.class AS customer_class, \
     c.phone AS customer_phone, t.region_code, t.rule_code, t.period_key, t.due_on, t.order_id, t.survey_id, \
-    t.assignee_id, u.display_name AS assignee_name, t.status, t.channel, t.outcome, t.needs, t.note, \
-    t.done_at, t.done_by, t.version, t.created_at FROM visit_tasks t \
-    JOIN customers c ON c.id = t.customer_id LEFT JOIN users u ON u.id = t.assignee_id";
+    t.unit_id, n.serial AS unit_serial, t.notified, t.assignee_id, u.display_name AS assignee_name, t.status, \
+    t.channel, t.outcome, t.needs, t.note, t.done_at, t.done_by, t.version, t.created_at FROM visit_tasks t \
+    JOIN customers c ON c.id = t.customer_id LEFT JOIN users u ON u.id = t.assignee_id \
+    LEFT JOIN units n ON n.id = t.unit_id";
 
 pub async fn get_task(c: Conn<'_>, id: i64) -> sqlx::Result<Option<VisitTask>> {
     let sql = format!("{TASK_SELECT} WHERE t.id = $1");
@@ -408,6 +424,73 @@ pub async fn assign(c: Conn<'_>, id: i64, version: i64, assignee: Option<i64>) -
         .execute(&mut *e)
         .await
         .map(|r| r.rows_affected() == 1)
+    })
+}
+
+/// A completed maintenance job: the unit's next service counts from `day`.
+pub async fn set_last_service(c: Conn<'_>, unit_id: i64, day: NaiveDate) -> sqlx::Result<()> {
+    on_conn!(c, |e| {
+        sqlx::query("UPDATE units SET last_service_on = $1 WHERE id = $2")
+            .bind(day)
+            .bind(unit_id)
+            .execute(&mut *e)
+            .await
+            .map(|_| ())
+    })
+}
+
+/// Closes the unit's open maintenance reminders (the service they asked for was done).
+pub async fn close_unit_reminders(c: Conn<'_>, unit_id: i64, note: &str, now: DateTime<Utc>) -> sqlx::Result<u64> {
+    on_conn!(c, |e| {
+        sqlx::query(
+            "UPDATE visit_tasks SET status = 'cancelled', note = $1, done_at = $2, version = version + 1 \
+             WHERE unit_id = $3 AND status = 'open'",
+        )
+        .bind(note)
+        .bind(now)
+        .bind(unit_id)
+        .execute(&mut *e)
+        .await
+        .map(|r| r.rows_affected())
+    })
+}
+
+/// A maintenance reminder whose customer has not been told yet.
+#[derive(Clone, Debug)]
+pub struct ToNotify {
+    pub id: i64,
+    pub customer_name: String,
+    pub email: Option<String>,
+    pub serial: String,
+    pub model_name: String,
+    pub period_key: String,
+}
+from_row!(ToNotify { id: i64, customer_name: String, email: Option<String>, serial: String, model_name: String,
+    period_key: String });
+
+pub async fn reminders_to_notify(c: Conn<'_>, limit: i64) -> sqlx::Result<Vec<ToNotify>> {
+    on_conn!(c, |e| {
+        sqlx::query_as(
+            "SELECT t.id, c.name AS customer_name, c.email, u.serial, m.name AS model_name, t.period_key \
+             FROM visit_tasks t JOIN customers c ON c.id = t.customer_id JOIN units u ON u.id = t.unit_id \
+             JOIN product_models m ON m.id = u.model_id \
+             WHERE t.unit_id IS NOT NULL AND t.notified IS NULL ORDER BY t.id LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(&mut *e)
+        .await
+    })
+}
+
+/// Records how the customer was told; false when another instance did it first.
+pub async fn mark_notified(c: Conn<'_>, id: i64, how: &str) -> sqlx::Result<bool> {
+    on_conn!(c, |e| {
+        sqlx::query("UPDATE visit_tasks SET notified = $1 WHERE id = $2 AND notified IS NULL")
+            .bind(how)
+            .bind(id)
+            .execute(&mut *e)
+            .await
+            .map(|r| r.rows_affected() == 1)
     })
 }
 

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod auth;
 pub mod bulk;
 pub mod calendars;
+pub mod campaigns;
 pub mod care;
 pub mod complaints;
 pub mod customers;

@@ -53,14 +53,17 @@ pub struct Model {
     pub warranty_months: Option<i32>,
     /// Key parts watched for batch failures, comma-separated.
     pub key_parts: String,
+    /// Routine service every this many months (maintenance reminders); none without.
+    pub service_interval_months: Option<i32>,
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 from_row!(Model { id: i64, code: String, name: String, category_code: String, grade: String, policy_code: String,
-    warranty_months: Option<i32>, key_parts: String, version: i64, created_at: DateTime<Utc>, updated_at: DateTime<Utc> });
+    warranty_months: Option<i32>, key_parts: String, service_interval_months: Option<i32>, version: i64, created_at: DateTime<Utc>, updated_at: DateTime<Utc> });
 
-const COLUMNS: &str = "id, code, name, category_code, grade, policy_code, warranty_months, key_parts, version, \
+const COLUMNS: &str = "id, code, name, category_code, grade, policy_code, warranty_months, key_parts, \
+                       service_interval_months, version, \
                        created_at, updated_at";
 
 pub struct ModelData {
@@ -71,13 +74,15 @@ pub struct ModelData {
     pub policy_code: String,
     pub warranty_months: Option<i32>,
     pub key_parts: String,
+    pub service_interval_months: Option<i32>,
 }
 
 pub async fn insert_model(c: Conn<'_>, d: &ModelData, now: DateTime<Utc>) -> sqlx::Result<i64> {
     on_conn!(c, |e| {
         sqlx::query_scalar(
             "INSERT INTO product_models (code, name, category_code, grade, policy_code, warranty_months, key_parts, \
-             version, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $8) RETURNING id",
+             version, created_at, updated_at, service_interval_months) VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $8, $9) \
+             RETURNING id",
         )
         .bind(&d.code)
         .bind(&d.name)
@@ -87,6 +92,7 @@ pub async fn insert_model(c: Conn<'_>, d: &ModelData, now: DateTime<Utc>) -> sql
         .bind(d.warranty_months)
         .bind(&d.key_parts)
         .bind(now)
+        .bind(d.service_interval_months)
         .fetch_one(&mut *e)
         .await
     })
@@ -96,8 +102,8 @@ pub async fn update_model(c: Conn<'_>, id: i64, version: i64, d: &ModelData, now
     on_conn!(c, |e| {
         sqlx::query(
             "UPDATE product_models SET code = $1, name = $2, category_code = $3, grade = $4, policy_code = $5, \
-             warranty_months = $6, key_parts = $7, version = version + 1, updated_at = $8 \
-             WHERE id = $9 AND version = $10 AND deleted_at IS NULL",
+             warranty_months = $6, key_parts = $7, version = version + 1, updated_at = $8, \
+             service_interval_months = $11 WHERE id = $9 AND version = $10 AND deleted_at IS NULL",
         )
         .bind(&d.code)
         .bind(&d.name)
@@ -109,6 +115,7 @@ pub async fn update_model(c: Conn<'_>, id: i64, version: i64, d: &ModelData, now
         .bind(now)
         .bind(id)
         .bind(version)
+        .bind(d.service_interval_months)
         .execute(&mut *e)
         .await
         .map(|r| r.rows_affected() == 1)

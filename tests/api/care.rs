@@ -339,7 +339,8 @@ async fn rules_and_target_are_data_edited_by_managers(app: &TestApp) {
             "in-warranty",
             "after-warranty",
             "after-job",
-            "low-score"
+            "low-score",
+            "service-due"
         ]
     );
     let c = rules.as_array().unwrap().iter().find(|r| r["code"] == "class-c").unwrap().clone();

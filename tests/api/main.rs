@@ -12,5 +12,6 @@ mod foundation;
 mod r#gen;
 mod helpers;
 mod notifications;
+mod reminders;
 mod sla;
 mod work_orders;

@@ -30,10 +30,13 @@ pub enum Condition {
     AfterJob,
     /// A survey answered with a low score.
     LowScore,
+    /// A unit's routine service falls due (R6.3): the customer is reminded `after_days` days
+    /// before.
+    ServiceDue,
 }
 
 impl Condition {
-    pub const ALL: [Condition; 9] = [
+    pub const ALL: [Condition; 10] = [
         Condition::ClassA,
         Condition::ClassB,
         Condition::ClassC,
@@ -43,6 +46,7 @@ impl Condition {
         Condition::AfterWarranty,
         Condition::AfterJob,
         Condition::LowScore,
+        Condition::ServiceDue,
     ];
 
     pub fn code(self) -> &'static str {
@@ -56,6 +60,7 @@ impl Condition {
             Condition::AfterWarranty => "after_warranty",
             Condition::AfterJob => "after_job",
             Condition::LowScore => "low_score",
+            Condition::ServiceDue => "service_due",
         }
     }
 
@@ -63,9 +68,9 @@ impl Condition {
         Condition::ALL.into_iter().find(|c| c.code() == s.trim())
     }
 
-    /// Conditions triggered by an event rather than holding over a period.
+    /// Conditions triggered by an event (or a unit's due date) rather than holding over a period.
     pub fn is_event(self) -> bool {
-        matches!(self, Condition::AfterJob | Condition::LowScore)
+        matches!(self, Condition::AfterJob | Condition::LowScore | Condition::ServiceDue)
     }
 }
 
@@ -97,7 +102,8 @@ pub struct VisitRule {
     /// Periodic rules only.
     #[serde(default)]
     pub every: Option<Every>,
-    /// Event rules only: the visit is due this many days after the event.
+    /// Event rules only: the visit is due this many days after the event (`service_due`: this
+    /// many days before the service is due).
     #[serde(default)]
     pub after_days: u32,
     /// `long_term` only: a customer for at least this many years.
@@ -139,6 +145,7 @@ pub fn builtin_rules() -> Vec<VisitRule> {
         periodic("after-warranty", Condition::AfterWarranty, Every::Months(12), "RULES §6: 保修期后每年回访"),
         event("after-job", Condition::AfterJob, 3, "RULES §6: 每次服务完成后回访"),
         event("low-score", Condition::LowScore, 1, "RULES §7: 满意度低分跟进"),
+        event("service-due", Condition::ServiceDue, 14, "R6.3: 保养到期前 14 天提醒客户并预约"),
     ]
 }
 
@@ -195,7 +202,7 @@ impl VisitRule {
             }
             Condition::InWarranty => c.warranty_until.is_some_and(|w| w >= day),
             Condition::AfterWarranty => c.warranty_until.is_some_and(|w| w < day),
-            Condition::AfterJob | Condition::LowScore => false,
+            Condition::AfterJob | Condition::LowScore | Condition::ServiceDue => false,
         }
     }
 }
@@ -221,6 +228,8 @@ pub struct PlannedVisit {
     /// starting that day, `order:42` after job 42, `survey:7` after survey 7.
     pub period_key: String,
     pub due_on: NaiveDate,
+    /// The unit a maintenance reminder is about.
+    pub unit_id: Option<i64>,
 }
 
 /// First day (a Monday) of the `n`-week period that contains `day`, counted from 2001-01-01.
@@ -298,7 +307,12 @@ pub fn plan_into(rules: &[VisitRule], c: &CustomerFacts, from: NaiveDate, to: Na
         while start <= to {
             let due = due_in_period(start, every, c.id);
             if due >= from && due <= to && rule.holds(c, due) && governs(i, every, due) {
-                out.push(PlannedVisit { rule_code: rule.code.clone(), period_key: start.to_string(), due_on: due });
+                out.push(PlannedVisit {
+                    rule_code: rule.code.clone(),
+                    period_key: start.to_string(),
+                    due_on: due,
+                    unit_id: None,
+                });
             }
             start = next_period(start, every);
         }
@@ -322,7 +336,71 @@ fn event_visit(rules: &[VisitRule], cond: Condition, key: String, day: NaiveDate
         rule_code: r.code.clone(),
         period_key: key,
         due_on: day + chrono::TimeDelta::days(i64::from(r.after_days)),
+        unit_id: None,
     })
+}
+
+/// A unit with a routine service interval (保养周期).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnitService {
+    pub unit_id: i64,
+    /// The last completed service, else the installation, else the sale.
+    pub base: NaiveDate,
+    pub interval_months: u32,
+}
+
+impl UnitService {
+    /// The `k`-th service day after the base (counted from the base each time, so a service
+    /// due on the 31st stays at month end instead of drifting).
+    fn due(&self, k: u32) -> Option<NaiveDate> {
+        self.base.checked_add_months(Months::new(k.checked_mul(self.interval_months)?))
+    }
+
+    /// The next service day on or after `day`.
+    pub fn next_due(&self, day: NaiveDate) -> Option<NaiveDate> {
+        if self.interval_months == 0 {
+            return None;
+        }
+        let months = (day.year() - self.base.year()) * 12 + day.month0() as i32 - self.base.month0() as i32;
+        let mut k = (months.max(0) as u32 / self.interval_months).max(1);
+        // One period early at most, so the loop runs once or twice.
+        k = k.saturating_sub(1).max(1);
+        loop {
+            let d = self.due(k)?;
+            if d >= day {
+                return Some(d);
+            }
+            k += 1;
+        }
+    }
+}
+
+/// The maintenance reminders an active `service_due` rule asks for: a call `after_days` days
+/// before each service day of `u`, when that call falls in `from..=to`. The key names the unit
+/// and its service day, so a later pass never plans the same reminder twice, and a service
+/// done early (a new base) starts a new series.
+pub fn service_reminders_into(
+    rules: &[VisitRule],
+    u: &UnitService,
+    from: NaiveDate,
+    to: NaiveDate,
+    out: &mut Vec<PlannedVisit>,
+) {
+    let Some(rule) = rules.iter().find(|r| r.active && r.condition == Condition::ServiceDue) else { return };
+    let lead = chrono::TimeDelta::days(i64::from(rule.after_days));
+    let Some(mut service) = u.next_due(from + lead) else { return };
+    while service - lead <= to {
+        out.push(PlannedVisit {
+            rule_code: rule.code.clone(),
+            period_key: format!("unit:{}:{service}", u.unit_id),
+            due_on: service - lead,
+            unit_id: Some(u.unit_id),
+        });
+        match u.next_due(service + chrono::TimeDelta::days(1)) {
+            Some(next) => service = next,
+            None => break,
+        }
+    }
 }
 
 // ------------------------------------------------------------------ satisfaction
@@ -511,5 +589,56 @@ mod tests {
         assert_eq!(quarter_of(d("2026-12-06")), (2026, 4));
         assert_eq!(quarter_range(2026, 1), Some((d("2026-01-01"), d("2026-03-31"))));
         assert_eq!(quarter_range(2026, 5), None);
+    }
+
+    #[test]
+    fn maintenance_reminders_come_lead_days_before_each_service_and_never_twice() {
+        let rules = builtin_rules();
+        let u = UnitService { unit_id: 7, base: d("2026-01-31"), interval_months: 6 };
+        assert_eq!(u.next_due(d("2026-02-01")), Some(d("2026-07-31")));
+        assert_eq!(u.next_due(d("2026-07-31")), Some(d("2026-07-31")));
+        assert_eq!(u.next_due(d("2026-08-01")), Some(d("2027-01-31")), "month end stays month end");
+        let mut out = vec![];
+        service_reminders_into(&rules, &u, d("2026-07-01"), d("2026-07-31"), &mut out);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].due_on, d("2026-07-17"), "14 days before");
+        assert_eq!(out[0].period_key, "unit:7:2026-07-31");
+        assert_eq!(out[0].unit_id, Some(7));
+        // The window's days before and after hold nothing, and a year plans two reminders.
+        out.clear();
+        service_reminders_into(&rules, &u, d("2026-07-18"), d("2026-12-31"), &mut out);
+        assert!(out.is_empty(), "{out:?}");
+        service_reminders_into(&rules, &u, d("2026-01-01"), d("2027-06-30"), &mut out);
+        let keys: Vec<&str> = out.iter().map(|p| p.period_key.as_str()).collect();
+        assert_eq!(keys, ["unit:7:2026-07-31", "unit:7:2027-01-31"]);
+        // Splitting the window differently plans the same reminders (the planner's passes).
+        let mut parts = vec![];
+        for (f, t) in [("2026-01-01", "2026-07-16"), ("2026-07-17", "2026-07-17"), ("2026-07-18", "2027-06-30")] {
+            service_reminders_into(&rules, &u, d(f), d(t), &mut parts);
+        }
+        assert_eq!(parts, out);
+        // No interval, or the rule switched off: nothing.
+        out.clear();
+        service_reminders_into(
+            &rules,
+            &UnitService { interval_months: 0, ..u },
+            d("2026-01-01"),
+            d("2027-12-31"),
+            &mut out,
+        );
+        let off: Vec<VisitRule> = rules
+            .iter()
+            .cloned()
+            .map(|mut r| {
+                r.active = r.condition != Condition::ServiceDue;
+                r
+            })
+            .collect();
+        service_reminders_into(&off, &u, d("2026-01-01"), d("2027-12-31"), &mut out);
+        assert!(out.is_empty());
+        // A unit far past its base gets its next due service, not the old ones.
+        let old = UnitService { unit_id: 8, base: d("2010-03-15"), interval_months: 1 };
+        service_reminders_into(&rules, &old, d("2026-12-06"), d("2027-01-05"), &mut out);
+        assert_eq!(out.iter().map(|p| p.due_on).collect::<Vec<_>>(), [d("2027-01-01")]);
     }
 }
