@@ -43,6 +43,8 @@ CREATE TABLE complaints (
     valuable         BOOLEAN NOT NULL DEFAULT FALSE,
     adopted          BOOLEAN,
     closed_at        TIMESTAMPTZ,
+    ack_escalated_at    TIMESTAMPTZ,                 -- when the managers were told a promise was broken
+    answer_escalated_at TIMESTAMPTZ,
     version          BIGINT NOT NULL DEFAULT 1,
     created_by       BIGINT REFERENCES users(id) ON DELETE SET NULL,
     created_at       TIMESTAMPTZ NOT NULL

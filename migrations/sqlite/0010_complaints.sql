@@ -43,6 +43,8 @@ CREATE TABLE complaints (
     valuable         BOOLEAN NOT NULL DEFAULT FALSE,
     adopted          BOOLEAN,
     closed_at        TEXT,
+    ack_escalated_at    TEXT,                 -- when the managers were told a promise was broken
+    answer_escalated_at TEXT,
     version          BIGINT NOT NULL DEFAULT 1,
     created_by       BIGINT REFERENCES users(id) ON DELETE SET NULL,
     created_at       TEXT NOT NULL

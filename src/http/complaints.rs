@@ -574,6 +574,7 @@ impl ShowPage {
             "finding" => Conclusion::parse(&e.detail).map(|c| c.name(l).to_string()).unwrap_or_default(),
             "forward" => Department::parse(&e.detail).map(|d| d.name(l).to_string()).unwrap_or_default(),
             "conclude" => self.l.t(&format!("complaint.{}", e.detail)),
+            "escalate" => self.l.t(&format!("complaint.target_{}", e.detail)),
             _ => e.detail.clone(),
         }
     }

@@ -30,6 +30,11 @@ pub async fn run(db: Db, sla: Sla, every: Duration, batch: i64, mut stop: watch:
                 0
             }
         };
+        match crate::service::complaints::escalate(&db, Utc::now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(escalations = n, "complaint deadlines escalated"),
+            Err(e) => tracing::warn!(error = ?e, "escalating complaint deadlines failed"),
+        }
         // A full batch means more are waiting (a catch-up after downtime): go on at once.
         if clocks as i64 >= batch {
             continue;

@@ -480,10 +480,63 @@ async fn notify_department(tx: &mut Tx, k: &Complaint, now: DateTime<Utc>) -> Ap
         Some(Department::Quality) => Role::Quality,
         _ => Role::ServiceManager,
     };
-    let staff = store::sla::staff(tx.conn()).await?;
     let kind = Kind::parse(&k.kind).map(|k| k.name_zh()).unwrap_or_default();
     let severity = Severity::parse(&k.severity).map(|s| s.name_zh()).unwrap_or_default();
     let subject = format!("新{kind}（{severity}）{}：{}", k.number(), k.subject);
+    mail_roles(tx, k, &[role], "complaint_registered", &subject, now).await
+}
+
+/// Tells the managers once when a complaint breaks a promise (the acknowledgement or the
+/// answer is overdue): the service manager, and the quality department for a major one.
+/// Runs with the SLA sweeper on every instance; a claim makes each escalation happen once.
+pub async fn escalate(db: &Db, now: DateTime<Utc>) -> AppResult<usize> {
+    let mut c = db.read().await?;
+    let due = store::complaints::overdue_unescalated(c.conn(), now, 200).await?;
+    drop(c);
+    let mut done = 0;
+    for o in due {
+        let mut tx = db.begin().await?;
+        if !store::complaints::claim_escalation(tx.conn(), o.id, &o.target, now).await? {
+            continue;
+        }
+        let Some(k) = store::complaints::get(tx.conn(), o.id).await? else { continue };
+        let mut roles = vec![Role::ServiceManager];
+        if k.department == Department::Quality.code() {
+            roles.push(Role::Quality);
+        }
+        let what = if o.target == flow::ACKNOWLEDGE { "受理联系" } else { "答复" };
+        let subject = format!("投诉{what}已超期 {}：{}", k.number(), k.subject);
+        mail_roles(&mut tx, &k, &roles, "complaint_overdue", &subject, now).await?;
+        let event = Event {
+            id: 0,
+            complaint_id: k.id,
+            action: "escalate".into(),
+            at: now,
+            user_id: None,
+            user_label: "system".into(),
+            status_to: k.status.clone(),
+            channel: None,
+            on_day: None,
+            text: String::new(),
+            detail: o.target.clone(),
+        };
+        store::complaints::insert_event(tx.conn(), &event).await?;
+        tx.commit().await?;
+        done += 1;
+    }
+    Ok(done)
+}
+
+/// Queues an e-mail about `k` to the active staff with one of `roles`, of its region or of none.
+async fn mail_roles(
+    tx: &mut Tx,
+    k: &Complaint,
+    roles: &[Role],
+    event: &'static str,
+    subject: &str,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let staff = store::sla::staff(tx.conn()).await?;
     let due = k
         .answer_due_at
         .map(|t| {
@@ -499,7 +552,8 @@ async fn notify_department(tx: &mut Tx, k: &Complaint, now: DateTime<Utc>) -> Ap
     );
     let to: Vec<&str> = staff
         .iter()
-        .filter(|s| s.role == role.code() && (s.region_code.is_none() || s.region_code == k.region_code))
+        .filter(|s| roles.iter().any(|r| s.role == r.code()))
+        .filter(|s| s.region_code.is_none() || s.region_code == k.region_code)
         .filter_map(|s| s.email.as_deref().filter(|e| !e.is_empty()))
         .collect();
     let mut seen = std::collections::BTreeSet::new();
@@ -507,12 +561,12 @@ async fn notify_department(tx: &mut Tx, k: &Complaint, now: DateTime<Utc>) -> Ap
         .into_iter()
         .filter(|e| seen.insert(*e))
         .map(|recipient| NewMessage {
-            event: "complaint_registered",
+            event,
             order_id: None,
             channel: "email",
             recipient,
             webhook_id: None,
-            subject: &subject,
+            subject,
             body: &body,
         })
         .collect();

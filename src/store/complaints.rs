@@ -306,6 +306,53 @@ pub async fn list(c: Conn<'_>, f: &ListFilter) -> sqlx::Result<Vec<Complaint>> {
     })
 }
 
+/// An open complaint past a promise its managers have not been told of.
+#[derive(Clone, Debug)]
+pub struct Overdue {
+    pub id: i64,
+    /// acknowledge | answer
+    pub target: String,
+}
+
+/// Up to `limit` broken promises not yet escalated (open complaints are few: the partial
+/// index of open records serves this).
+pub async fn overdue_unescalated(c: Conn<'_>, now: DateTime<Utc>, limit: i64) -> sqlx::Result<Vec<Overdue>> {
+    let rows: Vec<(i64, bool, bool)> = on_conn!(c, |e| {
+        sqlx::query_as(
+            "SELECT id, \
+             (acknowledged_at IS NULL AND answered_at IS NULL AND ack_due_at < $1 AND ack_escalated_at IS NULL), \
+             (answered_at IS NULL AND status <> 'referred' AND answer_due_at < $1 AND answer_escalated_at IS NULL) \
+             FROM complaints WHERE kind = 'complaint' AND status NOT IN ('closed', 'cancelled') \
+             AND ((acknowledged_at IS NULL AND answered_at IS NULL AND ack_due_at < $1 AND ack_escalated_at IS NULL) \
+             OR (answered_at IS NULL AND status <> 'referred' AND answer_due_at < $1 AND answer_escalated_at IS NULL)) \
+             ORDER BY id LIMIT $2",
+        )
+        .bind(now)
+        .bind(limit)
+        .fetch_all(&mut *e)
+        .await
+    })?;
+    let mut out = vec![];
+    for (id, ack, answer) in rows {
+        if ack {
+            out.push(Overdue { id, target: "acknowledge".into() });
+        }
+        if answer {
+            out.push(Overdue { id, target: "answer".into() });
+        }
+    }
+    Ok(out)
+}
+
+/// Marks a promise escalated; false when another instance did it first.
+pub async fn claim_escalation(c: Conn<'_>, id: i64, target: &str, now: DateTime<Utc>) -> sqlx::Result<bool> {
+    let column = if target == "acknowledge" { "ack_escalated_at" } else { "answer_escalated_at" };
+    let sql = format!("UPDATE complaints SET {column} = $1 WHERE id = $2 AND {column} IS NULL");
+    on_conn!(c, |e| {
+        sqlx::query(AssertSqlSafe(sql)).bind(now).bind(id).execute(&mut *e).await.map(|r| r.rows_affected() == 1)
+    })
+}
+
 /// Major complaints received in `from..to` and not cancelled.
 pub async fn count_major(c: Conn<'_>, from: DateTime<Utc>, to: DateTime<Utc>) -> sqlx::Result<i64> {
     on_conn!(c, |e| {

@@ -297,6 +297,24 @@ async fn bad_input_is_refused_field_by_field_and_regions_limit_what_is_seen(app:
     let (_, overdue) = app.api(Method::GET, "/api/v1/complaints?view=overdue", &manager, None).await;
     let ids: Vec<i64> = overdue["items"].as_array().unwrap().iter().map(|k| k["id"].as_i64().unwrap()).collect();
     assert_eq!(ids, [late_id], "{overdue}");
+    // The broken promise is escalated to the service manager once, whichever instance sweeps.
+    let now = Utc::now();
+    assert_eq!(aftersales::service::complaints::escalate(&app.db, now).await.unwrap(), 1);
+    assert_eq!(aftersales::service::complaints::escalate(&app.another_instance().await.db, now).await.unwrap(), 0);
+    let told = {
+        let mut c = app.db.read().await.unwrap();
+        let rows: Vec<String> = aftersales::on_conn!(c.conn(), |e| {
+            sqlx::query_scalar("SELECT recipient FROM outbox WHERE event = 'complaint_overdue'")
+                .fetch_all(&mut *e)
+                .await
+                .unwrap()
+        });
+        rows
+    };
+    assert_eq!(told, ["manager@demo.example.cn"]);
+    let (_, d) = app.api(Method::GET, &format!("/api/v1/complaints/{late_id}"), &manager, None).await;
+    let last = d["events"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!((last["action"].as_str(), last["detail"].as_str()), (Some("escalate"), Some("acknowledge")), "{d}");
     let (_, page) = app.api(Method::GET, "/api/v1/complaints?limit=1", &manager, None).await;
     assert_eq!(page["items"].as_array().unwrap().len(), 1);
     let next = page["next_before"].as_str().unwrap();
