@@ -6,6 +6,7 @@ pub mod auth;
 pub mod bulk;
 pub mod calendars;
 pub mod care;
+pub mod care_plans;
 pub mod complaints;
 pub mod customers;
 pub mod entitlement;
