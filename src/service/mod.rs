@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod calendars;
 pub mod care;
+pub mod care_plans;
 pub mod complaints;
 pub mod entitlement;
 pub mod import;
