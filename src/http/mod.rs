@@ -5,6 +5,7 @@ pub mod api;
 pub mod archive;
 pub mod calendars;
 pub mod care;
+pub mod care_plans;
 pub mod complaints;
 pub mod entitlement;
 pub mod exports;
@@ -303,6 +304,7 @@ pub fn openapi_doc() -> utoipa::openapi::OpenApi {
     doc.merge(sla::ApiDoc::openapi());
     doc.merge(care::ApiDoc::openapi());
     doc.merge(complaints::ApiDoc::openapi());
+    doc.merge(care_plans::ApiDoc::openapi());
     doc
 }
 
@@ -317,7 +319,8 @@ pub fn router(state: AppState) -> Router {
         .merge(work_orders::pages())
         .merge(sla::pages())
         .merge(care::pages())
-        .merge(complaints::pages());
+        .merge(complaints::pages())
+        .merge(care_plans::pages());
     let api = api::routes()
         .merge(archive::api())
         .merge(import::api())
@@ -327,7 +330,8 @@ pub fn router(state: AppState) -> Router {
         .merge(work_orders::api())
         .merge(sla::api())
         .merge(care::api())
-        .merge(complaints::api());
+        .merge(complaints::api())
+        .merge(care_plans::api());
     Router::new()
         .merge(pages)
         .nest("/api/v1", api)
