@@ -225,6 +225,7 @@ pub async fn update(db: &Db, actor: &Actor, id: i64, input: &PlanUpdate) -> AppR
     let now = Utc::now();
     let today = super::work_orders::local_day(now);
     let mut tx = db.begin().await?;
+    store::care_plans::lock(tx.conn(), id).await?;
     let before = visible_plan(tx.conn(), actor, id, today).await?;
     let mut errors = vec![];
     let title = match &input.title {
@@ -348,6 +349,7 @@ pub async fn add_action(db: &Db, actor: &Actor, plan_id: i64, input: &NewActionI
     let now = Utc::now();
     let today = super::work_orders::local_day(now);
     let mut tx = db.begin().await?;
+    store::care_plans::lock(tx.conn(), plan_id).await?;
     let plan = visible_plan(tx.conn(), actor, plan_id, today).await?;
     closed(&plan)?;
     let mut errors = vec![];
@@ -402,6 +404,7 @@ pub async fn update_action(
     let now = Utc::now();
     let today = super::work_orders::local_day(now);
     let mut tx = db.begin().await?;
+    store::care_plans::lock(tx.conn(), plan_id).await?;
     let plan = visible_plan(tx.conn(), actor, plan_id, today).await?;
     let before = store::care_plans::action(tx.conn(), action_id)
         .await?

@@ -131,6 +131,16 @@ pub async fn get(c: Conn<'_>, id: i64, today: NaiveDate) -> sqlx::Result<Option<
     on_conn!(c, |e| sqlx::query_as(AssertSqlSafe(sql)).bind(today).bind(id).fetch_optional(&mut *e).await)
 }
 
+/// Holds the plan's row until the transaction ends (PostgreSQL; a SQLite write transaction
+/// holds the whole database already), so a plan and its actions change one writer at a time:
+/// a plan is not completed while one of its actions is being opened again.
+pub async fn lock(c: Conn<'_>, id: i64) -> sqlx::Result<()> {
+    if let Conn::Pg(e) = c {
+        sqlx::query("SELECT id FROM care_plans WHERE id = $1 FOR UPDATE").bind(id).execute(&mut *e).await?;
+    }
+    Ok(())
+}
+
 /// What an edit writes over `version`.
 pub struct PlanChanges<'a> {
     pub id: i64,
