@@ -284,12 +284,23 @@ struct CustomerPage {
     units: Vec<Unit>,
     region: String,
     events: Vec<Event>,
+    /// The customer's care plans (for users who work them).
+    plans: Vec<crate::service::care_plans::PlanItem>,
+    can_plan: bool,
     can_edit: bool,
     can_register: bool,
 }
 impl ArchiveLabels for CustomerPage {
     fn layout(&self) -> &Layout {
         &self.l
+    }
+}
+impl CustomerPage {
+    fn plan_bar(&self, p: &Option<f64>) -> String {
+        format!("{:.0}", p.unwrap_or(0.0).clamp(0.0, 100.0) * 1.2)
+    }
+    fn plan_pct(&self, p: &Option<f64>) -> String {
+        p.map(|p| format!("{p:.0} %")).unwrap_or_else(|| "—".into())
     }
 }
 
@@ -344,6 +355,27 @@ async fn customer_page(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>
         let who = v.assignee_name.clone().unwrap_or_default();
         events.push(Event { at: v.done_at.unwrap_or(v.created_at), who, what, link: format!("/visits/{}", v.id) });
     }
+    let can_plan = actor.can(Perm::FollowUp);
+    let mut plans = vec![];
+    if can_plan {
+        let (list, done) = crate::service::care_plans::of_customer(&st.db, &actor, id).await?;
+        for i in &list {
+            let p = &i.plan;
+            let status = ctx.t(&format!("care_plan.status.{}", p.status));
+            let what = format!("{} · {} · {status}", ctx.t("care_plan.event"), p.title);
+            let link = format!("/care-plans/{}", p.id);
+            events.push(Event { at: p.created_at, who: p.owner_name.clone(), what, link });
+        }
+        for a in done {
+            let mut what = format!("{} · {}", ctx.t("care_plan.action_event"), a.what);
+            if !a.note.is_empty() {
+                what.push_str(&format!(" · {}", a.note));
+            }
+            let link = format!("/care-plans/{}", a.plan_id);
+            events.push(Event { at: a.done_at.unwrap_or(a.updated_at), who: a.owner_name, what, link });
+        }
+        plans = list;
+    }
     if actor.can(Perm::Feedback) {
         for k in crate::service::complaints::of_customer(&st.db, id).await? {
             let kind = rules::complaint::Kind::parse(&k.kind).map(|v| v.name(ctx.locale)).unwrap_or_default();
@@ -381,6 +413,8 @@ async fn customer_page(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>
         units,
         region,
         events,
+        plans,
+        can_plan,
         can_edit: actor.can(Perm::EditArchive),
         can_register: !crate::service::work_orders::parties(&actor, None).is_empty(),
     }))

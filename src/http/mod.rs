@@ -6,6 +6,7 @@ pub mod archive;
 pub mod calendars;
 pub mod campaigns;
 pub mod care;
+pub mod care_plans;
 pub mod complaints;
 pub mod entitlement;
 pub mod exports;
@@ -305,6 +306,7 @@ pub fn openapi_doc() -> utoipa::openapi::OpenApi {
     doc.merge(care::ApiDoc::openapi());
     doc.merge(campaigns::ApiDoc::openapi());
     doc.merge(complaints::ApiDoc::openapi());
+    doc.merge(care_plans::ApiDoc::openapi());
     doc
 }
 
@@ -320,7 +322,8 @@ pub fn router(state: AppState) -> Router {
         .merge(sla::pages())
         .merge(care::pages())
         .merge(campaigns::pages())
-        .merge(complaints::pages());
+        .merge(complaints::pages())
+        .merge(care_plans::pages());
     let api = api::routes()
         .merge(archive::api())
         .merge(import::api())
@@ -331,7 +334,8 @@ pub fn router(state: AppState) -> Router {
         .merge(sla::api())
         .merge(care::api())
         .merge(campaigns::api())
-        .merge(complaints::api());
+        .merge(complaints::api())
+        .merge(care_plans::api());
     Router::new()
         .merge(pages)
         .nest("/api/v1", api)

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod calendars;
 pub mod campaigns;
 pub mod care;
+pub mod care_plans;
 pub mod complaints;
 pub mod entitlement;
 pub mod import;

@@ -5,6 +5,7 @@ mod archive;
 mod browser;
 mod calendars;
 mod care;
+mod care_plans;
 mod cli;
 mod complaints;
 mod entitlement;
