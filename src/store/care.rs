@@ -194,6 +194,9 @@ pub async fn insert_tasks(
     rows: &[NewTask],
     now: DateTime<Utc>,
 ) -> sqlx::Result<u64> {
+    if let Conn::Pg(e) = &mut c {
+        return insert_tasks_pg(e, rows, now).await;
+    }
     const COLS: usize = 9;
     let mut added = 0;
     for chunk in rows.chunks(rows_per_statement(backend, COLS + 1)) {
@@ -225,6 +228,35 @@ pub async fn insert_tasks(
             }
             q.execute(&mut **e).await.map(|r| r.rows_affected())
         })?;
+    }
+    Ok(added)
+}
+
+/// PostgreSQL takes the rows as one array per column: one short statement for any number of
+/// rows, instead of a statement text of thousands of placeholders to build, send and parse.
+async fn insert_tasks_pg(e: &mut sqlx::PgConnection, rows: &[NewTask], now: DateTime<Utc>) -> sqlx::Result<u64> {
+    let mut added = 0;
+    for chunk in rows.chunks(20_000) {
+        added += sqlx::query(
+            "INSERT INTO visit_tasks (customer_id, region_code, rule_code, period_key, due_on, order_id, survey_id, \
+             in_warranty, unit_id, created_at) \
+             SELECT *, $10::timestamptz FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::text[], $5::date[], \
+             $6::bigint[], $7::bigint[], $8::boolean[], $9::bigint[]) \
+             ON CONFLICT (customer_id, rule_code, period_key) DO NOTHING",
+        )
+        .bind(chunk.iter().map(|r| r.customer_id).collect::<Vec<_>>())
+        .bind(chunk.iter().map(|r| r.region_code.clone()).collect::<Vec<_>>())
+        .bind(chunk.iter().map(|r| r.rule_code.clone()).collect::<Vec<_>>())
+        .bind(chunk.iter().map(|r| r.period_key.clone()).collect::<Vec<_>>())
+        .bind(chunk.iter().map(|r| r.due_on).collect::<Vec<_>>())
+        .bind(chunk.iter().map(|r| r.order_id).collect::<Vec<_>>())
+        .bind(chunk.iter().map(|r| r.survey_id).collect::<Vec<_>>())
+        .bind(chunk.iter().map(|r| r.in_warranty).collect::<Vec<_>>())
+        .bind(chunk.iter().map(|r| r.unit_id).collect::<Vec<_>>())
+        .bind(now)
+        .execute(&mut *e)
+        .await?
+        .rows_affected();
     }
     Ok(added)
 }

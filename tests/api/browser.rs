@@ -484,3 +484,61 @@ async fn a_customer_answers_the_survey_on_a_phone_and_the_agent_sees_it(app: &Te
     assert!(text_of(&agent, "#visit-rules").await.contains("A 类每周"));
     agent.close().await.unwrap();
 }
+
+both!(a_complaint_registered_on_a_phone_is_answered_by_quality_and_counted);
+
+/// The office registers a major complaint from the customer's page on a phone; it lands with
+/// the quality department, which answers it in writing; the customer accepts, and the year's
+/// "no major complaint" objective shows it.
+async fn a_complaint_registered_on_a_phone_is_answered_by_quality_and_counted(app: &TestApp) {
+    let Some(driver) = driver() else { return };
+    let manager = app.token("manager").await;
+    let (_, u) = app.api(reqwest::Method::GET, "/api/v1/units?number=LG120B0007", &manager, None).await;
+    let customer_id = u["items"][0]["customer_id"].as_i64().unwrap();
+
+    let phone = browser(&driver, 360, 740).await;
+    phone.goto(&app.url(&format!("/login?next=/customers/{customer_id}"))).await.unwrap();
+    fill(&phone, "input[name=login]", "dispatcher").await;
+    fill(&phone, "input[name=password]", aftersales::demo::DEMO_PASSWORD).await;
+    click(&phone, "#login-submit").await;
+    click(&phone, "#customer-new-complaint").await;
+    element(&phone, Locator::Css("#complaint-severity option[value=major]")).await.click().await.unwrap();
+    element(&phone, Locator::Css("#complaint-channel option[value=hotline]")).await.click().await.unwrap();
+    fill(&phone, "#complaint-subject", "压缩机组维修后仍频繁停机").await;
+    fill(&phone, "#complaint-description", "客户来电：维修后一周内停机三次，要求书面答复。").await;
+    let overflow =
+        phone.execute("return document.documentElement.scrollWidth > window.innerWidth;", vec![]).await.unwrap();
+    assert_eq!(overflow, serde_json::Value::Bool(false), "horizontal scrolling on a phone");
+    click(&phone, "#complaint-save").await;
+    assert_eq!(wait_text(&phone, "#complaint-department", "质量部").await, "质量部");
+    assert!(text_of(&phone, "#deadline-answer").await.contains("答复客户"));
+    shot(&phone, app, "complaint").await;
+    // The office acknowledges it; the answer is the quality department's.
+    click(&phone, "#form-contact summary").await;
+    click(&phone, "#do-contact").await;
+    assert_eq!(wait_text(&phone, "#complaint-status", "调查处理中").await, "调查处理中");
+    assert!(phone.find(Locator::Css("#do-answer")).await.is_err(), "the office does not answer a major complaint");
+    let url = phone.current_url().await.unwrap();
+    phone.close().await.unwrap();
+
+    let quality = browser(&driver, 1280, 900).await;
+    quality.goto(&app.url(&format!("/login?next={}", url.path()))).await.unwrap();
+    fill(&quality, "input[name=login]", "quality").await;
+    fill(&quality, "input[name=password]", aftersales::demo::DEMO_PASSWORD).await;
+    click(&quality, "#login-submit").await;
+    element(&quality, Locator::Css("#answer-channel option[value=letter]")).await.click().await.unwrap();
+    fill(&quality, "#answer-text", "经现场检测为冷凝器散热不良，已免费改装，并延长保修六个月。").await;
+    click(&quality, "#do-answer").await;
+    assert_eq!(wait_text(&quality, "#complaint-status", "已答复").await, "已答复");
+    fill(&quality, "#acceptance-text", "客户电话确认满意").await;
+    click(&quality, "#do-accept").await;
+    assert_eq!(wait_text(&quality, "#complaint-status", "已关闭").await, "已关闭");
+    assert!(text_of(&quality, "#complaint-events").await.contains("客户接受"));
+    quality.goto(&app.url("/complaints?view=all")).await.unwrap();
+    assert_eq!(text_of(&quality, "#objective-major").await, "1");
+    assert!(text_of(&quality, "#objective-state").await.contains("未达成"));
+    shot(&quality, app, "complaints").await;
+    quality.goto(&app.url(&format!("/customers/{customer_id}"))).await.unwrap();
+    assert!(text_of(&quality, "#timeline").await.contains("压缩机组维修后仍频繁停机"));
+    quality.close().await.unwrap();
+}
