@@ -1000,6 +1000,45 @@ pub(crate) fn download(bytes: Vec<u8>, format: crate::tabular::Format, name: &st
         .into_response()
 }
 
+/// Every page of a keyset-paged list, up to 100,000 rows: `page(cursor)` answers one page and
+/// the cursor of the next (None on the last).
+pub(crate) async fn every_page<T, C, F>(mut page: impl FnMut(Option<C>) -> F) -> AppResult<Vec<T>>
+where
+    F: std::future::Future<Output = AppResult<(Vec<T>, Option<C>)>>,
+{
+    let mut all = vec![];
+    let mut cursor = None;
+    loop {
+        let (rows, next) = page(cursor).await?;
+        all.extend(rows);
+        match next {
+            Some(n) if all.len() < 100_000 => cursor = Some(n),
+            _ => return Ok(all),
+        }
+    }
+}
+
+/// A customer chosen on a form, and the customer's units to pick from (none when the customer
+/// is unknown or another region's).
+pub(crate) async fn customer_with_units(
+    st: &AppState,
+    actor: &crate::service::Actor,
+    customer_id: Option<i64>,
+) -> AppResult<(Option<Customer>, Vec<Unit>)> {
+    let customer = match customer_id {
+        Some(id) => svc::get_customer(&st.db, actor, id).await.ok().map(|d| d.customer),
+        None => None,
+    };
+    let units = match &customer {
+        Some(c) => {
+            let uq = UnitQuery { customer_id: Some(c.id), limit: 50, ..Default::default() };
+            svc::list_units(&st.db, actor, &uq).await?
+        }
+        None => vec![],
+    };
+    Ok((customer, units))
+}
+
 pub(crate) fn export_format(raw: &str) -> AppResult<crate::tabular::Format> {
     crate::tabular::Format::parse(raw).ok_or_else(|| AppError::one("format", "error.bad_parameter"))
 }

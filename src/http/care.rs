@@ -343,16 +343,12 @@ async fn api_queue_export(
     let format = export_format(&f.format)?;
     let actor = ctx.actor()?;
     let view = view_of(&q)?;
-    let mut all = vec![];
-    let mut after = None;
-    loop {
-        let page = svc::queue(&st.db, &actor, view, after.as_deref(), 200).await?;
-        all.extend(page.tasks);
-        match page.next_after {
-            Some(n) if all.len() < 100_000 => after = Some(n),
-            _ => break,
-        }
-    }
+    let (db, actor) = (&st.db, &actor);
+    let all = super::archive::every_page(|after: Option<String>| async move {
+        let page = svc::queue(db, actor, view, after.as_deref(), 200).await?;
+        Ok((page.tasks, page.next_after))
+    })
+    .await?;
     let table = task_rows(&ctx, all);
     Ok(download(crate::tabular::render(table, format, "visits").await?, format, "visits"))
 }

@@ -252,16 +252,12 @@ async fn api_export(
 ) -> AppResult<Response> {
     let format = export_format(&f.format)?;
     let actor = ctx.actor()?;
-    let mut q = query_of(&p, 200)?;
-    let mut all = vec![];
-    loop {
-        let page = svc::list(&st.db, &actor, &q).await?;
-        all.extend(page.items);
-        match page.next_after {
-            Some(n) if all.len() < 100_000 => q.after = Some(n),
-            _ => break,
-        }
-    }
+    let (q, db, actor) = (&query_of(&p, 200)?, &st.db, &actor);
+    let all = super::archive::every_page(|after| async move {
+        let page = svc::list(db, actor, &svc::ListQuery { after, ..q.clone() }).await?;
+        Ok((page.items, page.next_after))
+    })
+    .await?;
     let t = table(&ctx, all);
     Ok(download(crate::tabular::render(t, format, "care-plans").await?, format, "care-plans"))
 }

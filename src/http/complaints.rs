@@ -298,16 +298,12 @@ async fn api_export(
 ) -> AppResult<Response> {
     let format = export_format(&f.format)?;
     let actor = ctx.actor()?;
-    let mut q = query_of(&p, 200)?;
-    let mut all = vec![];
-    loop {
-        let page = svc::list(&st.db, &actor, &q).await?;
-        all.extend(page.items);
-        match page.next_before {
-            Some(n) if all.len() < 100_000 => q.before = Some(n),
-            _ => break,
-        }
-    }
+    let (q, db, actor) = (&query_of(&p, 200)?, &st.db, &actor);
+    let all = super::archive::every_page(|before| async move {
+        let page = svc::list(db, actor, &ListQuery { before, ..q.clone() }).await?;
+        Ok((page.items, page.next_before))
+    })
+    .await?;
     let t = table(&ctx, all);
     Ok(download(crate::tabular::render(t, format, "complaints").await?, format, "complaints"))
 }
@@ -406,17 +402,7 @@ async fn new_view(
         .or(order.as_ref().map(|o| o.order.customer_id))
         .or(q.customer_id)
         .or_else(|| form.get("customer_id").parse().ok());
-    let customer = match customer_id {
-        Some(id) => arch::get_customer(&st.db, &actor, id).await.ok().map(|d| d.customer),
-        None => None,
-    };
-    let customer_units = match &customer {
-        Some(c) => {
-            let uq = arch::UnitQuery { customer_id: Some(c.id), limit: 50, ..Default::default() };
-            arch::list_units(&st.db, &actor, &uq).await?
-        }
-        None => vec![],
-    };
+    let (customer, customer_units) = super::archive::customer_with_units(st, &actor, customer_id).await?;
     if let Some(u) = &unit {
         form.set("unit_id", &u.id.to_string());
     }

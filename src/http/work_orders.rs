@@ -673,17 +673,7 @@ async fn new_form(
     };
     let customer_id =
         unit.as_ref().map(|u| u.customer_id).or(Some(f.customer_id).filter(|id| *id > 0)).or(q.customer_id);
-    let customer = match customer_id {
-        Some(id) => arch::get_customer(&st.db, &actor, id).await.ok().map(|d| d.customer),
-        None => None,
-    };
-    let customer_units = match &customer {
-        Some(c) => {
-            let uq = arch::UnitQuery { customer_id: Some(c.id), limit: 50, ..Default::default() };
-            arch::list_units(&st.db, &actor, &uq).await?
-        }
-        None => vec![],
-    };
+    let (customer, customer_units) = super::archive::customer_with_units(st, &actor, customer_id).await?;
     let today = svc::today();
     let (status, status_problem) = match &unit {
         Some(u) => match arch::warranty_status(&st.db, u, today).await? {
