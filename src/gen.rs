@@ -1,11 +1,17 @@
 //! `aftersales gen`: realistic synthetic data at scale for benchmarks and demos — customers
 //! (Chinese and some English names, addresses across provinces, contacts, phones, classes,
-//! tags, after-sales notes, search terms) and sold units with their first owner.
+//! tags, after-sales notes, search terms), sold units with their first owner, and work orders
+//! (`gen/orders.rs`) with their time lines and SLA clocks and what follows the job
+//! (`gen/after.rs`): the survey link of every completed job (about 60 % answered, mostly
+//! satisfied) and its on-site rating as an answered survey, and complaints (about 1 % of jobs,
+//! a few of them major and routed to the quality department), suggestions and praise, each with
+//! its steps and its deadlines under version 1 of the complaint policy.
 //!
-//! Everything but the units' public tokens follows from the seed, the sizes and the ids the
-//! database hands out next (and the day of the run, which sale dates count back from). Public
-//! tokens come from the operating system: a token derived from a seed would be guessable by
-//! anyone who knows the seed, and the token is the only secret of a unit's public page.
+//! Everything but the public tokens follows from the seed, the sizes and the ids the database
+//! hands out next (and the moment of the run, which dates count back from). Tokens — of units,
+//! orders and surveys — come from the operating system: a token derived from a seed would be
+//! guessable by anyone who knows the seed, and the token is the only secret of a public page
+//! or a survey link.
 //!
 //! Batches are built on the blocking pool (jieba segmentation is the expensive part) a few
 //! ahead of the one being written, each from its own generator seeded by (seed, batch), so
@@ -24,6 +30,7 @@ use crate::store::bulk::{Counts, NewCustomer, NewUnit};
 use crate::store::customers::{Contact, CustomerData};
 use crate::store::units::UnitData;
 
+mod after;
 mod orders;
 
 #[derive(Debug, Clone)]
@@ -48,7 +55,12 @@ pub struct Report {
     pub customers: u64,
     pub units: u64,
     pub orders: u64,
-    /// Rows written in all tables (contacts, phones, search terms and owners included).
+    /// Surveys of the completed orders (the link sent and the on-site rating).
+    pub surveys: u64,
+    /// Complaints, suggestions and praise about the orders.
+    pub complaints: u64,
+    /// Rows written in all tables (contacts, phones, search terms, owners, order time lines,
+    /// clocks and complaint steps included).
     pub rows: u64,
     pub elapsed: Duration,
     /// Counts of the archive tables after the run.
@@ -94,6 +106,10 @@ pub async fn run(db: &Db, opts: &Options) -> anyhow::Result<Report> {
     let orders_before = {
         let mut c = db.read().await?;
         store::bulk::order_counts(c.conn()).await?
+    };
+    let after_before = {
+        let mut c = db.read().await?;
+        store::bulk::after_job_counts(c.conn()).await?
     };
 
     let result = async {
@@ -173,14 +189,25 @@ pub async fn run(db: &Db, opts: &Options) -> anyhow::Result<Report> {
         let mut c = db.read().await?;
         store::bulk::order_counts(c.conn()).await?
     };
+    let after_after = {
+        let mut c = db.read().await?;
+        store::bulk::after_job_counts(c.conn()).await?
+    };
+    let surveys = (after_after.0 - after_before.0) as u64;
+    let complaints = (after_after.1 - after_before.1) as u64;
     let rows = rows
         + (orders_after.0 - orders_before.0 + orders_after.1 - orders_before.1 + orders_after.2 - orders_before.2
             + orders_after.3
-            - orders_before.3) as u64;
+            - orders_before.3) as u64
+        + surveys
+        + complaints
+        + (after_after.2 - after_before.2) as u64;
     Ok(Report {
         customers: opts.customers,
         units: opts.units,
         orders: opts.orders + opts.backlog,
+        surveys,
+        complaints,
         rows,
         elapsed: started.elapsed(),
         totals,
@@ -263,7 +290,16 @@ async fn generate_orders(db: &Db, opts: &Options, now: DateTime<Utc>, progress: 
         .collect();
     let first_id = store::bulk::max_order_id(tx.conn()).await? + 1;
     let faults = store::work_orders::fault_codes(tx.conn(), None).await?;
+    let (max_complaint, max_complaint_event) = store::bulk::max_complaint_ids(tx.conn()).await?;
     tx.commit().await?;
+    // Complaints cite the first version of the complaint policy: the built-in one, written at
+    // start-up (and here, for a database that was only migrated).
+    crate::service::complaints::seed_policy(db).await.map_err(|e| anyhow::anyhow!("the complaint policy: {e:?}"))?;
+    let complaint_policy: rules::complaint::ComplaintPolicy = {
+        let mut c = db.read().await?;
+        let stored = store::complaints::policy(c.conn(), 1).await?.context("complaint policy version 1")?;
+        serde_json::from_str(&stored.policy_json).context("complaint policy version 1")?
+    };
     let mut by_region: HashMap<String, Vec<usize>> = HashMap::new();
     for (i, e) in engineers.iter().enumerate() {
         if let Some(r) = &e.region {
@@ -291,31 +327,53 @@ async fn generate_orders(db: &Db, opts: &Options, now: DateTime<Utc>, progress: 
         backlog_from: opts.orders,
         policy: standard,
         calendar,
+        complaint_policy,
+        complaint_policy_version: 1,
     });
     let batches = (opts.orders + opts.backlog).div_ceil(orders::ORDER_BATCH);
+    // Complaints and their steps take the ids after the highest ones, in order of the batches
+    // written (so the ids follow from the seed too).
+    let mut ids = ComplaintIds { complaint: max_complaint, event: max_complaint_event };
     let mut pending = VecDeque::new();
     for b in 0..batches {
         let p = plan.clone();
         pending.push_back(tokio::task::spawn_blocking(move || p.batch(b)));
         if pending.len() > LOOKAHEAD {
-            write_orders(db, pending.pop_front().expect("queued"), progress).await?;
+            write_orders(db, pending.pop_front().expect("queued"), &mut ids, progress).await?;
         }
     }
     while let Some(job) = pending.pop_front() {
-        write_orders(db, job, progress).await?;
+        write_orders(db, job, &mut ids, progress).await?;
     }
     Ok(())
+}
+
+/// The last complaint and complaint event ids used.
+struct ComplaintIds {
+    complaint: i64,
+    event: i64,
 }
 
 async fn write_orders(
     db: &Db,
     job: tokio::task::JoinHandle<anyhow::Result<Vec<store::bulk::NewOrder>>>,
+    ids: &mut ComplaintIds,
     progress: &mut Progress,
 ) -> anyhow::Result<()> {
-    let rows = job.await.context("a generator thread failed")??;
+    let mut rows = job.await.context("a generator thread failed")??;
+    for k in rows.iter_mut().flat_map(|o| o.complaints.iter_mut()) {
+        ids.complaint += 1;
+        k.id = ids.complaint;
+        for ev in &mut k.events {
+            ids.event += 1;
+            ev.id = ids.event;
+        }
+    }
     let mut tx = db.begin().await?;
     store::bulk::bulk_settings(tx.conn(), db.backend(), false).await?;
     store::bulk::insert_orders(tx.conn(), db.backend(), &rows).await?;
+    store::bulk::insert_surveys(tx.conn(), db.backend(), &rows).await?;
+    store::bulk::insert_complaints(tx.conn(), db.backend(), &rows).await?;
     tx.commit().await?;
     progress.add(rows.len() as u64, "orders");
     Ok(())

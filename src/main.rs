@@ -90,7 +90,7 @@ enum SlaCommand {
 
 #[derive(Args)]
 #[command(after_help = "Deterministic: the same seed, sizes and starting database give the same data (except the \
-units' public tokens, which always come from the system's random source). A database that has the demo loaded \
+public tokens of units, orders and surveys, which always come from the system's random source). A database that has the demo loaded \
 already has customers: run `aftersales demo` first, then `aftersales gen --append`.")]
 struct GenArgs {
     /// Customers to create, with contacts, phones, addresses, tags, notes and search terms.
@@ -100,7 +100,8 @@ struct GenArgs {
     /// of the customers already there).
     #[arg(long, default_value_t = 20_000)]
     units: u64,
-    /// Work orders to create on the units, two years of them, each with its time line.
+    /// Work orders to create on the units, two years of them, each with its time line; the
+    /// completed ones with their surveys, and about 1 % with a complaint, suggestion or praise.
     #[arg(long, default_value_t = 0)]
     orders: u64,
     /// Engineers to create (login engNNNNN, the demo password) for the orders; 0 uses the
@@ -385,11 +386,14 @@ async fn command(cmd: Command, config: &Config, db: &Db, demo_flag: bool) -> any
             let r = aftersales::r#gen::run(db, &opts).await?;
             let secs = r.elapsed.as_secs_f64();
             println!(
-                "Generated {} customers, {} units and {} work orders ({} rows in all) in {secs:.1} s, {:.0} rows/s. \
-                 The database now has {} customers and {} units.",
+                "Generated {} customers, {} units and {} work orders with {} surveys and {} complaints, suggestions \
+                 and praise ({} rows in all) in {secs:.1} s, {:.0} rows/s. The database now has {} customers and {} \
+                 units.",
                 r.customers,
                 r.units,
                 r.orders,
+                r.surveys,
+                r.complaints,
                 r.rows,
                 r.rows as f64 / secs.max(1e-9),
                 r.totals.customers,

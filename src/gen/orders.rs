@@ -8,6 +8,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use chrono::{DateTime, Duration, Utc};
 
+use super::after::AfterPlan;
 use super::{Rng, address, mobile, person_name};
 use crate::store::bulk::NewOrder;
 use crate::store::sla::{ClockRow, Escalation};
@@ -41,6 +42,9 @@ pub struct OrderPlan {
     /// The SLA policy every generated order counts on, and its calendar.
     pub policy: SlaPolicy,
     pub calendar: CompiledCalendar,
+    /// The complaint policy complaints about the orders cite, and its version.
+    pub complaint_policy: rules::complaint::ComplaintPolicy,
+    pub complaint_policy_version: i64,
 }
 
 /// A generated order's clocks, the steps already sent for them, and its most urgent instants.
@@ -63,7 +67,7 @@ const BACKLOG: &[(&str, u64)] = &[
     ("waiting_approval", 5),
 ];
 
-fn weighted<T: Copy>(rng: &mut Rng, items: &[(T, u64)]) -> T {
+pub(super) fn weighted<T: Copy>(rng: &mut Rng, items: &[(T, u64)]) -> T {
     let total: u64 = items.iter().map(|i| i.1).sum();
     let mut n = rng.below(total);
     for &(v, w) in items {
@@ -141,12 +145,31 @@ impl OrderPlan {
         let n = (end - start) as usize;
         let mut secret = vec![0u8; n * 16];
         getrandom::fill(&mut secret).context("the operating system's random source failed")?;
-        Ok((0..n)
+        let mut orders: Vec<NewOrder> = (0..n)
             .map(|k| {
                 let index = start + k as u64;
                 self.order(&mut rng, index, super::hex(&secret[k * 16..k * 16 + 16]))
             })
-            .collect())
+            .collect();
+        // After the job, from a generator of its own: the orders stay what they were before
+        // surveys and complaints were generated.
+        let mut rng = Rng::for_batch(self.seed, 5, b);
+        let after = AfterPlan {
+            now: self.now,
+            policy: &self.complaint_policy,
+            policy_version: self.complaint_policy_version,
+            calendar: &self.calendar,
+        };
+        for o in &mut orders {
+            after.fill(&mut rng, o);
+        }
+        let surveys: usize = orders.iter().map(|o| o.surveys.len()).sum();
+        let mut secret = vec![0u8; surveys * 16];
+        getrandom::fill(&mut secret).context("the operating system's random source failed")?;
+        for (k, s) in orders.iter_mut().flat_map(|o| o.surveys.iter_mut()).enumerate() {
+            s.token = super::hex(&secret[k * 16..k * 16 + 16]);
+        }
+        Ok(orders)
     }
 
     fn order(&self, rng: &mut Rng, index: u64, public_token: String) -> NewOrder {
@@ -311,6 +334,8 @@ impl OrderPlan {
             public_token,
             created_at,
             events,
+            surveys: vec![],
+            complaints: vec![],
         }
     }
 

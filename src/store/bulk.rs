@@ -3,7 +3,7 @@
 //! read back. (One statement per row costs two thread switches each on SQLite, which made a
 //! 100,000-row import spend most of its time waiting.)
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::AssertSqlSafe;
 
 use crate::db::{Backend, Conn};
@@ -90,7 +90,9 @@ pub async fn sync_sequences(c: Conn<'_>, backend: Backend) -> sqlx::Result<()> {
         return Ok(());
     }
     on_conn!(c, |e| {
-        for table in ["customers", "units", "work_orders", "work_order_events", "users"] {
+        for table in
+            ["customers", "units", "work_orders", "work_order_events", "users", "complaints", "complaint_events"]
+        {
             sqlx::query(AssertSqlSafe(format!(
                 "SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT COALESCE(MAX(id), 0) + 1 FROM {table}), false)"
             )))
@@ -153,7 +155,7 @@ pub async fn analyze(c: Conn<'_>, backend: Backend) -> sqlx::Result<()> {
         });
     }
     let sql = "ANALYZE customers, customer_contacts, customer_phones, customer_search, units, unit_owners, \
-               work_orders, work_order_events, work_order_clocks, sla_escalations";
+               work_orders, work_order_events, work_order_clocks, sla_escalations, surveys, complaints, complaint_events";
     on_conn!(c, |e| sqlx::raw_sql(AssertSqlSafe(sql)).execute(&mut *e).await.map(|_| ()))
 }
 
@@ -399,6 +401,71 @@ pub struct NewOrder {
     pub escalations: Vec<crate::store::sla::Escalation>,
     pub sla_due_at: Option<DateTime<Utc>>,
     pub sla_warn_at: Option<DateTime<Utc>>,
+    /// After the job: its survey link and on-site rating (none before completion).
+    pub surveys: Vec<NewSurvey>,
+    /// Complaints, suggestions and praise about it.
+    pub complaints: Vec<NewComplaint>,
+}
+
+/// A satisfaction survey of a generated order, as `service::care::on_completed` writes one
+/// (and `service::care::answer` fills in); order, customer, engineer, region, category and
+/// request kind are the order's.
+pub struct NewSurvey {
+    pub token: String,
+    /// job | on_site
+    pub kind: &'static str,
+    pub created_at: DateTime<Utc>,
+    pub answered_at: Option<DateTime<Utc>>,
+    pub overall: Option<i32>,
+    pub timeliness: Option<i32>,
+    pub attitude: Option<i32>,
+    pub quality: Option<i32>,
+    pub comment: &'static str,
+}
+
+/// A complaint, suggestion or praise about a generated order as `service::complaints` leaves
+/// it after its steps (customer, unit, order, engineer, region and contact are the order's).
+/// Ids are chosen by the generator.
+pub struct NewComplaint {
+    pub id: i64,
+    pub kind: &'static str,
+    pub severity: &'static str,
+    pub status: &'static str,
+    pub department: &'static str,
+    pub channel: &'static str,
+    pub subject: &'static str,
+    pub description: String,
+    pub policy_version: i64,
+    pub received_at: DateTime<Utc>,
+    pub ack_due_at: Option<DateTime<Utc>>,
+    pub answer_due_at: Option<DateTime<Utc>>,
+    pub acknowledged_at: Option<DateTime<Utc>>,
+    pub answered_at: Option<DateTime<Utc>>,
+    pub answer_channel: Option<&'static str>,
+    pub answered_on: Option<NaiveDate>,
+    pub answer_text: &'static str,
+    pub accepted: Option<bool>,
+    pub root_cause: &'static str,
+    pub forwarded_to: Option<&'static str>,
+    pub valuable: bool,
+    pub adopted: Option<bool>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    /// Its steps, `register` first.
+    pub events: Vec<NewComplaintEvent>,
+}
+
+/// One step of a generated complaint (ids chosen by the generator).
+pub struct NewComplaintEvent {
+    pub id: i64,
+    pub action: &'static str,
+    pub at: DateTime<Utc>,
+    pub user_label: &'static str,
+    pub status_to: &'static str,
+    pub channel: Option<&'static str>,
+    pub on_day: Option<NaiveDate>,
+    pub text: &'static str,
+    pub detail: String,
 }
 
 pub async fn insert_orders(mut c: Conn<'_>, backend: Backend, rows: &[NewOrder]) -> sqlx::Result<()> {
@@ -514,6 +581,149 @@ pub async fn insert_orders(mut c: Conn<'_>, backend: Backend, rows: &[NewOrder])
         })?;
     }
     Ok(())
+}
+
+/// Inserts the surveys of generated orders.
+pub async fn insert_surveys(mut c: Conn<'_>, backend: Backend, rows: &[NewOrder]) -> sqlx::Result<()> {
+    const COLS: usize = 15;
+    let surveys: Vec<(&NewOrder, &NewSurvey)> =
+        rows.iter().flat_map(|o| o.surveys.iter().map(move |s| (o, s))).collect();
+    for chunk in surveys.chunks(rows_per_statement(backend, COLS)) {
+        let sql = format!(
+            "INSERT INTO surveys (token, kind, order_id, customer_id, engineer_id, region_code, category_code, \
+             request_kind, created_at, answered_at, overall, timeliness, attitude, quality, comment) VALUES {}",
+            values(backend, chunk.len(), COLS, 1, "")
+        );
+        on_conn!(&mut c, |e| {
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for (o, s) in chunk {
+                q = q
+                    .bind(&s.token)
+                    .bind(s.kind)
+                    .bind(o.id)
+                    .bind(o.customer_id)
+                    .bind(o.engineer_id)
+                    .bind(&o.region_code)
+                    .bind(&o.category_code)
+                    .bind(o.kind)
+                    .bind(s.created_at)
+                    .bind(s.answered_at)
+                    .bind(s.overall)
+                    .bind(s.timeliness)
+                    .bind(s.attitude)
+                    .bind(s.quality)
+                    .bind(s.comment);
+            }
+            q.execute(&mut **e).await.map(|_| ())
+        })?;
+    }
+    Ok(())
+}
+
+/// Inserts the complaints, suggestions and praise of generated orders with their steps.
+pub async fn insert_complaints(mut c: Conn<'_>, backend: Backend, rows: &[NewOrder]) -> sqlx::Result<()> {
+    const COLS: usize = 32;
+    let complaints: Vec<(&NewOrder, &NewComplaint)> =
+        rows.iter().flat_map(|o| o.complaints.iter().map(move |k| (o, k))).collect();
+    for chunk in complaints.chunks(rows_per_statement(backend, COLS)) {
+        let sql = format!(
+            "INSERT INTO complaints (id, kind, severity, status, department, channel, customer_id, unit_id, order_id, \
+             engineer_id, region_code, contact_name, contact_phone, subject, description, policy_version, received_at, \
+             ack_due_at, answer_due_at, acknowledged_at, answered_at, answer_channel, answered_on, answer_text, \
+             accepted, root_cause, forwarded_to, valuable, adopted, closed_at, version, created_at) VALUES {}",
+            values(backend, chunk.len(), COLS, 1, "")
+        );
+        on_conn!(&mut c, |e| {
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for (o, k) in chunk {
+                q = q
+                    .bind(k.id)
+                    .bind(k.kind)
+                    .bind(k.severity)
+                    .bind(k.status)
+                    .bind(k.department)
+                    .bind(k.channel)
+                    .bind(o.customer_id)
+                    .bind(o.unit_id)
+                    .bind(o.id)
+                    .bind(o.engineer_id)
+                    .bind(&o.region_code)
+                    .bind(&o.contact_name)
+                    .bind(&o.contact_phone)
+                    .bind(k.subject)
+                    .bind(&k.description)
+                    .bind(k.policy_version)
+                    .bind(k.received_at)
+                    .bind(k.ack_due_at)
+                    .bind(k.answer_due_at)
+                    .bind(k.acknowledged_at)
+                    .bind(k.answered_at)
+                    .bind(k.answer_channel)
+                    .bind(k.answered_on)
+                    .bind(k.answer_text)
+                    .bind(k.accepted)
+                    .bind(k.root_cause)
+                    .bind(k.forwarded_to)
+                    .bind(k.valuable)
+                    .bind(k.adopted)
+                    .bind(k.closed_at)
+                    // Every step after the registration saved the record once.
+                    .bind(k.events.len().max(1) as i64)
+                    .bind(k.created_at);
+            }
+            q.execute(&mut **e).await.map(|_| ())
+        })?;
+    }
+    let events: Vec<(i64, &NewComplaintEvent)> =
+        complaints.iter().flat_map(|(_, k)| k.events.iter().map(move |ev| (k.id, ev))).collect();
+    for chunk in events.chunks(rows_per_statement(backend, 10)) {
+        let sql = format!(
+            "INSERT INTO complaint_events (id, complaint_id, action, at, user_label, status_to, channel, on_day, text, \
+             detail) VALUES {}",
+            values(backend, chunk.len(), 10, 1, "")
+        );
+        on_conn!(&mut c, |e| {
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for (id, ev) in chunk {
+                q = q
+                    .bind(ev.id)
+                    .bind(*id)
+                    .bind(ev.action)
+                    .bind(ev.at)
+                    .bind(ev.user_label)
+                    .bind(ev.status_to)
+                    .bind(ev.channel)
+                    .bind(ev.on_day)
+                    .bind(ev.text)
+                    .bind(&ev.detail);
+            }
+            q.execute(&mut **e).await.map(|_| ())
+        })?;
+    }
+    Ok(())
+}
+
+/// The highest complaint and complaint event ids (0 when empty): generated ones take the ids after them.
+pub async fn max_complaint_ids(c: Conn<'_>) -> sqlx::Result<(i64, i64)> {
+    on_conn!(c, |e| {
+        sqlx::query_as(
+            "SELECT COALESCE((SELECT MAX(id) FROM complaints), 0), COALESCE((SELECT MAX(id) FROM complaint_events), 0)",
+        )
+        .fetch_one(&mut *e)
+        .await
+    })
+}
+
+/// Rows written after the job: (surveys, complaints, complaint events).
+pub async fn after_job_counts(c: Conn<'_>) -> sqlx::Result<(i64, i64, i64)> {
+    on_conn!(c, |e| {
+        sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM surveys), (SELECT COUNT(*) FROM complaints), \
+             (SELECT COUNT(*) FROM complaint_events)",
+        )
+        .fetch_one(&mut *e)
+        .await
+    })
 }
 
 /// Units with what an order copies from them: (unit, customer, region, category).

@@ -7,6 +7,7 @@ use aftersales::r#gen::{self, Options};
 use aftersales::store;
 use aftersales::store::customers::Customer;
 use aftersales::store::units::Unit;
+use chrono::{DateTime, Datelike, Utc};
 use reqwest::Method;
 use serde_json::Value;
 
@@ -22,13 +23,21 @@ async fn gen_adds_work_orders_the_app_reads(app: &TestApp) {
         orders: 2_000,
         engineers: 8,
         backlog: 300,
-        seed: 7,
+        // A seed whose two years of jobs draw a few major complaints (about one in 2,000 jobs does).
+        seed: 1,
         append: true,
         progress: false,
     };
+    let token = app.token("manager").await;
+    let today = aftersales::service::work_orders::today();
+    let satisfaction = format!("/api/v1/satisfaction?from={}&to={today}", today - chrono::Duration::days(800));
+    let (_, before) = app.api(Method::GET, &satisfaction, &token, None).await;
+    let last_order = {
+        let mut c = app.db.read().await.unwrap();
+        store::bulk::max_order_id(c.conn()).await.unwrap()
+    };
     let report = r#gen::run(&app.db, &opts).await.unwrap();
     assert_eq!(report.orders, 2_300);
-    let token = app.token("manager").await;
     let (_, all) = app.api(Method::GET, "/api/v1/work-orders?limit=200", &token, None).await;
     let items = all["items"].as_array().unwrap();
     assert_eq!(items.len(), 200);
@@ -86,6 +95,201 @@ async fn gen_adds_work_orders_the_app_reads(app: &TestApp) {
     let web = app.login("manager", aftersales::demo::DEMO_PASSWORD).await;
     let board = web.get(app.url("/dispatch")).send().await.unwrap();
     assert_eq!(board.status(), 200);
+
+    after_the_job(app, &token, &report, last_order, &satisfaction, &before).await;
+}
+
+/// A generated survey: (token, kind, order, answered at, overall).
+type SurveyRow = (String, String, i64, Option<DateTime<Utc>>, Option<i32>);
+
+fn time(v: &Value) -> DateTime<Utc> {
+    v.as_str().unwrap_or_else(|| panic!("not a time: {v}")).parse().unwrap()
+}
+
+/// Surveys and complaints of the generated orders, read through the app's own API.
+async fn after_the_job(
+    app: &TestApp,
+    token: &str,
+    report: &r#gen::Report,
+    last_order: i64,
+    satisfaction: &str,
+    before: &Value,
+) {
+    let (surveys, done): (Vec<SurveyRow>, Vec<i64>) = {
+        let mut c = app.db.read().await.unwrap();
+        aftersales::on_conn!(c.conn(), |e| {
+            let s = sqlx::query_as(
+                "SELECT token, kind, order_id, answered_at, overall FROM surveys WHERE order_id > $1 ORDER BY id",
+            )
+            .bind(last_order)
+            .fetch_all(&mut *e)
+            .await
+            .unwrap();
+            let d =
+                sqlx::query_scalar("SELECT id FROM work_orders WHERE id > $1 AND completed_at IS NOT NULL ORDER BY id")
+                    .bind(last_order)
+                    .fetch_all(&mut *e)
+                    .await
+                    .unwrap();
+            (s, d)
+        })
+    };
+    assert_eq!(report.surveys, surveys.len() as u64);
+    // Every completed job sent its link, and its on-site rating is an answered survey.
+    let jobs: Vec<&SurveyRow> = surveys.iter().filter(|s| s.1 == "job").collect();
+    let on_site: Vec<&SurveyRow> = surveys.iter().filter(|s| s.1 == "on_site").collect();
+    assert_eq!(jobs.iter().map(|s| s.2).collect::<Vec<_>>(), done, "one link per completed job");
+    assert_eq!(on_site.len(), done.len(), "every generated job was rated on site");
+    assert!(on_site.iter().all(|s| s.3.is_some() && s.4.is_some()));
+    let tokens: HashSet<&str> = surveys.iter().map(|s| s.0.as_str()).collect();
+    assert_eq!(tokens.len(), surveys.len(), "survey tokens are unique");
+    assert!(tokens.iter().all(|t| t.len() == 32 && t.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))));
+    let answered = jobs.iter().filter(|s| s.3.is_some()).count();
+    let share = answered * 100 / jobs.len();
+    assert!((50..=70).contains(&share), "about 60 % of the links were answered: {share} %");
+    // The satisfaction figures count every generated answer; most customers are satisfied.
+    let (status, after) = app.api(Method::GET, satisfaction, token, None).await;
+    assert_eq!(status, 200, "{after}");
+    let responses = |v: &Value| v["total"]["responses"].as_i64().unwrap();
+    // (Up to the end of today: the generator completes a few of the newest orders later today
+    // or in the next days, and their on-site ratings come with the completion.)
+    let tomorrow =
+        aftersales::service::work_orders::midnight(aftersales::service::work_orders::today().succ_opt().unwrap());
+    let counted = surveys.iter().filter(|s| s.3.is_some_and(|t| t < tomorrow)).count();
+    assert_eq!(responses(&after) - responses(before), counted as i64, "{after}");
+    assert!(after["total"]["percent"].as_f64().unwrap() > 80.0, "{after}");
+    let (_, by_engineer) = app.api(Method::GET, &format!("{satisfaction}&by=engineer"), token, None).await;
+    assert!(by_engineer["groups"].as_array().unwrap().len() >= 8, "{by_engineer}");
+
+    // A link not answered yet takes one answer; an answered one refuses a second.
+    let open = jobs.iter().find(|s| s.3.is_none()).unwrap();
+    let path = format!("/api/v1/public/surveys/{}", open.0);
+    let (status, p) = app.api(Method::GET, &path, "", None).await;
+    assert_eq!(status, 200, "{p}");
+    assert_eq!(p["answered"], false);
+    assert_eq!(p["order_number"], store::work_orders::number(open.2));
+    assert!(p["engineer"].is_string() && p["completed_at"].is_string(), "{p}");
+    let answer = serde_json::json!({"overall": 4, "timeliness": 5, "comment": "不错"});
+    let (status, v) = app.api(Method::POST, &path, "", Some(answer.clone())).await;
+    assert_eq!(status, 200, "{v}");
+    let (status, _) = app.api(Method::POST, &path, "", Some(answer.clone())).await;
+    assert_eq!(status, 409, "answered once");
+    let done_one = jobs.iter().find(|s| s.3.is_some()).unwrap();
+    let path = format!("/api/v1/public/surveys/{}", done_one.0);
+    let (status, p) = app.api(Method::GET, &path, "", None).await;
+    assert_eq!(status, 200, "{p}");
+    assert_eq!((p["answered"].as_bool(), p["overall"].as_i64()), (Some(true), done_one.4.map(i64::from)));
+    let (status, _) = app.api(Method::POST, &path, "", Some(answer.clone())).await;
+    assert_eq!(status, 409, "a generated answer counts as the one answer");
+    let (status, _) =
+        app.api(Method::POST, &format!("/api/v1/public/surveys/{}", on_site[0].0), "", Some(answer)).await;
+    assert_eq!(status, 404, "the on-site rating is no link");
+
+    // Complaints, suggestions and praise: all listed, each with its steps and deadlines.
+    let (status, list) = app.api(Method::GET, "/api/v1/complaints?view=all&limit=200", token, None).await;
+    assert_eq!(status, 200, "{list}");
+    let items: Vec<&Value> =
+        list["items"].as_array().unwrap().iter().filter(|k| k["order_id"].as_i64() > Some(last_order)).collect();
+    assert_eq!(items.len() as u64, report.complaints, "{list}");
+    assert!(list["next_before"].is_null());
+    let kinds = |kind: &str| items.iter().filter(|k| k["kind"] == kind).count();
+    assert!(kinds("complaint") > kinds("praise") && kinds("praise") > 0 && kinds("suggestion") > 0, "{list}");
+    assert!(items.iter().filter(|k| k["kind"] == "complaint").count() * 100 / done.len() <= 2, "about 1 % of jobs");
+    let (mut closed, mut last_event) = (0, 0);
+    for item in &items {
+        let id = item["id"].as_i64().unwrap();
+        let (status, d) = app.api(Method::GET, &format!("/api/v1/complaints/{id}"), token, None).await;
+        assert_eq!(status, 200, "{d}");
+        let k = &d["complaint"];
+        assert_eq!(d["policy_version"], 1);
+        assert!(k["engineer_id"].is_i64() && k["customer_id"].is_i64() && k["unit_id"].is_i64(), "{d}");
+        let events = d["events"].as_array().unwrap();
+        last_event = events.iter().filter_map(|e| e["id"].as_i64()).fold(last_event, i64::max);
+        assert_eq!(events[0]["action"], "register", "{d}");
+        assert_eq!(
+            events[0]["detail"],
+            format!("{}:{}", k["severity"].as_str().unwrap(), k["department"].as_str().unwrap())
+        );
+        assert_eq!(events[0]["status_to"], "open");
+        assert_eq!(events.last().unwrap()["status_to"], k["status"], "{d}");
+        assert_eq!(k["version"].as_u64(), Some(events.len() as u64), "one save per step: {d}");
+        let at: Vec<DateTime<Utc>> = events.iter().map(|e| time(&e["at"])).collect();
+        assert!(at.windows(2).all(|w| w[0] <= w[1]) && time(&k["received_at"]) <= at[0], "{d}");
+        let actions: Vec<&str> = events.iter().map(|e| e["action"].as_str().unwrap()).collect();
+        if k["status"] == "closed" {
+            closed += 1;
+            assert_eq!(time(&k["closed_at"]), *at.last().unwrap(), "{d}");
+        } else {
+            assert!(k["closed_at"].is_null(), "{d}");
+        }
+        match k["kind"].as_str().unwrap() {
+            "complaint" => {
+                let major = k["severity"] == "major";
+                assert_eq!(k["department"], if major { "quality" } else { "service" }, "{d}");
+                // The deadlines as stored are the ones the app evaluates, and were kept or missed.
+                let deadlines = d["deadlines"].as_array().unwrap();
+                assert_eq!(deadlines.len(), 2, "{d}");
+                assert_eq!(time(&deadlines[0]["due_at"]), time(&k["ack_due_at"]), "{d}");
+                assert_eq!(time(&deadlines[1]["due_at"]), time(&k["answer_due_at"]), "{d}");
+                if k["status"] == "closed" {
+                    assert!(
+                        actions.starts_with(&["register", "contact"]) && actions.ends_with(&["answer", "accept"]),
+                        "{d}"
+                    );
+                    assert_eq!(k["accepted"], true);
+                    assert!(!k["answer_text"].as_str().unwrap().is_empty() && k["answer_channel"].is_string(), "{d}");
+                    assert_eq!(time(&k["answered_at"]), at[actions.len() - 2]);
+                    assert_eq!(time(&k["acknowledged_at"]), at[1]);
+                    let day = time(&k["answered_at"]).with_timezone(&chrono_tz::Asia::Shanghai).date_naive();
+                    assert_eq!(k["answered_on"], day.to_string(), "{d}");
+                    assert!(deadlines.iter().all(|x| matches!(x["state"].as_str(), Some("met" | "met_late"))), "{d}");
+                }
+            }
+            "suggestion" => {
+                assert!(d["deadlines"].as_array().unwrap().is_empty());
+                if k["status"] == "closed" {
+                    assert_eq!(actions, ["register", "forward", "conclude"], "{d}");
+                    assert!(k["forwarded_to"].is_string() && k["adopted"].is_boolean(), "{d}");
+                }
+            }
+            _ => {
+                if k["status"] == "closed" {
+                    assert_eq!(actions, ["register", "acknowledge"], "{d}");
+                }
+                // Praise is credited to the engineer who did the job.
+                let order = k["order_id"].as_i64().unwrap();
+                let (_, o) = app.api(Method::GET, &format!("/api/v1/work-orders/{order}"), token, None).await;
+                assert_eq!(k["engineer_id"], o["order"]["engineer_id"], "{d}");
+            }
+        }
+    }
+    assert!(closed * 10 >= items.len() * 7, "most generated complaints are long closed: {closed} of {}", items.len());
+
+    // The year's "no major complaint" objective counts the generated major ones.
+    let year_of = |k: &Value| time(&k["received_at"]).with_timezone(&chrono_tz::Asia::Shanghai).year();
+    let this_year = chrono::Datelike::year(&aftersales::service::work_orders::today());
+    let mut majors = 0;
+    for year in this_year - 2..=this_year {
+        let (status, o) = app.api(Method::GET, &format!("/api/v1/complaints/objective?year={year}"), token, None).await;
+        assert_eq!(status, 200, "{o}");
+        let expected =
+            items.iter().filter(|k| k["kind"] == "complaint" && k["severity"] == "major" && year_of(k) == year).count();
+        assert_eq!(o["major"].as_u64(), Some(expected as u64), "{year}: {o}");
+        assert_eq!(o["met"], expected == 0, "{o}");
+        let complaints = items.iter().filter(|k| k["kind"] == "complaint" && year_of(k) == year).count();
+        assert_eq!(o["summary"]["complaints"].as_u64(), Some(complaints as u64), "{o}");
+        majors += expected;
+    }
+    assert!(majors > 0, "a few complaints are major");
+
+    // A record registered now takes the ids after the generated ones.
+    let top = items.iter().filter_map(|k| k["id"].as_i64()).max().unwrap();
+    let body = serde_json::json!({"kind": "suggestion", "channel": "web", "order_id": items[0]["order_id"],
+        "subject": "建议增加周末上门服务"});
+    let (status, created) = app.api(Method::POST, "/api/v1/complaints", token, Some(body)).await;
+    assert_eq!(status, 201, "{created}");
+    assert!(created["complaint"]["id"].as_i64().unwrap() > top, "{created}");
+    assert!(created["events"][0]["id"].as_i64().unwrap() > last_event, "{created}");
 }
 
 fn options(append: bool) -> Options {
