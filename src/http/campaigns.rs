@@ -13,6 +13,7 @@ use serde::Deserialize;
 use utoipa::{IntoParams, OpenApi};
 
 use super::api::{ApiJson, ApiQuery};
+use super::archive::{ExportFormat, download, every_page, export_format};
 use super::web::{FormData, FormErrors, Layout, render_status};
 use super::{AppState, Ctx};
 use crate::domain::Perm;
@@ -20,10 +21,11 @@ use crate::error::{AppError, AppResult};
 use crate::service::campaigns::{self as svc, CampaignDetail, CampaignInput, GroupInput};
 use crate::store;
 use crate::store::campaigns::{Campaign, Link};
+use crate::tabular::Table;
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(api_list, api_create, api_preview, api_get),
+    paths(api_list, api_create, api_preview, api_get, api_export),
     components(schemas(Campaign, Link, CampaignDetail, CampaignInput, GroupInput, Preview)),
     tags((name = "care", description = "Follow-up visits, satisfaction surveys and periodic survey campaigns"))
 )]
@@ -34,6 +36,7 @@ pub fn api() -> Router<AppState> {
         .route("/survey-campaigns", get(api_list).post(api_create))
         .route("/survey-campaigns/preview", post(api_preview))
         .route("/survey-campaigns/{id}", get(api_get))
+        .route("/survey-campaigns/{id}/export", get(api_export))
 }
 
 pub fn pages() -> Router<AppState> {
@@ -103,6 +106,50 @@ async fn api_get(
     ApiQuery(p): ApiQuery<LinkParams>,
 ) -> AppResult<axum::Json<CampaignDetail>> {
     Ok(axum::Json(svc::get(&st.db, &ctx.actor()?, id, p.after, p.limit.unwrap_or(100)).await?))
+}
+
+/// A campaign's customers, links and answers as a spreadsheet (for SMS tools and phone lists).
+#[utoipa::path(get, path = "/api/v1/survey-campaigns/{id}/export", params(("id" = i64, Path), ExportFormat),
+    responses((status = 200, description = "The spreadsheet"), (status = 404)), tag = "care")]
+async fn api_export(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    ApiQuery(f): ApiQuery<ExportFormat>,
+) -> AppResult<Response> {
+    let format = export_format(&f.format)?;
+    let (db, actor) = (&st.db, &ctx.actor()?);
+    let links = every_page(|after: Option<i64>| async move {
+        let d = svc::get(db, actor, id, after.unwrap_or(0), 500).await?;
+        Ok((d.links, d.next_after))
+    })
+    .await?;
+    let base = &st.config.public_url;
+    let rows = links
+        .into_iter()
+        .map(|x| {
+            vec![
+                x.customer_name.into(),
+                x.phone.into(),
+                x.email.into(),
+                format!("{base}/s/{}", x.token).into(),
+                x.answered_at
+                    .map(|t| t.with_timezone(&chrono_tz::Asia::Shanghai).format("%Y-%m-%d %H:%M").to_string())
+                    .into(),
+                x.overall.map(i64::from).into(),
+            ]
+        })
+        .collect();
+    let keys = [
+        "archive.customer",
+        "field.phone",
+        "field.email",
+        "campaign.link",
+        "campaign.answered_at",
+        "care.survey_score",
+    ];
+    let table = Table { headers: keys.iter().map(|k| ctx.t(k)).collect(), rows };
+    Ok(download(crate::tabular::render(table, format, "survey-links").await?, format, "survey-links"))
 }
 
 #[derive(Template)]

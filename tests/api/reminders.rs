@@ -235,6 +235,17 @@ async fn a_periodic_survey_goes_to_a_chosen_group(app: &TestApp) {
     let east = count_of("SELECT COUNT(*) FROM customers WHERE class IN ('A', 'B') AND region_code = 'east'").await;
     assert_eq!(mine["links"].as_array().unwrap().len() as i64, east);
 
+    let res = reqwest::Client::new()
+        .get(app.url(&format!("/api/v1/survey-campaigns/{id}/export?format=csv")))
+        .bearer_auth(&manager)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let csv = res.text().await.unwrap();
+    assert!(csv.contains(&format!("/s/{token}")), "{csv}");
+    assert_eq!(csv.lines().count() as i64, ab + 1, "a header and a line a customer");
+
     // The pages: count first, then send once.
     let c = app.login("manager", aftersales::demo::DEMO_PASSWORD).await;
     let page = c.get(app.url("/surveys/campaigns")).send().await.unwrap().text().await.unwrap();
