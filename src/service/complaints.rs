@@ -480,9 +480,16 @@ async fn notify_department(tx: &mut Tx, k: &Complaint, now: DateTime<Utc>) -> Ap
         Some(Department::Quality) => Role::Quality,
         _ => Role::ServiceManager,
     };
-    let kind = Kind::parse(&k.kind).map(|k| k.name_zh()).unwrap_or_default();
-    let severity = Severity::parse(&k.severity).map(|s| s.name_zh()).unwrap_or_default();
-    let subject = format!("新{kind}（{severity}）{}：{}", k.number(), k.subject);
+    let (kind, severity) = (Kind::parse(&k.kind), Severity::parse(&k.severity));
+    let subject = format!(
+        "新{}（{}）/ New {} ({}) {}：{}",
+        kind.map(Kind::name_zh).unwrap_or_default(),
+        severity.map(Severity::name_zh).unwrap_or_default(),
+        kind.map(Kind::name_en).unwrap_or_default(),
+        severity.map(Severity::name_en).unwrap_or_default(),
+        k.number(),
+        k.subject
+    );
     mail_roles(tx, k, &[role], "complaint_registered", &subject, now).await
 }
 
@@ -504,8 +511,12 @@ pub async fn escalate(db: &Db, now: DateTime<Utc>) -> AppResult<usize> {
         if k.department == Department::Quality.code() {
             roles.push(Role::Quality);
         }
-        let what = if o.target == flow::ACKNOWLEDGE { "受理联系" } else { "答复" };
-        let subject = format!("投诉{what}已超期 {}：{}", k.number(), k.subject);
+        let what = if o.target == flow::ACKNOWLEDGE {
+            "受理联系已超期 / acknowledgement overdue"
+        } else {
+            "答复已超期 / answer overdue"
+        };
+        let subject = format!("投诉{what} {}：{}", k.number(), k.subject);
         mail_roles(&mut tx, &k, &roles, "complaint_overdue", &subject, now).await?;
         let event = Event {
             id: 0,

@@ -108,6 +108,22 @@ pub async fn wait_text(c: &Client, css: &str, expected: &str) -> String {
     }
 }
 
+/// The element's text once it contains `needle` (the page may still be the one before a
+/// navigation), or whatever it is when patience runs out.
+pub async fn wait_contains(c: &Client, css: &str, needle: &str) -> String {
+    let start = std::time::Instant::now();
+    loop {
+        let text = match c.find(Locator::Css(css)).await {
+            Ok(el) => el.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        if text.contains(needle) || start.elapsed() > PATIENCE {
+            return text;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 pub async fn fill(c: &Client, css: &str, value: &str) {
     let el = element(c, Locator::Css(css)).await;
     el.clear().await.unwrap();
@@ -541,4 +557,46 @@ async fn a_complaint_registered_on_a_phone_is_answered_by_quality_and_counted(ap
     quality.goto(&app.url(&format!("/customers/{customer_id}"))).await.unwrap();
     assert!(text_of(&quality, "#timeline").await.contains("压缩机组维修后仍频繁停机"));
     quality.close().await.unwrap();
+}
+
+both!(a_care_plan_and_a_periodic_survey_in_a_browser);
+
+/// The service manager draws up a care plan for a key customer, adds an action and records it
+/// done (the progress bar fills), then counts a group of customers and sends them a survey.
+async fn a_care_plan_and_a_periodic_survey_in_a_browser(app: &TestApp) {
+    let Some(driver) = driver() else { return };
+    let key: i64 = {
+        let mut c = app.db.read().await.unwrap();
+        aftersales::on_conn!(c.conn(), |e| {
+            sqlx::query_scalar("SELECT id FROM customers WHERE key_customer ORDER BY id LIMIT 1")
+                .fetch_one(&mut *e)
+                .await
+                .unwrap()
+        })
+    };
+    let b = browser(&driver, 1280, 900).await;
+    b.goto(&app.url(&format!("/login?next=/care-plans/new?customer_id={key}"))).await.unwrap();
+    fill(&b, "input[name=login]", "manager").await;
+    fill(&b, "input[name=password]", aftersales::demo::DEMO_PASSWORD).await;
+    click(&b, "#login-submit").await;
+    fill(&b, "#plan-title", "2027 年重点客户关怀").await;
+    click(&b, "#plan-save").await;
+    fill(&b, "#action-what", "季度设备巡检并培训操作人员").await;
+    click(&b, "#action-add").await;
+    assert!(wait_contains(&b, "#action-list", "季度设备巡检").await.contains("季度设备巡检"));
+    click(&b, "#action-list details summary").await;
+    click(&b, "#action-list button[id^='done-']").await;
+    assert_eq!(wait_text(&b, "#plan-progress", "100 % · 已完成 1 / 1").await, "100 % · 已完成 1 / 1");
+    shot(&b, app, "care-plan").await;
+
+    b.goto(&app.url("/surveys/campaigns")).await.unwrap();
+    fill(&b, "#campaign-name", "A 类客户满意度调查").await;
+    click(&b, "input[name=classes][value=A]").await;
+    click(&b, "#campaign-count-button").await;
+    let counted = text_of(&b, "#campaign-count strong").await;
+    assert!(counted.parse::<i64>().unwrap() > 0, "{counted}");
+    click(&b, "#campaign-send").await;
+    assert!(text_of(&b, "#campaign-links").await.starts_with(&counted), "every customer counted has a link");
+    assert!(b.find(Locator::Css("#campaign-link-list a[href^='/s/']")).await.is_ok());
+    b.close().await.unwrap();
 }
