@@ -107,6 +107,26 @@ pub(crate) async fn create_once<T: Serialize>(
     Ok((StatusCode::CREATED, axum::Json(created)).into_response())
 }
 
+/// The key a page form carries (made when the form was shown, so a double click creates once),
+/// and the id of what an earlier submission with it created, read at `pointer` (a JSON pointer
+/// such as `/complaint/id`) in the answer stored then.
+pub(crate) async fn page_idem<'k>(
+    st: &AppState,
+    actor: &crate::service::Actor,
+    key: &'k str,
+    scope: &'static str,
+    pointer: &str,
+) -> AppResult<(Option<Idem<'k>>, Option<i64>)> {
+    let idem = (!key.trim().is_empty()).then(|| Idem { key: key.trim(), scope });
+    let done = match &idem {
+        Some(idem) => replay(&st.db, actor, idem)
+            .await?
+            .and_then(|(_, body)| serde_json::from_str::<serde_json::Value>(&body).ok()?.pointer(pointer)?.as_i64()),
+        None => None,
+    };
+    Ok((idem, done))
+}
+
 pub(crate) fn replayed(status: u16, body: String) -> Response {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
     let mut res = (status, [(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response();

@@ -222,12 +222,8 @@ async fn create_submit(State(st): State<AppState>, ctx: Ctx, body: Bytes) -> App
     }
     let input = CampaignInput { name: form.get("name"), group };
     let key = form.get("idem");
-    let idem =
-        (!key.trim().is_empty()).then(|| crate::service::Idem { key: key.trim(), scope: "survey_campaigns.page" });
-    if let Some(idem) = &idem
-        && let Some((_, body)) = crate::service::replay(&st.db, &actor, idem).await?
-        && let Some(id) = serde_json::from_str::<serde_json::Value>(&body).ok().and_then(|v| v["id"].as_i64())
-    {
+    let (idem, done) = super::api::page_idem(&st, &actor, &key, "survey_campaigns.page", "/id").await?;
+    if let Some(id) = done {
         return Ok(Redirect::to(&format!("/surveys/campaigns/{id}")).into_response());
     }
     match svc::create(&st.db, &actor, &input, idem.as_ref()).await {

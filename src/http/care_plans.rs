@@ -24,7 +24,6 @@ use crate::service::care_plans::{
     self as svc, ActionUpdate, ListQuery, NewActionInput, NewPlanInput, Page, PlanDetail, PlanItem, PlanUpdate, View,
 };
 use crate::service::work_orders::today;
-use crate::service::{Idem, replay};
 use crate::store::care_plans::{CarePlan, PlanAction};
 use crate::store::customers::Customer;
 use crate::tabular::{Cell, Table};
@@ -356,10 +355,6 @@ async fn new_page(State(st): State<AppState>, ctx: Ctx, Query(q): Query<NewQuery
     new_view(&st, &ctx, q, form, vec![]).await
 }
 
-fn id_of(form: &FormData, field: &str) -> Option<i64> {
-    form.get(field).trim().parse().ok().filter(|id| *id > 0)
-}
-
 fn date_of(form: &FormData, field: &str, errors: &mut Vec<FieldError>) -> Option<NaiveDate> {
     crate::domain::archive::parse_date(field, &form.get(field), errors)
 }
@@ -376,20 +371,17 @@ async fn new_submit(State(st): State<AppState>, ctx: Ctx, body: Bytes) -> AppRes
     let actor = ctx.actor()?;
     let mut errors = vec![];
     let input = NewPlanInput {
-        customer_id: id_of(&form, "customer_id"),
+        customer_id: form.id("customer_id"),
         title: form.get("title"),
         goals: form.get("goals"),
         period_from: date_of(&form, "period_from", &mut errors),
         period_to: date_of(&form, "period_to", &mut errors),
-        owner_id: id_of(&form, "owner_id"),
+        owner_id: form.id("owner_id"),
     };
     // The form carries a key made when it was shown, so a double click creates one plan.
     let key = form.get("idem");
-    let idem = (!key.trim().is_empty()).then(|| Idem { key: key.trim(), scope: "care_plans.create.page" });
-    if let Some(idem) = &idem
-        && let Some((_, body)) = replay(&st.db, &actor, idem).await?
-        && let Some(id) = serde_json::from_str::<serde_json::Value>(&body).ok().and_then(|v| v["plan"]["id"].as_i64())
-    {
+    let (idem, done) = super::api::page_idem(&st, &actor, &key, "care_plans.create.page", "/plan/id").await?;
+    if let Some(id) = done {
         return Ok(Redirect::to(&format!("/care-plans/{id}")).into_response());
     }
     let result = if errors.is_empty() {
@@ -555,7 +547,7 @@ async fn edit_submit(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>, 
         goals: Some(form.get("goals")),
         period_from: date_of(&form, "period_from", &mut errors),
         period_to: date_of(&form, "period_to", &mut errors),
-        owner_id: id_of(&form, "owner_id"),
+        owner_id: form.id("owner_id"),
         status: Some(form.get("status")),
     };
     for field in ["period_from", "period_to"] {
@@ -578,7 +570,7 @@ async fn add_submit(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>, b
         version: version_of(&form),
         what: form.get("what"),
         due_on: date_of(&form, "due_on", &mut errors),
-        owner_id: id_of(&form, "owner_id"),
+        owner_id: form.id("owner_id"),
     };
     let result = if errors.is_empty() {
         svc::add_action(&st.db, &ctx.actor()?, id, &input).await

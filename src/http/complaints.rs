@@ -25,7 +25,6 @@ use crate::service::complaints::{
     self as svc, ActionInput, ComplaintDetail, Deadline, ListQuery, NewComplaintInput, Objective, Page, PolicyView,
     View,
 };
-use crate::service::{Idem, replay};
 use crate::store::complaints::{Complaint, Event};
 use crate::store::customers::Customer;
 use crate::store::units::Unit;
@@ -440,10 +439,6 @@ async fn new_page(State(st): State<AppState>, ctx: Ctx, Query(q): Query<NewQuery
     new_view(&st, &ctx, q, form, vec![]).await
 }
 
-fn id_of(form: &FormData, field: &str) -> Option<i64> {
-    form.get(field).trim().parse().ok().filter(|id| *id > 0)
-}
-
 async fn new_submit(State(st): State<AppState>, ctx: Ctx, body: Bytes) -> AppResult<Response> {
     let form = FormData::parse(&body);
     let actor = ctx.actor()?;
@@ -453,9 +448,9 @@ async fn new_submit(State(st): State<AppState>, ctx: Ctx, body: Bytes) -> AppRes
         kind: form.get("kind"),
         severity: form.get("severity"),
         channel: form.get("channel"),
-        customer_id: id_of(&form, "customer_id"),
-        unit_id: id_of(&form, "unit_id"),
-        order_id: id_of(&form, "order_id"),
+        customer_id: form.id("customer_id"),
+        unit_id: form.id("unit_id"),
+        order_id: form.id("order_id"),
         engineer_id: None,
         contact_name: form.get("contact_name"),
         contact_phone: form.get("contact_phone"),
@@ -465,12 +460,8 @@ async fn new_submit(State(st): State<AppState>, ctx: Ctx, body: Bytes) -> AppRes
     };
     // The form carries a key made when it was shown, so a double click registers once.
     let key = form.get("idem");
-    let idem = (!key.trim().is_empty()).then(|| Idem { key: key.trim(), scope: "complaints.create.page" });
-    if let Some(idem) = &idem
-        && let Some((_, body)) = replay(&st.db, &actor, idem).await?
-        && let Some(id) =
-            serde_json::from_str::<serde_json::Value>(&body).ok().and_then(|v| v["complaint"]["id"].as_i64())
-    {
+    let (idem, done) = super::api::page_idem(&st, &actor, &key, "complaints.create.page", "/complaint/id").await?;
+    if let Some(id) = done {
         return Ok(Redirect::to(&format!("/complaints/{id}")).into_response());
     }
     let result = if errors.is_empty() {

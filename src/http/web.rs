@@ -166,6 +166,11 @@ impl FormData {
         self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default()
     }
 
+    /// A positive id typed or chosen in the form, else None.
+    pub fn id(&self, name: &str) -> Option<i64> {
+        self.get(name).trim().parse().ok().filter(|id| *id > 0)
+    }
+
     pub fn all(&self, name: &str) -> Vec<String> {
         self.0.iter().filter(|(k, _)| k == name).map(|(_, v)| v.clone()).collect()
     }
