@@ -8,7 +8,12 @@ for u, c in string.gmatch(os.getenv("WRK_PAIRS") or "", "(%d+):(%d+)") do
 end
 local problems = { "空调不制冷，室外机有异响", "室内机漏水", "开机后自动停机", "运行噪音大", "遥控器失灵" }
 local counter = 0
-local bad = 0
+-- A global, so done() can read each thread's count (thread:get sees globals only).
+bad = 0
+local threads = {}
+setup = function(thread)
+  table.insert(threads, thread)
+end
 
 init = function(args)
   counter = math.random(#pairs_)
@@ -31,9 +36,11 @@ response = function(status, headers, body)
 end
 
 done = function(summary, latency, requests)
+  local refused = 0
+  for _, t in ipairs(threads) do refused = refused + (t:get("bad") or 0) end
   local e = summary.errors
   io.write(string.format("RESULT %d %.3f %.2f %.2f %.2f %.2f %d\n",
     summary.requests, summary.duration / 1e6,
     latency:percentile(50) / 1000, latency:percentile(95) / 1000, latency:percentile(99) / 1000,
-    latency.max / 1000, e.connect + e.read + e.write + e.timeout + bad))
+    latency.max / 1000, e.connect + e.read + e.write + e.timeout + refused))
 end

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Work orders at scale: generate two years of orders with `aftersales gen`, then load the get,
-# filtered-list, dispatch-board and create paths with wrk on loopback.
+# filtered-list, dispatch-board, survey-answer and create paths with wrk on loopback.
 #   bench/orders/run.sh [--postgres] [ORDERS]            # default 10000, SQLite
 #   bench/orders/run.sh 1000000                          # the issue's size
 #   DURATION=20s CONNECTIONS=32 bench/orders/run.sh --postgres 1000000
@@ -111,6 +111,19 @@ for s in "${SCENARIOS[@]}"; do
   RESULTS+=("| $name | $rps | $p50 | $p95 | $p99 | $max | $errs |")
   echo "   $rps req/s, p50 $p50 ms, p95 $p95 ms, p99 $p99 ms, errors $errs" >&2
 done
+# Customers answering their survey links (no account): every request answers another link.
+sql "SELECT token FROM surveys WHERE kind = 'job' AND answered_at IS NULL ORDER BY random() LIMIT 300000" >"$WORK/tokens.txt"
+LINKS=$(wc -l <"$WORK/tokens.txt")
+if [ "$LINKS" -gt 0 ]; then
+  echo "== answer a survey link ($LINKS unanswered links)" >&2
+  line=$(WRK_TOKENS="$WORK/tokens.txt" WRK_THREADS=2 wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency -s bench/orders/answer.lua "$BASE" | grep '^RESULT')
+  read -r _ reqs secs p50 p95 p99 max errs out <<<"$line"
+  rps=$(echo "scale=0; $reqs / $secs" | bc)
+  # A thread that used up its links stopped early: the count is not a rate over the run.
+  [ "$out" = 1 ] && rps="links ran out after $reqs answers"
+  RESULTS+=("| customer answers a survey link (public API, every request another link of $LINKS unanswered) | $rps | $p50 | $p95 | $p99 | $max | $errs |")
+  echo "   $rps req/s, p50 $p50 ms, p95 $p95 ms, p99 $p99 ms, errors $errs" >&2
+fi
 # Creates last: they add orders. Requests arriving together are written in groups (see
 # src/service/intake.rs), so the second run shows what more concurrent callers get.
 for conns in "$CONNECTIONS" 64; do
