@@ -166,9 +166,6 @@ struct ListPage {
     can_create: bool,
 }
 impl ListPage {
-    fn percent(&self, n: &i64, of: &i64) -> String {
-        if *of == 0 { "—".into() } else { format!("{:.1} %", *n as f64 * 100.0 / *of as f64) }
-    }
     fn has_class(&self, c: &str) -> bool {
         self.form.all("classes").iter().any(|x| x == c)
     }
@@ -240,9 +237,6 @@ struct ShowPage {
     d: CampaignDetail,
 }
 impl ShowPage {
-    fn percent(&self, n: &i64, of: &i64) -> String {
-        if *of == 0 { "—".into() } else { format!("{:.1} %", *n as f64 * 100.0 / *of as f64) }
-    }
     fn group_text(&self) -> String {
         let g = &self.d.group;
         let mut parts = vec![];

@@ -18,6 +18,7 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 use super::api::{ApiJson, ApiQuery};
 use super::archive::{ExportFormat, download, export_format};
 use super::web::{FormData, FormErrors, Layout, render, render_status};
+use super::work_orders::codes;
 use super::{AppState, Ctx};
 use crate::error::{AppError, AppResult};
 use crate::i18n::field_error;
@@ -85,18 +86,6 @@ pub trait ComplaintLabels {
             None => self.layout().t(&format!("complaint.action_{code}")),
         }
     }
-    fn number(&self, id: &i64) -> String {
-        crate::store::complaints::number(*id)
-    }
-}
-
-fn codes<T: Copy>(
-    all: &[T],
-    code: fn(T) -> &'static str,
-    name: fn(T, &str) -> &'static str,
-    locale: &str,
-) -> Vec<(&'static str, &'static str)> {
-    all.iter().map(|v| (code(*v), name(*v, locale))).collect()
 }
 
 // ================================================================ list
@@ -191,9 +180,6 @@ impl ListPage {
         let ack = k.acknowledged_at.is_none() && k.answered_at.is_none() && k.ack_due_at.is_some_and(|d| d < now);
         let answer = k.answered_at.is_none() && k.status != "referred" && k.answer_due_at.is_some_and(|d| d < now);
         open && k.kind == "complaint" && (ack || answer)
-    }
-    fn percent(&self, n: &i64, of: &i64) -> String {
-        if *of == 0 { "—".into() } else { format!("{:.1} %", *n as f64 * 100.0 / *of as f64) }
     }
 }
 

@@ -117,6 +117,11 @@ impl Layout {
         t.with_timezone(&chrono_tz::Asia::Shanghai).format("%Y-%m-%d %H:%M").to_string()
     }
 
+    /// `n` of `of` as a percentage with one decimal, "—" when there is nothing to count.
+    pub fn percent(&self, n: &i64, of: &i64) -> String {
+        if *of == 0 { "—".into() } else { format!("{:.1} %", *n as f64 * 100.0 / *of as f64) }
+    }
+
     pub fn time_opt(&self, t: &Option<chrono::DateTime<chrono::Utc>>) -> String {
         t.as_ref().map(|t| self.time(t)).unwrap_or_else(|| "—".into())
     }

@@ -422,7 +422,7 @@ fn query_string(p: &ListParams) -> String {
     s.finish()
 }
 
-fn codes<T: Copy>(
+pub(crate) fn codes<T: Copy>(
     all: &[T],
     code: fn(T) -> &'static str,
     name: fn(T, &str) -> &'static str,

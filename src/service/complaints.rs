@@ -490,7 +490,8 @@ async fn notify_department(tx: &mut Tx, k: &Complaint, now: DateTime<Utc>) -> Ap
         k.number(),
         k.subject
     );
-    mail_roles(tx, k, &[role], "complaint_registered", &subject, now).await
+    let staff = store::sla::staff(tx.conn()).await?;
+    mail_roles(tx, &staff, k, &[role], "complaint_registered", &subject, now).await
 }
 
 /// Tells the managers once when a complaint breaks a promise (the acknowledgement or the
@@ -499,6 +500,8 @@ async fn notify_department(tx: &mut Tx, k: &Complaint, now: DateTime<Utc>) -> Ap
 pub async fn escalate(db: &Db, now: DateTime<Utc>) -> AppResult<usize> {
     let mut c = db.read().await?;
     let due = store::complaints::overdue_unescalated(c.conn(), now, 200).await?;
+    // Read once for the pass, not once per complaint.
+    let staff = if due.is_empty() { vec![] } else { store::sla::staff(c.conn()).await? };
     drop(c);
     let mut done = 0;
     for o in due {
@@ -517,7 +520,7 @@ pub async fn escalate(db: &Db, now: DateTime<Utc>) -> AppResult<usize> {
             "答复已超期 / answer overdue"
         };
         let subject = format!("投诉{what} {}：{}", k.number(), k.subject);
-        mail_roles(&mut tx, &k, &roles, "complaint_overdue", &subject, now).await?;
+        mail_roles(&mut tx, &staff, &k, &roles, "complaint_overdue", &subject, now).await?;
         let event = Event {
             id: 0,
             complaint_id: k.id,
@@ -541,13 +544,13 @@ pub async fn escalate(db: &Db, now: DateTime<Utc>) -> AppResult<usize> {
 /// Queues an e-mail about `k` to the active staff with one of `roles`, of its region or of none.
 async fn mail_roles(
     tx: &mut Tx,
+    staff: &[store::sla::Staff],
     k: &Complaint,
     roles: &[Role],
     event: &'static str,
     subject: &str,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    let staff = store::sla::staff(tx.conn()).await?;
     let due = k
         .answer_due_at
         .map(|t| {
