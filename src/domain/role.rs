@@ -49,6 +49,11 @@ pub enum Perm {
     /// Register and handle complaints, suggestions and praise (客服, quality, managers); who
     /// may take which step is `rules::complaint`.
     Feedback,
+    /// Keep the parts catalogue, the warehouses, reorder points and the failure-alert policy.
+    ManageParts,
+    /// Post stock movements at any location (receipts, transfers, scrap, counts) and pick
+    /// engineers' requests (售后仓库, managers). Engineers move parts of their own van and orders.
+    MoveStock,
 }
 
 impl Role {
@@ -97,6 +102,7 @@ impl Role {
             EditArchive => matches!(self, Admin | GeneralManager | ServiceManager | Dispatcher | Quality),
             ManageFaultCodes => matches!(self, Admin | GeneralManager | ServiceManager | Quality),
             ManageEngineers => matches!(self, Admin | GeneralManager | ServiceManager),
+            ManageParts | MoveStock => matches!(self, Admin | GeneralManager | ServiceManager | Warehouse),
         }
     }
 }

@@ -68,6 +68,8 @@ impl Layout {
             "calendars" => Perm::ManageCalendars,
             "care" => Perm::FollowUp,
             "feedback" => Perm::Feedback,
+            "manage_parts" => Perm::ManageParts,
+            "move_stock" => Perm::MoveStock,
             // Office staff read the service figures (engineers and the warehouse do not).
             "sla_reports" => {
                 return self.user.as_ref().is_some_and(|u| {

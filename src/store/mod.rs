@@ -14,6 +14,7 @@ pub mod entitlement;
 pub mod imports;
 pub mod intake;
 pub mod outbox;
+pub mod parts;
 pub mod products;
 pub mod settings;
 pub mod sla;
