@@ -12,6 +12,7 @@ pub mod entitlement;
 pub mod exports;
 pub mod import;
 pub mod sla;
+pub mod stock;
 pub mod web;
 pub mod work_orders;
 
@@ -307,6 +308,7 @@ pub fn openapi_doc() -> utoipa::openapi::OpenApi {
     doc.merge(campaigns::ApiDoc::openapi());
     doc.merge(complaints::ApiDoc::openapi());
     doc.merge(care_plans::ApiDoc::openapi());
+    doc.merge(stock::ApiDoc::openapi());
     doc
 }
 
@@ -323,7 +325,8 @@ pub fn router(state: AppState) -> Router {
         .merge(care::pages())
         .merge(campaigns::pages())
         .merge(complaints::pages())
-        .merge(care_plans::pages());
+        .merge(care_plans::pages())
+        .merge(stock::pages());
     let api = api::routes()
         .merge(archive::api())
         .merge(import::api())
@@ -335,7 +338,8 @@ pub fn router(state: AppState) -> Router {
         .merge(care::api())
         .merge(campaigns::api())
         .merge(complaints::api())
-        .merge(care_plans::api());
+        .merge(care_plans::api())
+        .merge(stock::api());
     Router::new()
         .merge(pages)
         .nest("/api/v1", api)

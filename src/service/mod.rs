@@ -14,6 +14,7 @@ pub mod import;
 pub mod intake;
 pub mod notifications;
 pub mod sla;
+pub mod stock;
 pub mod tokens;
 pub mod users;
 pub mod work_orders;

@@ -15,4 +15,5 @@ mod helpers;
 mod notifications;
 mod reminders;
 mod sla;
+mod stock;
 mod work_orders;
