@@ -1084,6 +1084,13 @@ async fn parts_submit(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>,
     let form = FormData::parse(&body);
     let actor = ctx.actor()?;
     svc::visible_order(&st.db, &actor, id).await?;
+    if form.get("kind") == "request" {
+        return match super::stock::order_request(&st, &ctx, id, &form).await {
+            Ok(()) => Ok(Redirect::to(&format!("/work-orders/{id}#parts")).into_response()),
+            Err(AppError::Validation(list)) => order_view(&st, &ctx, id, list, form, Some("parts")).await,
+            Err(e) => Err(e),
+        };
+    }
     let mut errors = vec![];
     let mut r = super::stock::request_of(&form, &mut errors);
     r.order_id = Some(id);

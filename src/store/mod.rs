@@ -14,6 +14,7 @@ pub mod entitlement;
 pub mod imports;
 pub mod intake;
 pub mod outbox;
+pub mod part_requests;
 pub mod parts;
 pub mod products;
 pub mod settings;
