@@ -602,6 +602,8 @@ async fn pages_show_stock_and_post_movements(app: &TestApp) {
     assert!(r.status().is_redirection(), "{}", r.status());
     let (_, html) = page(&engineer, format!("/work-orders/{order}")).await;
     assert!(html.contains("order-movement-") && html.contains("return-"), "{html}");
+    let (_, report) = page(&engineer, format!("/work-orders/{order}/report")).await;
+    assert!(report.contains("report-part-") && report.contains("P-9"), "the printed report lists the part: {report}");
     let form =
         [("idem", "k4"), ("kind", "issue"), ("from_id", &van.to_string()), ("part_id", &p.to_string()), ("qty", "9")];
     let r = engineer.post(app.url(&format!("/work-orders/{order}/parts"))).form(&form).send().await.unwrap();
