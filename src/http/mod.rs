@@ -11,6 +11,7 @@ pub mod complaints;
 pub mod entitlement;
 pub mod exports;
 pub mod import;
+pub mod objectives;
 pub mod sla;
 pub mod stock;
 pub mod web;
@@ -309,6 +310,7 @@ pub fn openapi_doc() -> utoipa::openapi::OpenApi {
     doc.merge(complaints::ApiDoc::openapi());
     doc.merge(care_plans::ApiDoc::openapi());
     doc.merge(stock::ApiDoc::openapi());
+    doc.merge(objectives::ApiDoc::openapi());
     doc
 }
 
@@ -326,7 +328,8 @@ pub fn router(state: AppState) -> Router {
         .merge(campaigns::pages())
         .merge(complaints::pages())
         .merge(care_plans::pages())
-        .merge(stock::pages());
+        .merge(stock::pages())
+        .merge(objectives::pages());
     let api = api::routes()
         .merge(archive::api())
         .merge(import::api())
@@ -339,7 +342,8 @@ pub fn router(state: AppState) -> Router {
         .merge(campaigns::api())
         .merge(complaints::api())
         .merge(care_plans::api())
-        .merge(stock::api());
+        .merge(stock::api())
+        .merge(objectives::api());
     Router::new()
         .merge(pages)
         .nest("/api/v1", api)

@@ -13,6 +13,7 @@ pub mod customers;
 pub mod entitlement;
 pub mod imports;
 pub mod intake;
+pub mod objectives;
 pub mod outbox;
 pub mod part_requests;
 pub mod parts;

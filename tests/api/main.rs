@@ -13,6 +13,7 @@ mod foundation;
 mod r#gen;
 mod helpers;
 mod notifications;
+mod objectives;
 mod reminders;
 mod sla;
 mod stock;

@@ -262,10 +262,10 @@ mod tests {
     fn a_repeat_is_the_same_unit_and_fault_within_the_window() {
         let jobs = vec![
             job(1, 10, "E1", 1),
-            job(2, 10, "E1", 20),  // 19 days later: repeats 1
-            job(3, 10, "E2", 21),  // another fault
-            job(4, 11, "E1", 21),  // another unit
-            job(5, 10, "E1", 31),  // 11 days after 2: repeats 2
+            job(2, 10, "E1", 20), // 19 days later: repeats 1
+            job(3, 10, "E2", 21), // another fault
+            job(4, 11, "E1", 21), // another unit
+            job(5, 10, "E1", 31), // 11 days after 2: repeats 2
             Job { order_id: 6, unit_id: None, fault_code: Some("E1".into()), completed_on: day(2) },
         ];
         assert_eq!(repeats(&jobs, 30), vec![(2, 1), (5, 2)]);
