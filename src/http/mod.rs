@@ -12,6 +12,7 @@ pub mod entitlement;
 pub mod exports;
 pub mod import;
 pub mod objectives;
+pub mod reports;
 pub mod sla;
 pub mod stock;
 pub mod web;
@@ -311,6 +312,7 @@ pub fn openapi_doc() -> utoipa::openapi::OpenApi {
     doc.merge(care_plans::ApiDoc::openapi());
     doc.merge(stock::ApiDoc::openapi());
     doc.merge(objectives::ApiDoc::openapi());
+    doc.merge(reports::ApiDoc::openapi());
     doc
 }
 
@@ -329,7 +331,8 @@ pub fn router(state: AppState) -> Router {
         .merge(complaints::pages())
         .merge(care_plans::pages())
         .merge(stock::pages())
-        .merge(objectives::pages());
+        .merge(objectives::pages())
+        .merge(reports::pages());
     let api = api::routes()
         .merge(archive::api())
         .merge(import::api())
@@ -343,7 +346,8 @@ pub fn router(state: AppState) -> Router {
         .merge(complaints::api())
         .merge(care_plans::api())
         .merge(stock::api())
-        .merge(objectives::api());
+        .merge(objectives::api())
+        .merge(reports::api());
     Router::new()
         .merge(pages)
         .nest("/api/v1", api)

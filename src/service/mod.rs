@@ -15,6 +15,7 @@ pub mod intake;
 pub mod notifications;
 pub mod objectives;
 pub mod part_requests;
+pub mod reports;
 pub mod sla;
 pub mod stock;
 pub mod tokens;

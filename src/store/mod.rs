@@ -18,6 +18,7 @@ pub mod outbox;
 pub mod part_requests;
 pub mod parts;
 pub mod products;
+pub mod reports;
 pub mod settings;
 pub mod sla;
 pub mod stock;

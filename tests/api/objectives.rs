@@ -12,7 +12,11 @@ use crate::both;
 use crate::helpers::TestApp;
 use aftersales::service::work_orders::today;
 
-both!(objectives_are_proposed_approved_revised_and_measured, pages_propose_and_approve_objectives);
+both!(
+    objectives_are_proposed_approved_revised_and_measured,
+    pages_propose_and_approve_objectives,
+    the_cost_report_adds_up_completed_orders,
+);
 
 fn fields(v: &Value) -> Vec<String> {
     let mut f: Vec<String> = v["error"]["fields"].as_object().map(|m| m.keys().cloned().collect()).unwrap_or_default();
@@ -172,4 +176,59 @@ async fn pages_propose_and_approve_objectives(app: &TestApp) {
     assert!(r.status().is_redirection(), "{}", r.status());
     let page = gm.get(app.url(&format!("/objectives/{id}"))).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("已批准") && page.contains("objective-actuals"), "{page}");
+}
+
+async fn the_cost_report_adds_up_completed_orders(app: &TestApp) {
+    // Two demo orders completed now with their costs: one in East China, one elsewhere.
+    let mut tx = app.db.begin().await.unwrap();
+    let ids: Vec<(i64, Option<String>)> = aftersales::on_conn!(tx.conn(), |e| {
+        sqlx::query_as("SELECT id, region_code FROM work_orders ORDER BY id LIMIT 2").fetch_all(&mut *e).await.unwrap()
+    });
+    for (i, (id, _)) in ids.iter().enumerate() {
+        let region = if i == 0 { "east" } else { "south" };
+        aftersales::on_conn!(tx.conn(), |e| {
+            sqlx::query(
+                "UPDATE work_orders SET status = 'completed', completed_at = $1, region_code = $2, parts_cost_cents = 8000, \
+                 parts_cents = 12000, labour_minutes = 90, labour_cents = 5000, travel_km = 30, travel_cents = 2000, \
+                 collected_cents = 19000 WHERE id = $3",
+            )
+            .bind(chrono::Utc::now())
+            .bind(region)
+            .bind(*id)
+            .execute(&mut *e)
+            .await
+            .map(|_| ())
+            .unwrap()
+        });
+    }
+    tx.commit().await.unwrap();
+    let manager = app.token("manager").await;
+    let (status, r) = app.api(Method::GET, "/api/v1/reports/costs?by=region", &manager, None).await;
+    assert_eq!(status, 200, "{r}");
+    assert_eq!(r["total"]["orders"], 2);
+    assert_eq!(r["total"]["parts_cost_cents"], 16000);
+    assert_eq!(r["total"]["collected_cents"], 38000);
+    assert_eq!(r["total"]["labour_minutes"], 180);
+    assert_eq!(r["lines"].as_array().unwrap().len(), 2, "{r}");
+    // A region's dispatcher sees his region's orders only; engineers see no report.
+    let dispatcher = app.token("dispatcher").await;
+    let (_, r) = app.api(Method::GET, "/api/v1/reports/costs", &dispatcher, None).await;
+    assert_eq!(r["total"]["orders"], 1, "{r}");
+    let engineer = app.token("engineer").await;
+    let (status, _) = app.api(Method::GET, "/api/v1/reports/costs", &engineer, None).await;
+    assert_eq!(status, 403);
+    let (status, _) = app.api(Method::GET, "/api/v1/reports/costs?by=planet", &manager, None).await;
+    assert_eq!(status, 422);
+    // The average cost per order objective reads the same orders.
+    let (_, o) = app
+        .api(Method::POST, "/api/v1/objectives", &manager, Some(json!({"metric": "average_cost", "target": 200})))
+        .await;
+    let year = o["view"]["actuals"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(year["value"], 150.0, "(80 + 50 + 20) yuan per order: {o}");
+    assert_eq!(year["meets"], true);
+    let page = app.login("manager", "demo1234").await;
+    let html = page.get(app.url("/reports/costs?by=month")).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("cost-total") && html.contains("160.00"), "{html}");
+    let r = page.get(app.url("/reports/costs?format=xlsx")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
 }
