@@ -1,6 +1,7 @@
 //! The web server: routes, the request context (id, address, language, user) and the
 //! rendering of errors. Handlers stay thin: extract, parse, call one service, render.
 
+pub mod analysis;
 pub mod api;
 pub mod archive;
 pub mod calendars;
@@ -313,6 +314,7 @@ pub fn openapi_doc() -> utoipa::openapi::OpenApi {
     doc.merge(stock::ApiDoc::openapi());
     doc.merge(objectives::ApiDoc::openapi());
     doc.merge(reports::ApiDoc::openapi());
+    doc.merge(analysis::ApiDoc::openapi());
     doc
 }
 
@@ -332,7 +334,8 @@ pub fn router(state: AppState) -> Router {
         .merge(care_plans::pages())
         .merge(stock::pages())
         .merge(objectives::pages())
-        .merge(reports::pages());
+        .merge(reports::pages())
+        .merge(analysis::pages());
     let api = api::routes()
         .merge(archive::api())
         .merge(import::api())
@@ -347,7 +350,8 @@ pub fn router(state: AppState) -> Router {
         .merge(care_plans::api())
         .merge(stock::api())
         .merge(objectives::api())
-        .merge(reports::api());
+        .merge(reports::api())
+        .merge(analysis::api());
     Router::new()
         .merge(pages)
         .nest("/api/v1", api)

@@ -1,6 +1,7 @@
 //! Use cases: each user action is one function, one transaction, a permission check and an
 //! audit entry. Pages, the API and the CLI all call these.
 
+pub mod analysis;
 pub mod archive;
 pub mod audit;
 pub mod auth;

@@ -1,6 +1,7 @@
 //! All SQL lives here, one file per aggregate. Functions take a [`Conn`](crate::db::Conn) so
 //! the caller decides the transaction; nothing here checks permissions.
 
+pub mod analysis;
 pub mod audit;
 pub mod auth;
 pub mod bulk;

@@ -1,6 +1,7 @@
 //! One integration-test binary: the real server on port 0, each database test on a temporary
 //! SQLite file and on a fresh PostgreSQL database.
 
+mod analysis;
 mod archive;
 mod browser;
 mod calendars;

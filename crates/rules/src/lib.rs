@@ -39,6 +39,7 @@ macro_rules! coded {
     };
 }
 
+pub mod analysis;
 pub mod calendar;
 pub mod care;
 pub mod complaint;
