@@ -11,6 +11,7 @@ pub mod complaints;
 pub mod entitlement;
 pub mod exports;
 pub mod import;
+pub mod parts;
 pub mod sla;
 pub mod web;
 pub mod work_orders;
@@ -306,6 +307,7 @@ pub fn openapi_doc() -> utoipa::openapi::OpenApi {
     doc.merge(care::ApiDoc::openapi());
     doc.merge(campaigns::ApiDoc::openapi());
     doc.merge(complaints::ApiDoc::openapi());
+    doc.merge(parts::ApiDoc::openapi());
     doc.merge(care_plans::ApiDoc::openapi());
     doc
 }
@@ -323,6 +325,7 @@ pub fn router(state: AppState) -> Router {
         .merge(care::pages())
         .merge(campaigns::pages())
         .merge(complaints::pages())
+        .merge(parts::pages())
         .merge(care_plans::pages());
     let api = api::routes()
         .merge(archive::api())
@@ -335,6 +338,7 @@ pub fn router(state: AppState) -> Router {
         .merge(care::api())
         .merge(campaigns::api())
         .merge(complaints::api())
+        .merge(parts::api())
         .merge(care_plans::api());
     Router::new()
         .merge(pages)

@@ -13,6 +13,7 @@ pub mod entitlement;
 pub mod import;
 pub mod intake;
 pub mod notifications;
+pub mod parts;
 pub mod sla;
 pub mod tokens;
 pub mod users;
