@@ -360,6 +360,9 @@ async fn load_work_orders(db: &Db, actor: &Actor) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// (part number, Chinese, English, key part, serial-tracked, cost, price in fen, supplier, models)
+type DemoPart = (&'static str, &'static str, &'static str, bool, bool, i64, i64, &'static str, &'static [&'static str]);
+
 /// Spare parts fitting the demo models, a central warehouse, a regional one per region, a van
 /// for each engineer, and reorder points on a few parts (no stock yet: receipts bring it).
 async fn load_parts(db: &Db, actor: &Actor) -> anyhow::Result<()> {
@@ -376,8 +379,7 @@ async fn load_parts(db: &Db, actor: &Actor) -> anyhow::Result<()> {
     let fail = |what: &str, e: AppError| anyhow::anyhow!("loading the demo {what} failed: {e:?}");
     let models: std::collections::HashMap<String, i64> =
         parts::models(db).await.map_err(|e| fail("models", e))?.into_iter().map(|m| (m.code, m.id)).collect();
-    // (part number, Chinese, English, key part, serial-tracked, cost, price in fen, supplier, models)
-    let catalogue: [(&str, &str, &str, bool, bool, i64, i64, &str, &[&str]); 11] = [
+    let catalogue: [DemoPart; 11] = [
         (
             "CP-KF35",
             "压缩机（KF35 变频）",

@@ -95,7 +95,7 @@ fn flag(raw: &str) -> Option<bool> {
 fn cents_of(form: &FormData, name: &str, field: &str, errors: &mut Vec<FieldError>) -> i64 {
     match svc::parse_yuan(&form.get(name)) {
         Ok(v) => v.unwrap_or(0),
-        Err(()) => {
+        Err(svc::BadAmount) => {
             errors.push(field_error(field, "part.error.amount"));
             0
         }

@@ -1,4 +1,5 @@
-//! Import of customers and sold units from the spreadsheets companies keep (.xlsx, .csv):
+//! Import of customers, sold units, product models and the parts catalogue from
+//! the spreadsheets companies keep (.xlsx, .csv):
 //! parse, guess the column mapping from the headers (Chinese or English), check every row
 //! and report each problem by row and column, then write everything in one transaction —
 //! or nothing. Serials and phones stay text; Excel date serials become dates.
@@ -9,8 +10,8 @@ use chrono::{NaiveDate, Utc};
 use rules::FieldError;
 use serde::{Deserialize, Serialize};
 
-use super::Actor;
 use super::archive::{self, CustomerInput, UnitInput};
+use super::{Actor, parts};
 use crate::db::Db;
 use crate::domain::Perm;
 use crate::error::{AppError, AppResult};
@@ -26,6 +27,8 @@ pub enum Kind {
     Customers,
     Units,
     Models,
+    /// The parts catalogue: a part number already there updates its part.
+    Parts,
 }
 
 impl Kind {
@@ -34,6 +37,7 @@ impl Kind {
             "customers" => Some(Kind::Customers),
             "units" => Some(Kind::Units),
             "models" => Some(Kind::Models),
+            "parts" => Some(Kind::Parts),
             _ => None,
         }
     }
@@ -43,7 +47,20 @@ impl Kind {
             Kind::Customers => "customers",
             Kind::Units => "units",
             Kind::Models => "models",
+            Kind::Parts => "parts",
         }
+    }
+
+    /// What importing it takes: the archive's kinds, or keeping the parts catalogue.
+    pub fn allowed(self, actor: &Actor) -> bool {
+        match self {
+            Kind::Customers | Kind::Units | Kind::Models => actor.can(Perm::EditArchive),
+            Kind::Parts => actor.can(Perm::ManageParts),
+        }
+    }
+
+    pub fn require(self, actor: &Actor) -> AppResult<()> {
+        if self.allowed(actor) { Ok(()) } else { Err(AppError::Forbidden) }
     }
 
     /// Target fields and the header names (lower-case) that mean them.
@@ -112,9 +129,25 @@ impl Kind {
                     &["保养周期（月）", "保养周期", "service interval (months)", "service interval"],
                 ),
             ],
+            Kind::Parts => &[
+                ("part_no", PART_NO_NAMES),
+                ("name_zh", &["名称", "配件名称", "中文名称", "名称（中文）", "name", "part name", "chinese name"]),
+                ("name_en", &["英文名称", "名称（英文）", "english name", "name (en)"]),
+                ("key_part", &["关键件", "关键零部件", "key part"]),
+                ("serial_tracked", &["序列号管理", "按序列号管理", "serial-tracked", "serial tracked"]),
+                (
+                    "unit_cost",
+                    &["单位成本", "成本", "成本价", "单位成本（元）", "unit cost", "cost", "unit cost (yuan)"],
+                ),
+                ("price", &["售价", "价格", "销售价", "售价（元）", "price", "price (yuan)"]),
+                ("supplier", &["供应商", "supplier"]),
+                ("models", &["适用型号", "型号", "models", "fits models", "models fitted"]),
+            ],
         }
     }
 }
+
+const PART_NO_NAMES: &[&str] = &["配件编号", "配件号", "料号", "物料编码", "part number", "part no", "part_no"];
 
 /// The cells of a sheet as text: the first row holds the headers.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -228,6 +261,7 @@ pub fn check_mapping(kind: Kind, mapping: &[Option<String>]) -> Result<Vec<Optio
         Kind::Customers => &["name"],
         Kind::Units => &["serial", "model"],
         Kind::Models => &["code", "name", "category", "grade", "policy"],
+        Kind::Parts => &["part_no", "name_zh"],
     };
     if required.iter().any(|r| !seen.contains(r)) {
         return Err(field_error("mapping", "import.error_mapping_required"));
@@ -262,6 +296,18 @@ enum Checked {
     Customer(Box<archive::Parsed>),
     Unit(Box<store::units::UnitData>),
     Model(Box<store::products::ModelData>),
+    Part(Box<parts::ImportPart>),
+}
+
+/// "Same as row 3 of this file" on `field`.
+fn duplicate_row(field: &str, first: usize) -> FieldError {
+    let args = [("row", first.to_string())];
+    let args: Vec<(&str, &str)> = args.iter().map(|(a, b)| (*a, b.as_str())).collect();
+    FieldError::new(
+        field,
+        crate::i18n::tr_args("zh-CN", "import.error_duplicate_row", &args),
+        crate::i18n::tr_args("en", "import.error_duplicate_row", &args),
+    )
 }
 
 fn cell<'a>(row: &'a [String], mapping: &[Option<&'static str>], field: &str) -> &'a str {
@@ -329,6 +375,9 @@ async fn check_rows(
                     "contact_name"
                 }
             }
+            (Kind::Parts, "unit_cost_cents") => "unit_cost",
+            (Kind::Parts, "price_cents") => "price",
+            (Kind::Parts, "model_ids") => "models",
             _ => base,
         };
         mapping.iter().position(|m| *m == Some(target)).and_then(|i| grid.headers.get(i).cloned()).unwrap_or_default()
@@ -339,6 +388,11 @@ async fn check_rows(
         let mut c = db.read().await?;
         store::settings::regions(c.conn()).await?.into_iter().map(|r| r.code).collect()
     };
+    // The catalogues the parts kinds look rows up in (tens to thousands of entries).
+    let mut model_codes: HashMap<String, i64> = HashMap::new();
+    if kind == Kind::Parts {
+        model_codes = parts::models(db).await?.into_iter().map(|m| (m.code.to_ascii_uppercase(), m.id)).collect();
+    }
     let total = grid.rows.len();
     for (i, row) in grid.rows.iter().enumerate() {
         if i % PROGRESS_EVERY == 0 {
@@ -494,6 +548,65 @@ async fn check_rows(
                     Err(e) => return Err(e),
                 }
             }
+            Kind::Parts => {
+                let mut pre = vec![];
+                let unit_cost = parts::parse_yuan(cell(row, mapping, "unit_cost")).unwrap_or_else(|_| {
+                    pre.push(field_error("unit_cost", "part.error.amount"));
+                    None
+                });
+                let price = parts::parse_yuan(cell(row, mapping, "price")).unwrap_or_else(|_| {
+                    pre.push(field_error("price", "part.error.amount"));
+                    None
+                });
+                let mut model_ids = vec![];
+                for code in cell(row, mapping, "models")
+                    .split(['、', ',', ';', '，', '；', '\n'])
+                    .map(str::trim)
+                    .filter(|c| !c.is_empty())
+                {
+                    match model_codes.get(&code.to_ascii_uppercase()) {
+                        Some(id) => model_ids.push(*id),
+                        None => {
+                            let args = [("code", code)];
+                            pre.push(FieldError::new(
+                                "models",
+                                crate::i18n::tr_args("zh-CN", "part.error.unknown_model_code", &args),
+                                crate::i18n::tr_args("en", "part.error.unknown_model_code", &args),
+                            ));
+                        }
+                    }
+                }
+                let input = parts::PartInput {
+                    part_no: cell(row, mapping, "part_no").into(),
+                    name_zh: cell(row, mapping, "name_zh").into(),
+                    name_en: cell(row, mapping, "name_en").into(),
+                    key_part: yes(cell(row, mapping, "key_part")),
+                    serial_tracked: yes(cell(row, mapping, "serial_tracked")),
+                    unit_cost_cents: unit_cost.unwrap_or(0),
+                    price_cents: price.unwrap_or(0),
+                    supplier: cell(row, mapping, "supplier").into(),
+                    model_ids: vec![],
+                };
+                let (data, errs) = parts::part_errors(&input);
+                let key = format!("p:{}", data.part_no);
+                if !data.part_no.is_empty() {
+                    match seen_keys.get(&key).copied() {
+                        Some(first) => pre.push(duplicate_row("part_no", first)),
+                        None => {
+                            seen_keys.insert(key, row_no);
+                        }
+                    }
+                }
+                pre.extend(errs);
+                if pre.is_empty() {
+                    report.valid += 1;
+                    model_ids.sort_unstable();
+                    model_ids.dedup();
+                    ready.push(Checked::Part(Box::new(parts::ImportPart { data, model_ids })));
+                } else {
+                    push(pre, &mut report);
+                }
+            }
             Kind::Units => {
                 let mut pre = vec![];
                 let customer_id = match cell(row, mapping, "customer_id") {
@@ -600,7 +713,7 @@ pub async fn run(
     o: Options,
     progress: Progress<'_>,
 ) -> AppResult<Report> {
-    actor.require(Perm::EditArchive)?;
+    kind.require(actor)?;
     let started = std::time::Instant::now();
     let (mut report, ready) = check_rows(db, actor, kind, grid, mapping, o.allow_duplicates, progress).await?;
     tracing::info!(
@@ -620,11 +733,13 @@ pub async fn run(
     let mut customers = vec![];
     let mut units = vec![];
     let mut models = vec![];
+    let mut part_rows = vec![];
     for item in ready {
         match item {
             Checked::Customer(p) => customers.push(*p),
             Checked::Unit(d) => units.push(*d),
             Checked::Model(d) => models.push(*d),
+            Checked::Part(p) => part_rows.push(*p),
         }
     }
     let mut customers = archive::index_customers(customers).await?;
@@ -647,6 +762,13 @@ pub async fn run(
             progress(Phase::Write, report.imported, total);
         }
         archive::insert_model(&mut tx, actor, &d, now).await?;
+        report.imported += 1;
+    }
+    for p in part_rows {
+        if report.imported % PROGRESS_EVERY == 0 {
+            progress(Phase::Write, report.imported, total);
+        }
+        parts::import_part(&mut tx, actor, &p, now).await?;
         report.imported += 1;
     }
     super::audit::record::<(), _>(
@@ -673,7 +795,7 @@ pub async fn run(
 
 /// Keeps an uploaded file (as parsed cells) for the preview and the import that follow.
 pub async fn store_upload(db: &Db, actor: &Actor, kind: Kind, filename: &str, grid: &Grid) -> AppResult<i64> {
-    actor.require(Perm::EditArchive)?;
+    kind.require(actor)?;
     let user_id = actor.user_id.ok_or(AppError::Unauthorized)?;
     let json = serde_json::to_string(grid).map_err(anyhow::Error::from)?;
     let mut tx = db.begin().await?;

@@ -33,9 +33,13 @@ pub const MAX_REORDER: i64 = rules::parts::MAX_QTY;
 /// Stock rows shown per page of a location.
 pub const STOCK_PAGE: i64 = 200;
 
+/// An amount that is not yuan with at most two decimals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BadAmount;
+
 /// Yuan as typed (`120`, `120.5`, `¥1,200.00`) to fen; None when empty, Err when not a
 /// number of yuan with at most two decimals (negative amounts are not numbers here).
-pub fn parse_yuan(s: &str) -> Result<Option<i64>, ()> {
+pub fn parse_yuan(s: &str) -> Result<Option<i64>, BadAmount> {
     let t: String = s.trim().trim_start_matches(['¥', '￥']).chars().filter(|c| *c != ',' && *c != ' ').collect();
     if t.is_empty() {
         return Ok(None);
@@ -45,11 +49,11 @@ pub fn parse_yuan(s: &str) -> Result<Option<i64>, ()> {
         || frac.len() > 2
         || !whole.chars().chain(frac.chars()).all(|c| c.is_ascii_digit())
     {
-        return Err(());
+        return Err(BadAmount);
     }
-    let whole: i64 = if whole.is_empty() { 0 } else { whole.parse().map_err(|_| ())? };
-    let frac: i64 = format!("{frac:0<2}").parse().map_err(|_| ())?;
-    whole.checked_mul(100).and_then(|w| w.checked_add(frac)).map(Some).ok_or(())
+    let whole: i64 = if whole.is_empty() { 0 } else { whole.parse().map_err(|_| BadAmount)? };
+    let frac: i64 = format!("{frac:0<2}").parse().map_err(|_| BadAmount)?;
+    whole.checked_mul(100).and_then(|w| w.checked_add(frac)).map(Some).ok_or(BadAmount)
 }
 
 /// Cents as yuan with two decimals (`12345` → `123.45`).
@@ -793,8 +797,8 @@ mod tests {
         assert_eq!(parse_yuan("120"), Ok(Some(12000)));
         assert_eq!(parse_yuan("¥1,280.5"), Ok(Some(128050)));
         assert_eq!(parse_yuan(""), Ok(None));
-        assert_eq!(parse_yuan("-3"), Err(()));
-        assert_eq!(parse_yuan("1.234"), Err(()));
+        assert_eq!(parse_yuan("-3"), Err(BadAmount));
+        assert_eq!(parse_yuan("1.234"), Err(BadAmount));
         assert_eq!(yuan(128050), "1280.50");
         assert_eq!(yuan(5), "0.05");
     }

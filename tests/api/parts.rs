@@ -18,6 +18,7 @@ both!(
     warehouses_one_van_per_engineer_and_reorder_points,
     the_replenishment_list_and_its_exports,
     pages_add_edit_and_deactivate_a_part_and_keep_a_warehouse,
+    the_catalogue_is_imported_with_row_errors_then_clean,
 );
 
 fn fields(v: &Value) -> Vec<String> {
@@ -36,10 +37,23 @@ async fn model_id(app: &TestApp, token: &str, code: &str) -> i64 {
     list.iter().find(|m| m["code"] == code).unwrap()["id"].as_i64().unwrap()
 }
 
-async fn create_part(app: &TestApp, token: &str, body: Value) -> Value {
-    let (status, v) = app.api(Method::POST, "/api/v1/parts", token, Some(body)).await;
-    assert_eq!(status, 201, "{v}");
-    v
+async fn import(app: &TestApp, token: &str, kind: &str, query: &str, filename: &str, body: Vec<u8>) -> (u16, Value) {
+    let res = reqwest::Client::new()
+        .post(app.url(&format!("/api/v1/import/{kind}?filename={filename}{query}")))
+        .bearer_auth(token)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap())
+}
+
+async fn part_no(app: &TestApp, token: &str, no: &str) -> Option<Value> {
+    let (_, v) = app.api(Method::GET, &format!("/api/v1/parts?active=any&q={no}"), token, None).await;
+    let found = v["items"].as_array().unwrap().iter().find(|p| p["part_no"] == no)?.clone();
+    let (_, d) = app.api(Method::GET, &format!("/api/v1/parts/{}", found["id"]), token, None).await;
+    Some(d)
 }
 
 async fn warehouse_by_code(app: &TestApp, token: &str, code: &str) -> Value {
@@ -678,4 +692,121 @@ async fn pages_add_edit_and_deactivate_a_part_and_keep_a_warehouse(app: &TestApp
     assert_eq!(res.status(), 303, "a location holding nothing");
     let (_, html) = get(to_wh).await;
     assert!(html.contains("wh-reactivate") && !html.contains("reorder-form"), "{html}");
+}
+
+async fn the_catalogue_is_imported_with_row_errors_then_clean(app: &TestApp) {
+    let clerk = app.token("warehouse").await;
+    let csv = "配件编号,名称,英文名称,关键件,序列号管理,单位成本,售价,供应商,适用型号\n\
+        px-100,排水泵,Drain pump,是,否,35.5,¥88,宁波水泵厂,HX-KF35、HX-LG120\n\
+        PX-101,,,,,abc,,,HX-NOPE\n\
+        PX-100,排水泵（重复）,,,,1,2,,\n\
+        CP-KF35,压缩机（KF35 变频）,Compressor (KF35 inverter),是,是,700,\"1,300\",格力凌达,HX-KF35\n";
+    let (gbk, _, _) = encoding_rs::GB18030.encode(csv);
+
+    // Checked: every problem by row and column; nothing written.
+    let (status, report) = import(app, &clerk, "parts", "&dry_run=true", "配件.csv", gbk.to_vec()).await;
+    assert_eq!(status, 422, "{report}");
+    let errors: Vec<(i64, &str)> = report["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["row"].as_i64().unwrap(), e["column"].as_str().unwrap()))
+        .collect();
+    assert_eq!(errors, [(3, "名称"), (3, "单位成本"), (3, "适用型号"), (4, "配件编号")], "{report}");
+    assert!(report["errors"][2]["message_zh"].as_str().unwrap().contains("HX-NOPE"), "{report}");
+    assert!(report["errors"][3]["message_en"].as_str().unwrap().contains("row 2"), "{report}");
+    assert_eq!((report["valid"].as_i64(), report["imported"].as_i64()), (Some(2), Some(0)));
+    let (status, report) = import(app, &clerk, "parts", "", "配件.csv", gbk.to_vec()).await;
+    assert_eq!((status, report["imported"].as_i64()), (422, Some(0)), "one error stops the whole import: {report}");
+    assert!(part_no(app, &clerk, "PX-100").await.is_none(), "nothing was imported");
+
+    // Others may not import the catalogue.
+    let engineer = app.token("engineer").await;
+    let res = reqwest::Client::new()
+        .post(app.url("/api/v1/import/parts?filename=p.csv"))
+        .bearer_auth(&engineer)
+        .body(gbk.to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+
+    // The valid rows only: a new part, and an existing part number updates its part.
+    let (status, report) = import(app, &clerk, "parts", "&only_valid=true", "配件.csv", gbk.to_vec()).await;
+    assert_eq!((status, report["imported"].as_i64()), (200, Some(2)), "{report}");
+    let d = part_no(app, &clerk, "PX-100").await.expect("imported");
+    let p = &d["part"];
+    assert_eq!(
+        (p["name_en"].as_str(), p["key_part"].as_bool(), p["serial_tracked"].as_bool()),
+        (Some("Drain pump"), Some(true), Some(false))
+    );
+    assert_eq!((p["unit_cost_cents"].as_i64(), p["price_cents"].as_i64()), (Some(3550), Some(8800)));
+    let fits: Vec<&str> = d["models"].as_array().unwrap().iter().map(|m| m["code"].as_str().unwrap()).collect();
+    assert_eq!(fits, ["HX-KF35", "HX-LG120"]);
+    let d = part_no(app, &clerk, "CP-KF35").await.unwrap();
+    assert_eq!((d["part"]["supplier"].as_str(), d["part"]["price_cents"].as_i64()), (Some("格力凌达"), Some(130_000)));
+    assert_eq!(d["part"]["version"], 2, "updated over its version");
+    let admin = app.token("admin").await;
+    let path = format!("/api/v1/audit?entity_type=part&entity_id={}", d["part"]["id"]);
+    let (_, audit) = app.api(Method::GET, &path, &admin, None).await;
+    assert_eq!(audit["items"][0]["action"], "import", "{audit}");
+    assert!(
+        audit["items"][0]["before_json"].as_str().unwrap().contains("上海海立电器有限公司"),
+        "what it was: {audit}"
+    );
+
+    // A clean .xlsx with English headers goes in whole.
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    for (c, h) in ["Part number", "Chinese name", "Unit cost", "Price", "Models fitted", "Key part"].iter().enumerate()
+    {
+        ws.write_string(0, c as u16, *h).unwrap();
+    }
+    for (r, (no, name, cost, models)) in
+        [("PX-200", "门体密封条", 12.0, "HX-KF35"), ("00777", "风叶", 20.5, "HX-FS10; HX-KF35")].iter().enumerate()
+    {
+        let r = r as u32 + 1;
+        ws.write_string(r, 0, *no).unwrap();
+        ws.write_string(r, 1, *name).unwrap();
+        ws.write_number(r, 2, *cost).unwrap();
+        ws.write_number(r, 3, 40).unwrap();
+        ws.write_string(r, 4, *models).unwrap();
+        ws.write_string(r, 5, "no").unwrap();
+    }
+    let bytes = wb.save_to_buffer().unwrap();
+    let (status, report) = import(app, &clerk, "parts", "", "parts.xlsx", bytes).await;
+    assert_eq!((status, report["imported"].as_i64()), (200, Some(2)), "{report}");
+    let d = part_no(app, &clerk, "00777").await.expect("the leading zeros kept");
+    assert_eq!((d["part"]["unit_cost_cents"].as_i64(), d["part"]["price_cents"].as_i64()), (Some(2050), Some(4000)));
+    assert_eq!(d["models"].as_array().unwrap().len(), 2);
+
+    // The pages: the import form offers the parts kinds to the warehouse, the preview maps the
+    // headers and the result links to the catalogue.
+    let c = app.login("warehouse", aftersales::demo::DEMO_PASSWORD).await;
+    let html = c.get(app.url("/import?kind=parts")).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("<option value=\"parts\" selected>") && !html.contains("value=\"customers\""), "{html}");
+    let file = reqwest::multipart::Part::bytes("配件编号,名称,售价\nPX-300,接水盘,15\n".as_bytes().to_vec())
+        .file_name("p.csv");
+    let form = reqwest::multipart::Form::new().text("kind", "parts").part("file", file);
+    let res = c.post(app.url("/import")).multipart(form).send().await.unwrap();
+    assert_eq!(res.status(), 303);
+    let at = res.headers()["location"].to_str().unwrap().to_string();
+    let html = c.get(app.url(&at)).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("<option value=\"part_no\" selected>配件编号</option>"), "{html}");
+    let res = c
+        .post(app.url(&at))
+        .form(&[("map_0", "part_no"), ("map_1", "name_zh"), ("map_2", "price"), ("action", "import")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("import-done") && html.contains("href=\"/parts\""), "{html}");
+    assert!(part_no(app, &clerk, "PX-300").await.is_some());
+    let manager_of_archive = app.login("dispatcher", aftersales::demo::DEMO_PASSWORD).await;
+    let html = manager_of_archive.get(app.url("/import")).send().await.unwrap().text().await.unwrap();
+    assert!(
+        html.contains("value=\"customers\"") && !html.contains("value=\"parts\""),
+        "the dispatcher keeps the archive, not the catalogue: {html}"
+    );
 }
