@@ -79,6 +79,8 @@ CREATE INDEX stock_movements_from ON stock_movements(from_id, id);
 CREATE INDEX stock_movements_to ON stock_movements(to_id, id);
 CREATE INDEX stock_movements_order ON stock_movements(order_id, id) WHERE order_id IS NOT NULL;
 CREATE INDEX stock_movements_ref ON stock_movements(ref_id) WHERE ref_id IS NOT NULL;
+-- Picking accuracy counts a period's picks by location.
+CREATE INDEX stock_movements_picks ON stock_movements(created_at, from_id) WHERE kind IN ('transfer', 'issue');
 -- Key-part failure monitoring reads only the faulty returns.
 CREATE INDEX stock_movements_faulty ON stock_movements(created_at, part_id) WHERE kind = 'return_faulty';
 

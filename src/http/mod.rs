@@ -13,6 +13,7 @@ pub mod exports;
 pub mod import;
 pub mod parts;
 pub mod sla;
+pub mod stock;
 pub mod web;
 pub mod work_orders;
 
@@ -309,6 +310,7 @@ pub fn openapi_doc() -> utoipa::openapi::OpenApi {
     doc.merge(complaints::ApiDoc::openapi());
     doc.merge(parts::ApiDoc::openapi());
     doc.merge(care_plans::ApiDoc::openapi());
+    doc.merge(stock::ApiDoc::openapi());
     doc
 }
 
@@ -326,7 +328,8 @@ pub fn router(state: AppState) -> Router {
         .merge(campaigns::pages())
         .merge(complaints::pages())
         .merge(parts::pages())
-        .merge(care_plans::pages());
+        .merge(care_plans::pages())
+        .merge(stock::pages());
     let api = api::routes()
         .merge(archive::api())
         .merge(import::api())
@@ -339,7 +342,8 @@ pub fn router(state: AppState) -> Router {
         .merge(campaigns::api())
         .merge(complaints::api())
         .merge(parts::api())
-        .merge(care_plans::api());
+        .merge(care_plans::api())
+        .merge(stock::api());
     Router::new()
         .merge(pages)
         .nest("/api/v1", api)

@@ -42,6 +42,7 @@ pub fn pages() -> Router<AppState> {
         .route("/work-orders/{id}/act/{action}", post(act_submit))
         .route("/work-orders/{id}/photos", post(photo_submit).layer(DefaultBodyLimit::max(PHOTO_LIMIT)))
         .route("/work-orders/{id}/report", get(report_page))
+        .route("/work-orders/{id}/parts", post(parts_submit))
         .route("/attachments/{id}", get(attachment))
         .route("/my", get(my_page))
         .route("/dispatch", get(dispatch_page))
@@ -930,6 +931,7 @@ async fn attachment(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -
 #[template(path = "work_orders/order.html")]
 struct OrderPage {
     l: Layout,
+    parts: super::stock::OrderParts,
     d: OrderDetail,
     customer_region: String,
     decision: Option<super::entitlement::ResultView>,
@@ -953,6 +955,29 @@ impl OrderLabels for OrderPage {
 impl OrderPage {
     fn can(&self, action: &str) -> bool {
         self.d.actions.iter().any(|a| a == action)
+    }
+    /// The caller may post parts on this order: its engineer (from his van) or the warehouse.
+    fn may_move_parts(&self) -> bool {
+        self.l.can("move_stock")
+            || (self.d.order.engineer_id.is_some() && self.d.order.engineer_id == self.l.user.as_ref().map(|u| u.id))
+    }
+    fn takes_parts(&self) -> bool {
+        rules::work_order::Status::parse(&self.d.order.status).is_some_and(rules::parts::order_takes_parts)
+    }
+    /// A fresh key for one of the page's parts forms (a double click posts once).
+    fn idem(&self) -> String {
+        crate::service::new_secret().0[..32].to_string()
+    }
+    fn parts_cost(&self) -> i64 {
+        self.parts.issues().iter().map(|(m, left)| m.unit_cost_cents * left).sum()
+    }
+    fn parts_charge(&self) -> i64 {
+        self.parts.issues().iter().map(|(m, left)| m.price_cents * left).sum()
+    }
+    fn movement_kind(&self, code: &str) -> String {
+        rules::parts::MovementKind::parse(code)
+            .map(|k| k.name(self.l.locale).to_string())
+            .unwrap_or_else(|| code.into())
     }
     fn photos(&self) -> Vec<&store::work_orders::Attachment> {
         self.d.attachments.iter().filter(|a| a.kind == "photo").collect()
@@ -1030,7 +1055,9 @@ async fn order_view(
     let notifications = crate::service::notifications::of_order(&st.db, &actor, id).await?;
     let surveys = crate::service::care::surveys_of_order(&st.db, id).await?;
     let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    let parts = super::stock::order_parts(st, ctx, id, d.order.engineer_id).await?;
     let page = OrderPage {
+        parts,
         surveys,
         l: Layout::new(ctx, "wo.order_title"),
         d,
@@ -1052,12 +1079,37 @@ async fn order_view(
     Ok(render_status(status, &page))
 }
 
+/// Parts issued to the order or returned from it (the order page's parts forms).
+async fn parts_submit(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>, body: Bytes) -> AppResult<Response> {
+    let form = FormData::parse(&body);
+    let actor = ctx.actor()?;
+    svc::visible_order(&st.db, &actor, id).await?;
+    let mut errors = vec![];
+    let mut r = super::stock::request_of(&form, &mut errors);
+    r.order_id = Some(id);
+    let key = form.get("idem");
+    let (idem, done) = super::api::page_idem(&st, &actor, &key, "stock.order.page", "/movement/id").await?;
+    if done.is_some() {
+        return Ok(Redirect::to(&format!("/work-orders/{id}#parts")).into_response());
+    }
+    let result = if errors.is_empty() {
+        crate::service::stock::post(&st.db, &actor, &r, idem.as_ref()).await.map(|_| ())
+    } else {
+        Err(AppError::Validation(errors))
+    };
+    match result {
+        Ok(()) => Ok(Redirect::to(&format!("/work-orders/{id}#parts")).into_response()),
+        Err(AppError::Validation(list)) => order_view(&st, &ctx, id, list, form, Some("parts")).await,
+        Err(e) => Err(e),
+    }
+}
+
 async fn order_page(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> AppResult<Response> {
     order_view(&st, &ctx, id, vec![], FormData::default(), None).await
 }
 
 /// Yuan as typed (`120`, `120.5`, `¥1,200.00`) to fen; None when empty, Err when not a number.
-fn parse_yuan(s: &str) -> Result<Option<i64>, ()> {
+pub(crate) fn parse_yuan(s: &str) -> Result<Option<i64>, ()> {
     let t: String = s.trim().trim_start_matches(['¥', '￥']).chars().filter(|c| *c != ',' && *c != ' ').collect();
     if t.is_empty() {
         return Ok(None);

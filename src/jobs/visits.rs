@@ -34,6 +34,13 @@ pub async fn run(db: Db, every: Duration, lookahead_days: i64, mut stop: watch::
             Ok(n) => tracing::info!(sent = n, "maintenance reminders mailed"),
             Err(e) => tracing::warn!(error = ?e, "mailing maintenance reminders failed"),
         }
+        // The hourly pass also watches key parts' failures (R8.2); an alert happens once per
+        // part and month whichever instance finds it.
+        match crate::service::stock::check_failures(&db, Utc::now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(alerts = n, "key-part failure alerts raised"),
+            Err(e) => tracing::warn!(error = ?e, "checking key-part failures failed"),
+        }
         tokio::select! {
             _ = tokio::time::sleep(every) => {}
             _ = stop.changed() => break,

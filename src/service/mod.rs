@@ -15,6 +15,7 @@ pub mod intake;
 pub mod notifications;
 pub mod parts;
 pub mod sla;
+pub mod stock;
 pub mod tokens;
 pub mod users;
 pub mod work_orders;

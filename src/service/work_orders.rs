@@ -1191,7 +1191,10 @@ async fn apply(
             }
             o.labour_minutes = input.labour_minutes;
             o.travel_km = input.travel_km;
-            o.parts_cents = money("parts_cents", input.parts_cents, &mut errors);
+            // Left empty, the charge of the parts issued from stock stands.
+            if input.parts_cents.is_some() {
+                o.parts_cents = money("parts_cents", input.parts_cents, &mut errors);
+            }
             o.labour_cents = money("labour_cents", input.labour_cents, &mut errors);
             o.travel_cents = money("travel_cents", input.travel_cents, &mut errors);
             o.collected_cents = money("collected_cents", input.collected_cents, &mut errors);

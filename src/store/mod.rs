@@ -18,6 +18,7 @@ pub mod parts;
 pub mod products;
 pub mod settings;
 pub mod sla;
+pub mod stock;
 pub mod units;
 pub mod users;
 pub mod work_orders;

@@ -16,4 +16,5 @@ mod notifications;
 mod parts;
 mod reminders;
 mod sla;
+mod stock;
 mod work_orders;

@@ -156,19 +156,31 @@ pub fn check(kind: MovementKind, m: &MovementInput) -> Vec<FieldError> {
     if let (Some(f), Some(t)) = (m.from, m.to)
         && f == t
     {
-        errors.push(FieldError::new("to_id", "调入与调出不能是同一库位", "The destination must differ from the source"));
+        errors.push(FieldError::new(
+            "to_id",
+            "调入与调出不能是同一库位",
+            "The destination must differ from the source",
+        ));
     }
     if m.serial_tracked {
         let one = |errors: &mut Vec<FieldError>| {
             if m.qty != 1 {
-                errors.push(FieldError::new("qty", "序列号管理的配件每次一件", "A serial-tracked part moves one piece at a time"));
+                errors.push(FieldError::new(
+                    "qty",
+                    "序列号管理的配件每次一件",
+                    "A serial-tracked part moves one piece at a time",
+                ));
             }
         };
         match kind {
             MovementKind::Issue => {
                 one(&mut errors);
                 if blank(&m.serial) {
-                    errors.push(FieldError::new("serial", "请填写装上配件的序列号", "Enter the serial number of the piece fitted"));
+                    errors.push(FieldError::new(
+                        "serial",
+                        "请填写装上配件的序列号",
+                        "Enter the serial number of the piece fitted",
+                    ));
                 }
             }
             MovementKind::ReturnFaulty => {
@@ -212,6 +224,13 @@ pub fn effects(kind: MovementKind, m: &MovementInput) -> Vec<Effect> {
     out
 }
 
+/// Whether parts may be issued to an order in this status: from assignment until the job is
+/// done (returns of unused or faulty pieces are taken at any time after).
+pub fn order_takes_parts(status: crate::work_order::Status) -> bool {
+    use crate::work_order::Status::*;
+    matches!(status, Assigned | Accepted | Travelling | OnSite | WaitingCustomer | WaitingApproval)
+}
+
 /// Picking accuracy of a location over a period: the pieces' lines it picked and how many of
 /// them turned out wrong (RULES §7, seed 001: 配件拣货准确率 ≥ 98 %).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -230,7 +249,8 @@ impl Accuracy {
 
     /// Whether it reaches `target` per cent (98 by default; a setting).
     pub fn meets(&self, target: f64) -> Option<bool> {
-        (self.picks > 0).then(|| self.picks.saturating_sub(self.wrong) as f64 * 100.0 >= target * self.picks as f64 - 1e-9)
+        (self.picks > 0)
+            .then(|| self.picks.saturating_sub(self.wrong) as f64 * 100.0 >= target * self.picks as f64 - 1e-9)
     }
 }
 
@@ -303,9 +323,8 @@ pub fn failure_alert(policy: &FailurePolicy, history: &[u64], current: u64) -> O
     // Months before the part's first failure count as 0: a new part with no history alerts at
     // min_failures.
     let baseline = recent.iter().sum::<u64>() as f64 / n as f64;
-    (current >= u64::from(policy.min_failures) && current as f64 > policy.factor * baseline + 1e-9).then(|| {
-        FailureAlert { failures: current, baseline, rule: policy.rule() }
-    })
+    (current >= u64::from(policy.min_failures) && current as f64 > policy.factor * baseline + 1e-9)
+        .then(|| FailureAlert { failures: current, baseline, rule: policy.rule() })
 }
 
 #[cfg(test)]
@@ -376,12 +395,18 @@ mod tests {
             ]
         );
         let back = MovementInput { to: Some(2), order: Some(5), ..input(1) };
-        assert_eq!(effects(MovementKind::ReturnFaulty, &back), vec![Effect { warehouse: 2, bin: Bin::Faulty, delta: 1 }]);
+        assert_eq!(
+            effects(MovementKind::ReturnFaulty, &back),
+            vec![Effect { warehouse: 2, bin: Bin::Faulty, delta: 1 }]
+        );
         let dispose = MovementInput { from: Some(2), ..input(1) };
         assert_eq!(effects(MovementKind::DisposeFaulty, &dispose)[0].bin, Bin::Faulty);
         // A wrong piece returned from the order it was issued to comes from no location.
         let wrong = MovementInput { to: Some(1), reference: Some(7), ..input(1) };
-        assert_eq!(effects(MovementKind::ReturnWrong, &wrong), vec![Effect { warehouse: 1, bin: Bin::Usable, delta: 1 }]);
+        assert_eq!(
+            effects(MovementKind::ReturnWrong, &wrong),
+            vec![Effect { warehouse: 1, bin: Bin::Usable, delta: 1 }]
+        );
         let adjust = MovementInput { to: Some(4), ..input(-2) };
         assert_eq!(effects(MovementKind::Adjust, &adjust)[0].delta, -2);
     }
@@ -402,6 +427,16 @@ mod tests {
                 MovementKind::Issue | MovementKind::Scrap | MovementKind::DisposeFaulty => -2,
             };
             assert_eq!(total, expected, "{k:?}");
+        }
+    }
+
+    #[test]
+    fn parts_go_to_orders_being_worked_on() {
+        use crate::work_order::Status;
+        assert!(order_takes_parts(Status::OnSite));
+        assert!(order_takes_parts(Status::Assigned));
+        for s in [Status::Review, Status::Open, Status::Completed, Status::Closed, Status::Cancelled] {
+            assert!(!order_takes_parts(s), "{s:?}");
         }
     }
 

@@ -1,0 +1,579 @@
+//! Stock per location and the movements that change it (R8). A bin is only changed together
+//! with the movement that explains it, in the same transaction (service::stock).
+
+use chrono::{DateTime, Utc};
+use rules::parts::Bin;
+use serde::Serialize;
+use sqlx::AssertSqlSafe;
+
+use crate::db::Conn;
+use crate::{from_row, on_conn};
+
+// ------------------------------------------------------------------ movements
+
+/// A movement about to be written.
+#[derive(Debug, Default)]
+pub struct NewMovement<'a> {
+    pub kind: &'a str,
+    pub part_id: i64,
+    pub qty: i64,
+    pub from_id: Option<i64>,
+    pub to_id: Option<i64>,
+    pub order_id: Option<i64>,
+    pub ref_id: Option<i64>,
+    pub serial: Option<&'a str>,
+    pub old_serial: Option<&'a str>,
+    pub batch: Option<&'a str>,
+    pub supplier: Option<&'a str>,
+    pub unit_cost_cents: i64,
+    pub price_cents: i64,
+    pub note: &'a str,
+    pub actor_id: Option<i64>,
+}
+
+pub async fn insert_movement(c: Conn<'_>, m: &NewMovement<'_>, now: DateTime<Utc>) -> sqlx::Result<i64> {
+    on_conn!(c, |e| {
+        sqlx::query_scalar(
+            "INSERT INTO stock_movements (kind, part_id, qty, from_id, to_id, order_id, ref_id, serial, old_serial, \
+             batch, supplier, unit_cost_cents, price_cents, note, actor_id, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id",
+        )
+        .bind(m.kind)
+        .bind(m.part_id)
+        .bind(m.qty)
+        .bind(m.from_id)
+        .bind(m.to_id)
+        .bind(m.order_id)
+        .bind(m.ref_id)
+        .bind(m.serial)
+        .bind(m.old_serial)
+        .bind(m.batch)
+        .bind(m.supplier)
+        .bind(m.unit_cost_cents)
+        .bind(m.price_cents)
+        .bind(m.note)
+        .bind(m.actor_id)
+        .bind(now)
+        .fetch_one(&mut *e)
+        .await
+    })
+}
+
+fn column(bin: Bin) -> &'static str {
+    match bin {
+        Bin::Usable => "on_hand",
+        Bin::Faulty => "faulty",
+    }
+}
+
+/// Changes one bin of one location by `delta`. Taking more than the bin holds changes nothing
+/// and returns false; the row is locked by the update itself (PostgreSQL) or by the write
+/// transaction (SQLite), so two takers of the last piece cannot both succeed.
+pub async fn apply(
+    c: Conn<'_>,
+    warehouse_id: i64,
+    part_id: i64,
+    bin: Bin,
+    delta: i64,
+    now: DateTime<Utc>,
+) -> sqlx::Result<bool> {
+    let col = column(bin);
+    if delta >= 0 {
+        let (usable, faulty) = if bin == Bin::Usable { (delta, 0) } else { (0, delta) };
+        on_conn!(c, |e| {
+            sqlx::query(
+                "INSERT INTO stock (warehouse_id, part_id, on_hand, faulty, updated_at) VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (warehouse_id, part_id) DO UPDATE SET on_hand = stock.on_hand + excluded.on_hand, \
+                 faulty = stock.faulty + excluded.faulty, updated_at = excluded.updated_at",
+            )
+            .bind(warehouse_id)
+            .bind(part_id)
+            .bind(usable)
+            .bind(faulty)
+            .bind(now)
+            .execute(&mut *e)
+            .await
+            .map(|_| ())
+        })?;
+        return Ok(true);
+    }
+    let sql = format!(
+        "UPDATE stock SET {col} = {col} + $1, updated_at = $2 WHERE warehouse_id = $3 AND part_id = $4 AND {col} >= $5"
+    );
+    let done = on_conn!(c, |e| {
+        sqlx::query(AssertSqlSafe(sql))
+            .bind(delta)
+            .bind(now)
+            .bind(warehouse_id)
+            .bind(part_id)
+            .bind(-delta)
+            .execute(&mut *e)
+            .await
+            .map(|r| r.rows_affected())
+    })?;
+    Ok(done == 1)
+}
+
+/// What one bin of a location holds (0 without a row).
+pub async fn held(c: Conn<'_>, warehouse_id: i64, part_id: i64, bin: Bin) -> sqlx::Result<i64> {
+    let sql = format!("SELECT {} FROM stock WHERE warehouse_id = $1 AND part_id = $2", column(bin));
+    let v: Option<i64> = on_conn!(c, |e| {
+        sqlx::query_scalar(AssertSqlSafe(sql)).bind(warehouse_id).bind(part_id).fetch_optional(&mut *e).await
+    })?;
+    Ok(v.unwrap_or(0))
+}
+
+/// A movement with the names a page shows.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct Movement {
+    pub id: i64,
+    /// rules::parts::MovementKind code
+    pub kind: String,
+    pub part_id: i64,
+    pub part_no: String,
+    pub part_name_zh: String,
+    pub part_name_en: String,
+    pub qty: i64,
+    pub from_id: Option<i64>,
+    pub from_name: Option<String>,
+    pub to_id: Option<i64>,
+    pub to_name: Option<String>,
+    pub order_id: Option<i64>,
+    pub ref_id: Option<i64>,
+    pub serial: Option<String>,
+    pub old_serial: Option<String>,
+    pub batch: Option<String>,
+    pub supplier: Option<String>,
+    pub unit_cost_cents: i64,
+    pub price_cents: i64,
+    pub note: String,
+    pub actor_id: Option<i64>,
+    pub actor_name: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+from_row!(Movement { id: i64, kind: String, part_id: i64, part_no: String, part_name_zh: String,
+    part_name_en: String, qty: i64, from_id: Option<i64>, from_name: Option<String>, to_id: Option<i64>,
+    to_name: Option<String>, order_id: Option<i64>, ref_id: Option<i64>, serial: Option<String>,
+    old_serial: Option<String>, batch: Option<String>, supplier: Option<String>, unit_cost_cents: i64,
+    price_cents: i64, note: String, actor_id: Option<i64>, actor_name: Option<String>, created_at: DateTime<Utc> });
+
+impl Movement {
+    pub fn part_name(&self, locale: &str) -> &str {
+        if locale.starts_with("en") && !self.part_name_en.is_empty() { &self.part_name_en } else { &self.part_name_zh }
+    }
+}
+
+const MOVEMENT_SELECT: &str = "SELECT m.id, m.kind, m.part_id, p.part_no, p.name_zh AS part_name_zh, \
+    p.name_en AS part_name_en, m.qty, m.from_id, wf.name AS from_name, m.to_id, wt.name AS to_name, m.order_id, \
+    m.ref_id, m.serial, m.old_serial, m.batch, m.supplier, m.unit_cost_cents, m.price_cents, m.note, m.actor_id, \
+    u.display_name AS actor_name, m.created_at FROM stock_movements m JOIN parts p ON p.id = m.part_id \
+    LEFT JOIN warehouses wf ON wf.id = m.from_id LEFT JOIN warehouses wt ON wt.id = m.to_id \
+    LEFT JOIN users u ON u.id = m.actor_id";
+
+pub async fn get_movement(c: Conn<'_>, id: i64) -> sqlx::Result<Option<Movement>> {
+    let sql = format!("{MOVEMENT_SELECT} WHERE m.id = $1");
+    on_conn!(c, |e| sqlx::query_as(AssertSqlSafe(sql)).bind(id).fetch_optional(&mut *e).await)
+}
+
+/// Which movements a history lists, newest first.
+#[derive(Debug, Default, Clone)]
+pub struct MovementFilter {
+    /// In or out of this location.
+    pub warehouse_id: Option<i64>,
+    pub part_id: Option<i64>,
+    pub order_id: Option<i64>,
+    pub kind: Option<String>,
+    pub before_id: Option<i64>,
+    pub limit: i64,
+}
+
+pub async fn movements(c: Conn<'_>, f: &MovementFilter) -> sqlx::Result<Vec<Movement>> {
+    // Each filter reads its own index newest first (a location's history is the union of its
+    // ins and outs, merged by id).
+    let mut conds: Vec<String> = vec![];
+    let mut n = 0;
+    let mut next = || {
+        n += 1;
+        format!("${n}")
+    };
+    let (mut w, mut p, mut o, mut k, mut b) = (None, None, None, None, None);
+    if f.warehouse_id.is_some() {
+        let a = next();
+        conds.push(format!("m.id IN (SELECT id FROM stock_movements WHERE from_id = {a} UNION ALL SELECT id FROM stock_movements WHERE to_id = {a})"));
+        w = f.warehouse_id;
+    }
+    if f.part_id.is_some() {
+        conds.push(format!("m.part_id = {}", next()));
+        p = f.part_id;
+    }
+    if f.order_id.is_some() {
+        conds.push(format!("m.order_id = {}", next()));
+        o = f.order_id;
+    }
+    if f.kind.is_some() {
+        conds.push(format!("m.kind = {}", next()));
+        k = f.kind.clone();
+    }
+    if f.before_id.is_some() {
+        conds.push(format!("m.id < {}", next()));
+        b = f.before_id;
+    }
+    let limit = next();
+    let wh = if conds.is_empty() { String::new() } else { format!(" WHERE {}", conds.join(" AND ")) };
+    let sql = format!("{MOVEMENT_SELECT}{wh} ORDER BY m.id DESC LIMIT {limit}");
+    on_conn!(c, |e| {
+        let mut q = sqlx::query_as(AssertSqlSafe(sql));
+        if let Some(v) = w {
+            q = q.bind(v);
+        }
+        if let Some(v) = p {
+            q = q.bind(v);
+        }
+        if let Some(v) = o {
+            q = q.bind(v);
+        }
+        if let Some(v) = k.clone() {
+            q = q.bind(v);
+        }
+        if let Some(v) = b {
+            q = q.bind(v);
+        }
+        q.bind(f.limit).fetch_all(&mut *e).await
+    })
+}
+
+/// The pieces already moved back against an earlier movement (returns of an issue, wrong-part
+/// returns of a pick).
+pub async fn returned(c: Conn<'_>, ref_id: i64, kinds: &[&str]) -> sqlx::Result<i64> {
+    let list = kinds.iter().map(|k| format!("'{k}'")).collect::<Vec<_>>().join(", ");
+    let sql = format!(
+        "SELECT CAST(COALESCE(SUM(qty), 0) AS BIGINT) FROM stock_movements WHERE ref_id = $1 AND kind IN ({list})"
+    );
+    let v: i64 = on_conn!(c, |e| sqlx::query_scalar(AssertSqlSafe(sql)).bind(ref_id).fetch_one(&mut *e).await)?;
+    Ok(v)
+}
+
+// ------------------------------------------------------------------ stock
+
+/// A part held at a location.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct StockRow {
+    pub warehouse_id: i64,
+    pub warehouse_code: String,
+    pub warehouse_name: String,
+    pub part_id: i64,
+    pub part_no: String,
+    pub name_zh: String,
+    pub name_en: String,
+    pub key_part: bool,
+    pub serial_tracked: bool,
+    pub on_hand: i64,
+    pub faulty: i64,
+    pub reorder_point: i64,
+    pub reorder_qty: i64,
+    pub unit_cost_cents: i64,
+    pub updated_at: DateTime<Utc>,
+}
+from_row!(StockRow { warehouse_id: i64, warehouse_code: String, warehouse_name: String, part_id: i64,
+    part_no: String, name_zh: String, name_en: String, key_part: bool, serial_tracked: bool, on_hand: i64,
+    faulty: i64, reorder_point: i64, reorder_qty: i64, unit_cost_cents: i64, updated_at: DateTime<Utc> });
+
+impl StockRow {
+    pub fn name(&self, locale: &str) -> &str {
+        if locale.starts_with("en") && !self.name_en.is_empty() { &self.name_en } else { &self.name_zh }
+    }
+    /// How many to order, if at or below the reorder point (rules::parts::reorder).
+    pub fn reorder(&self) -> Option<i64> {
+        rules::parts::reorder(self.on_hand, self.reorder_point, self.reorder_qty)
+    }
+}
+
+const STOCK_SELECT: &str = "SELECT s.warehouse_id, w.code AS warehouse_code, w.name AS warehouse_name, s.part_id, \
+    p.part_no, p.name_zh, p.name_en, p.key_part, p.serial_tracked, s.on_hand, s.faulty, s.reorder_point, \
+    s.reorder_qty, p.unit_cost_cents, s.updated_at FROM stock s JOIN warehouses w ON w.id = s.warehouse_id \
+    JOIN parts p ON p.id = s.part_id";
+
+/// A location's stock by part number, a page at a time (keyset on part_no).
+#[derive(Debug, Default, Clone)]
+pub struct StockFilter {
+    pub warehouse_id: i64,
+    /// Part number prefix or name fragment.
+    pub q: Option<String>,
+    /// Only rows holding something (usable or faulty).
+    pub held_only: bool,
+    pub after_part_no: Option<String>,
+    pub limit: i64,
+}
+
+pub async fn stock_of(c: Conn<'_>, f: &StockFilter) -> sqlx::Result<Vec<StockRow>> {
+    let mut sql = format!("{STOCK_SELECT} WHERE s.warehouse_id = $1");
+    if f.held_only {
+        sql.push_str(" AND (s.on_hand > 0 OR s.faulty > 0)");
+    }
+    let q = f.q.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(|s| {
+        let esc = s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        (format!("{esc}%"), format!("%{esc}%"))
+    });
+    if q.is_some() {
+        sql.push_str(
+            " AND (p.part_no LIKE $2 ESCAPE '\\' OR p.name_zh LIKE $3 ESCAPE '\\' OR p.name_en LIKE $3 ESCAPE '\\')",
+        );
+    } else {
+        sql.push_str(" AND CAST($2 AS TEXT) IS NULL AND CAST($3 AS TEXT) IS NULL");
+    }
+    sql.push_str(" AND (CAST($4 AS TEXT) IS NULL OR p.part_no > $4) ORDER BY p.part_no LIMIT $5");
+    let (prefix, contains) = q.unzip();
+    on_conn!(c, |e| {
+        sqlx::query_as(AssertSqlSafe(sql))
+            .bind(f.warehouse_id)
+            .bind(prefix.clone())
+            .bind(contains.clone())
+            .bind(f.after_part_no.clone())
+            .bind(f.limit)
+            .fetch_all(&mut *e)
+            .await
+    })
+}
+
+/// Totals of a location: lines held, pieces, faulty pieces, value at cost, lines to reorder.
+#[derive(Clone, Debug, Default, Serialize, utoipa::ToSchema)]
+pub struct StockTotals {
+    pub lines: i64,
+    pub pieces: i64,
+    pub faulty: i64,
+    pub value_cents: i64,
+    pub low: i64,
+}
+from_row!(StockTotals { lines: i64, pieces: i64, faulty: i64, value_cents: i64, low: i64 });
+
+pub async fn totals(c: Conn<'_>, warehouse_id: i64) -> sqlx::Result<StockTotals> {
+    on_conn!(c, |e| {
+        sqlx::query_as(
+            "SELECT COUNT(*) AS lines, CAST(COALESCE(SUM(s.on_hand), 0) AS BIGINT) AS pieces, \
+             CAST(COALESCE(SUM(s.faulty), 0) AS BIGINT) AS faulty, \
+             CAST(COALESCE(SUM(s.on_hand * p.unit_cost_cents), 0) AS BIGINT) AS value_cents, \
+             CAST(COALESCE(SUM(CASE WHEN s.reorder_point > 0 AND s.on_hand <= s.reorder_point THEN 1 ELSE 0 END), 0) AS BIGINT) AS low \
+             FROM stock s JOIN parts p ON p.id = s.part_id WHERE s.warehouse_id = $1 AND (s.on_hand > 0 OR s.faulty > 0 OR s.reorder_point > 0)",
+        )
+        .bind(warehouse_id)
+        .fetch_one(&mut *e)
+        .await
+    })
+}
+
+/// One stock row (its names included).
+pub async fn row(c: Conn<'_>, warehouse_id: i64, part_id: i64) -> sqlx::Result<Option<StockRow>> {
+    let sql = format!("{STOCK_SELECT} WHERE s.warehouse_id = $1 AND s.part_id = $2");
+    on_conn!(c, |e| sqlx::query_as(AssertSqlSafe(sql)).bind(warehouse_id).bind(part_id).fetch_optional(&mut *e).await)
+}
+
+/// Every (location, part, usable, faulty) and the same sums recomputed from the movements,
+/// where they differ: the ledger check (empty when stock equals the sum of its movements).
+pub async fn ledger_mismatches(c: Conn<'_>) -> sqlx::Result<Vec<(i64, i64, i64, i64, i64, i64)>> {
+    on_conn!(c, |e| {
+        sqlx::query_as(
+            "WITH eff AS ( \
+               SELECT to_id AS w, part_id, \
+                 CASE WHEN kind = 'return_faulty' THEN 0 ELSE qty END AS u, \
+                 CASE WHEN kind = 'return_faulty' THEN qty ELSE 0 END AS f \
+               FROM stock_movements WHERE to_id IS NOT NULL \
+               UNION ALL \
+               SELECT from_id, part_id, \
+                 CASE WHEN kind = 'dispose_faulty' THEN 0 ELSE -qty END, \
+                 CASE WHEN kind = 'dispose_faulty' THEN -qty ELSE 0 END \
+               FROM stock_movements WHERE from_id IS NOT NULL), \
+             sums AS (SELECT w, part_id, CAST(SUM(u) AS BIGINT) AS u, CAST(SUM(f) AS BIGINT) AS f FROM eff GROUP BY w, part_id) \
+             SELECT COALESCE(s.warehouse_id, x.w), COALESCE(s.part_id, x.part_id), COALESCE(s.on_hand, 0), \
+               COALESCE(s.faulty, 0), COALESCE(x.u, 0), COALESCE(x.f, 0) \
+             FROM stock s FULL OUTER JOIN sums x ON x.w = s.warehouse_id AND x.part_id = s.part_id \
+             WHERE COALESCE(s.on_hand, 0) <> COALESCE(x.u, 0) OR COALESCE(s.faulty, 0) <> COALESCE(x.f, 0)",
+        )
+        .fetch_all(&mut *e)
+        .await
+    })
+}
+
+// ------------------------------------------------------------------ work orders
+
+/// Adds issued (or returned, negative) parts to an order's cost and charge, and bumps its
+/// version: a report form opened before the parts were picked must be reloaded.
+pub async fn add_to_order(
+    c: Conn<'_>,
+    order_id: i64,
+    cost_cents: i64,
+    charge_cents: i64,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    on_conn!(c, |e| {
+        sqlx::query(
+            "UPDATE work_orders SET parts_cost_cents = parts_cost_cents + $1, parts_cents = parts_cents + $2, \
+             version = version + 1, updated_at = $3 WHERE id = $4",
+        )
+        .bind(cost_cents)
+        .bind(charge_cents)
+        .bind(now)
+        .bind(order_id)
+        .execute(&mut *e)
+        .await
+        .map(|_| ())
+    })
+}
+
+// ------------------------------------------------------------------ reports
+
+/// `YYYY-MM` of a timestamp column in company time (Asia/Shanghai, no daylight saving).
+fn month_of(c: &Conn<'_>, col: &str) -> String {
+    match c {
+        Conn::Sqlite(_) => format!("strftime('%Y-%m', {col}, '+8 hours')"),
+        Conn::Pg(_) => format!("to_char({col} AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM')"),
+    }
+}
+
+/// Picks (transfers and issues) per location and month in `[from, to)`, and how many of them
+/// came back as wrong parts.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct PickCount {
+    pub warehouse_id: i64,
+    pub month: String,
+    pub picks: i64,
+    pub wrong: i64,
+}
+from_row!(PickCount { warehouse_id: i64, month: String, picks: i64, wrong: i64 });
+
+pub async fn pick_counts(c: Conn<'_>, from: DateTime<Utc>, to: DateTime<Utc>) -> sqlx::Result<Vec<PickCount>> {
+    let month = month_of(&c, "p.created_at");
+    let sql = format!(
+        "SELECT p.from_id AS warehouse_id, {month} AS month, COUNT(*) AS picks, \
+         CAST(COALESCE(SUM(CASE WHEN EXISTS (SELECT 1 FROM stock_movements w WHERE w.ref_id = p.id \
+         AND w.kind = 'return_wrong') THEN 1 ELSE 0 END), 0) AS BIGINT) AS wrong \
+         FROM stock_movements p WHERE p.kind IN ('transfer', 'issue') AND p.created_at >= $1 AND p.created_at < $2 \
+         AND p.from_id IS NOT NULL GROUP BY p.from_id, {month} ORDER BY 2, 1"
+    );
+    on_conn!(c, |e| sqlx::query_as(AssertSqlSafe(sql)).bind(from).bind(to).fetch_all(&mut *e).await)
+}
+
+/// Faulty pieces returned in `[from, to)` grouped by part, month, the model of the order's
+/// unit, batch and supplier: the raw counts of key-part failure monitoring.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct FailureCount {
+    pub part_id: i64,
+    pub month: String,
+    pub model_code: Option<String>,
+    pub batch: Option<String>,
+    pub supplier: Option<String>,
+    pub failures: i64,
+}
+from_row!(FailureCount { part_id: i64, month: String, model_code: Option<String>, batch: Option<String>,
+    supplier: Option<String>, failures: i64 });
+
+pub async fn failure_counts(
+    c: Conn<'_>,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    key_only: bool,
+) -> sqlx::Result<Vec<FailureCount>> {
+    let month = month_of(&c, "m.created_at");
+    let key = if key_only { " AND p.key_part" } else { "" };
+    let sql = format!(
+        "SELECT m.part_id, {month} AS month, pm.code AS model_code, m.batch, m.supplier, CAST(SUM(m.qty) AS BIGINT) AS failures \
+         FROM stock_movements m JOIN parts p ON p.id = m.part_id \
+         LEFT JOIN work_orders o ON o.id = m.order_id LEFT JOIN units u ON u.id = o.unit_id \
+         LEFT JOIN product_models pm ON pm.id = u.model_id \
+         WHERE m.kind = 'return_faulty' AND m.created_at >= $1 AND m.created_at < $2{key} \
+         GROUP BY m.part_id, {month}, pm.code, m.batch, m.supplier"
+    );
+    on_conn!(c, |e| sqlx::query_as(AssertSqlSafe(sql)).bind(from).bind(to).fetch_all(&mut *e).await)
+}
+
+/// A month in which a key part failed above its normal rate.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct PartAlert {
+    pub id: i64,
+    pub part_id: i64,
+    pub part_no: String,
+    pub name_zh: String,
+    pub name_en: String,
+    pub month: String,
+    pub failures: i64,
+    pub baseline: f64,
+    pub rule: String,
+    /// open | acknowledged | closed
+    pub status: String,
+    pub note: String,
+    pub closed_by: Option<i64>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+}
+from_row!(PartAlert { id: i64, part_id: i64, part_no: String, name_zh: String, name_en: String, month: String,
+    failures: i64, baseline: f64, rule: String, status: String, note: String, closed_by: Option<i64>,
+    closed_at: Option<DateTime<Utc>>, version: i64, created_at: DateTime<Utc> });
+
+const ALERT_SELECT: &str = "SELECT a.id, a.part_id, p.part_no, p.name_zh, p.name_en, a.month, a.failures, \
+    a.baseline, a.rule, a.status, a.note, a.closed_by, a.closed_at, a.version, a.created_at \
+    FROM part_alerts a JOIN parts p ON p.id = a.part_id";
+
+/// Records an alert once per part and month; false when another pass (or instance) did.
+pub async fn insert_alert(
+    c: Conn<'_>,
+    part_id: i64,
+    month: &str,
+    failures: i64,
+    baseline: f64,
+    rule: &str,
+    now: DateTime<Utc>,
+) -> sqlx::Result<bool> {
+    on_conn!(c, |e| {
+        sqlx::query(
+            "INSERT INTO part_alerts (part_id, month, failures, baseline, rule, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (part_id, month) DO NOTHING",
+        )
+        .bind(part_id)
+        .bind(month)
+        .bind(failures)
+        .bind(baseline)
+        .bind(rule)
+        .bind(now)
+        .execute(&mut *e)
+        .await
+        .map(|r| r.rows_affected() == 1)
+    })
+}
+
+pub async fn alerts(c: Conn<'_>, open_only: bool, limit: i64) -> sqlx::Result<Vec<PartAlert>> {
+    let wh = if open_only { " WHERE a.status <> 'closed'" } else { "" };
+    let sql = format!("{ALERT_SELECT}{wh} ORDER BY a.id DESC LIMIT $1");
+    on_conn!(c, |e| sqlx::query_as(AssertSqlSafe(sql)).bind(limit).fetch_all(&mut *e).await)
+}
+
+pub async fn get_alert(c: Conn<'_>, id: i64) -> sqlx::Result<Option<PartAlert>> {
+    let sql = format!("{ALERT_SELECT} WHERE a.id = $1");
+    on_conn!(c, |e| sqlx::query_as(AssertSqlSafe(sql)).bind(id).fetch_optional(&mut *e).await)
+}
+
+/// Moves an alert on over its version; false when it changed meanwhile.
+pub async fn update_alert(
+    c: Conn<'_>,
+    id: i64,
+    version: i64,
+    status: &str,
+    note: &str,
+    by: Option<i64>,
+    now: DateTime<Utc>,
+) -> sqlx::Result<bool> {
+    on_conn!(c, |e| {
+        sqlx::query(
+            "UPDATE part_alerts SET status = $1, note = $2, closed_by = $3, closed_at = $4, version = version + 1 \
+             WHERE id = $5 AND version = $6",
+        )
+        .bind(status)
+        .bind(note)
+        .bind(by)
+        .bind(now)
+        .bind(id)
+        .bind(version)
+        .execute(&mut *e)
+        .await
+        .map(|r| r.rows_affected() == 1)
+    })
+}
