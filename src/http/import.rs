@@ -39,11 +39,12 @@ struct UploadPage {
     errors: FormErrors,
 }
 
-const KINDS: [(Kind, &str); 4] = [
+const KINDS: [(Kind, &str); 5] = [
     (Kind::Customers, "archive.customers"),
     (Kind::Units, "archive.units"),
     (Kind::Models, "archive.products"),
     (Kind::Parts, "part.title"),
+    (Kind::Stock, "part.opening_stock"),
 ];
 
 /// What the user may import, or 403 when nothing.
@@ -156,6 +157,7 @@ impl PreviewPage {
         match self.kind {
             Kind::Models => "/products",
             Kind::Parts => "/parts",
+            Kind::Stock => "/warehouses",
             Kind::Customers | Kind::Units => "/customers",
         }
     }

@@ -1,4 +1,4 @@
-//! Import of customers, sold units, product models and the parts catalogue from
+//! Import of customers, sold units, product models, the parts catalogue and opening stock from
 //! the spreadsheets companies keep (.xlsx, .csv):
 //! parse, guess the column mapping from the headers (Chinese or English), check every row
 //! and report each problem by row and column, then write everything in one transaction —
@@ -6,7 +6,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use chrono::{NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use rules::FieldError;
 use serde::{Deserialize, Serialize};
 
@@ -29,6 +29,8 @@ pub enum Kind {
     Models,
     /// The parts catalogue: a part number already there updates its part.
     Parts,
+    /// Opening stock: a receipt per row, and the reorder point and quantity when given.
+    Stock,
 }
 
 impl Kind {
@@ -38,6 +40,7 @@ impl Kind {
             "units" => Some(Kind::Units),
             "models" => Some(Kind::Models),
             "parts" => Some(Kind::Parts),
+            "stock" => Some(Kind::Stock),
             _ => None,
         }
     }
@@ -48,14 +51,16 @@ impl Kind {
             Kind::Units => "units",
             Kind::Models => "models",
             Kind::Parts => "parts",
+            Kind::Stock => "stock",
         }
     }
 
-    /// What importing it takes: the archive's kinds, or keeping the parts catalogue.
+    /// What importing it takes: the archive's kinds, the parts catalogue, or moving stock too.
     pub fn allowed(self, actor: &Actor) -> bool {
         match self {
             Kind::Customers | Kind::Units | Kind::Models => actor.can(Perm::EditArchive),
             Kind::Parts => actor.can(Perm::ManageParts),
+            Kind::Stock => actor.can(Perm::ManageParts) && actor.can(Perm::MoveStock),
         }
     }
 
@@ -142,6 +147,13 @@ impl Kind {
                 ("price", &["售价", "价格", "销售价", "售价（元）", "price", "price (yuan)"]),
                 ("supplier", &["供应商", "supplier"]),
                 ("models", &["适用型号", "型号", "models", "fits models", "models fitted"]),
+            ],
+            Kind::Stock => &[
+                ("part_no", PART_NO_NAMES),
+                ("warehouse", &["库位", "库位编码", "仓库", "仓库编码", "warehouse", "location", "location code"]),
+                ("qty", &["数量", "期初数量", "库存数量", "quantity", "qty", "opening quantity"]),
+                ("reorder_point", &["再订货点", "reorder point"]),
+                ("reorder_qty", &["订货量", "再订货量", "reorder quantity", "reorder qty"]),
             ],
         }
     }
@@ -262,6 +274,7 @@ pub fn check_mapping(kind: Kind, mapping: &[Option<String>]) -> Result<Vec<Optio
         Kind::Units => &["serial", "model"],
         Kind::Models => &["code", "name", "category", "grade", "policy"],
         Kind::Parts => &["part_no", "name_zh"],
+        Kind::Stock => &["part_no", "warehouse", "qty"],
     };
     if required.iter().any(|r| !seen.contains(r)) {
         return Err(field_error("mapping", "import.error_mapping_required"));
@@ -297,6 +310,30 @@ enum Checked {
     Unit(Box<store::units::UnitData>),
     Model(Box<store::products::ModelData>),
     Part(Box<parts::ImportPart>),
+    Stock(Box<StockRow>),
+}
+
+/// A checked row of opening stock.
+struct StockRow {
+    part: store::parts::Part,
+    warehouse: store::parts::Warehouse,
+    qty: i64,
+    /// The reorder point and quantity, when the row gives them.
+    reorder: Option<(i64, i64)>,
+}
+
+/// A whole number in a cell (empty: None), or an error of `field`.
+fn count_cell(raw: &str, field: &str, max: i64, key: &str, errors: &mut Vec<FieldError>) -> Option<i64> {
+    if raw.is_empty() {
+        return None;
+    }
+    match raw.replace([',', ' '], "").parse::<f64>() {
+        Ok(v) if v.fract() == 0.0 && (0.0..=max as f64).contains(&v) => Some(v as i64),
+        _ => {
+            errors.push(field_error(field, key));
+            None
+        }
+    }
 }
 
 /// "Same as row 3 of this file" on `field`.
@@ -390,6 +427,8 @@ async fn check_rows(
     };
     // The catalogues the parts kinds look rows up in (tens to thousands of entries).
     let mut model_codes: HashMap<String, i64> = HashMap::new();
+    let mut parts_by_no: HashMap<String, Option<store::parts::Part>> = HashMap::new();
+    let mut warehouses_by_code: HashMap<String, Option<store::parts::Warehouse>> = HashMap::new();
     if kind == Kind::Parts {
         model_codes = parts::models(db).await?.into_iter().map(|m| (m.code.to_ascii_uppercase(), m.id)).collect();
     }
@@ -607,6 +646,62 @@ async fn check_rows(
                     push(pre, &mut report);
                 }
             }
+            Kind::Stock => {
+                let mut pre = vec![];
+                let part_no = cell(row, mapping, "part_no").to_ascii_uppercase();
+                let code = cell(row, mapping, "warehouse").to_ascii_uppercase();
+                if !parts_by_no.contains_key(&part_no) {
+                    let mut c = db.read().await?;
+                    let found = store::parts::part_by_no(c.conn(), &part_no).await?;
+                    parts_by_no.insert(part_no.clone(), found);
+                }
+                if !warehouses_by_code.contains_key(&code) {
+                    let mut c = db.read().await?;
+                    let found = store::parts::warehouse_by_code(c.conn(), &code).await?;
+                    warehouses_by_code.insert(code.clone(), found);
+                }
+                let part = parts_by_no[&part_no].clone();
+                let warehouse = warehouses_by_code[&code].clone();
+                match (&part, part_no.is_empty()) {
+                    (_, true) => pre.push(field_error("part_no", "error.required")),
+                    (None, false) => pre.push(field_error("part_no", "part.error.unknown_part")),
+                    // Inactive parts are received no more (their stock stays as it is).
+                    (Some(p), _) if !p.active => pre.push(field_error("part_no", "stock.error.inactive_part")),
+                    _ => {}
+                }
+                match (&warehouse, code.is_empty()) {
+                    (_, true) => pre.push(field_error("warehouse", "error.required")),
+                    (None, false) => pre.push(field_error("warehouse", "warehouse.error.unknown")),
+                    (Some(w), _) if !w.active => pre.push(field_error("warehouse", "warehouse.error.inactive")),
+                    _ => {}
+                }
+                let max = rules::parts::MAX_QTY;
+                let qty = count_cell(cell(row, mapping, "qty"), "qty", max, "warehouse.error.qty", &mut pre);
+                let key = "warehouse.error.reorder";
+                let point = count_cell(cell(row, mapping, "reorder_point"), "reorder_point", max, key, &mut pre);
+                let reorder_qty = count_cell(cell(row, mapping, "reorder_qty"), "reorder_qty", max, key, &mut pre);
+                if let (Some(p), Some(w)) = (&part, &warehouse) {
+                    let key = format!("s:{}:{}", w.id, p.id);
+                    match seen_keys.get(&key).copied() {
+                        Some(first) => pre.push(duplicate_row("part_no", first)),
+                        None => {
+                            seen_keys.insert(key, row_no);
+                        }
+                    }
+                }
+                let reorder = match (point, reorder_qty) {
+                    (None, None) => None,
+                    (p, q) => Some((p.unwrap_or(0), q.unwrap_or(0))),
+                };
+                match (part, warehouse) {
+                    (Some(part), Some(warehouse)) if pre.is_empty() => {
+                        report.valid += 1;
+                        let qty = qty.unwrap_or(0);
+                        ready.push(Checked::Stock(Box::new(StockRow { part, warehouse, qty, reorder })));
+                    }
+                    _ => push(pre, &mut report),
+                }
+            }
             Kind::Units => {
                 let mut pre = vec![];
                 let customer_id = match cell(row, mapping, "customer_id") {
@@ -734,12 +829,14 @@ pub async fn run(
     let mut units = vec![];
     let mut models = vec![];
     let mut part_rows = vec![];
+    let mut stock_rows = vec![];
     for item in ready {
         match item {
             Checked::Customer(p) => customers.push(*p),
             Checked::Unit(d) => units.push(*d),
             Checked::Model(d) => models.push(*d),
             Checked::Part(p) => part_rows.push(*p),
+            Checked::Stock(s) => stock_rows.push(*s),
         }
     }
     let mut customers = archive::index_customers(customers).await?;
@@ -771,6 +868,13 @@ pub async fn run(
         parts::import_part(&mut tx, actor, &p, now).await?;
         report.imported += 1;
     }
+    for s in stock_rows {
+        if report.imported % PROGRESS_EVERY == 0 {
+            progress(Phase::Write, report.imported, total);
+        }
+        write_stock_row(&mut tx, actor, &s, now).await?;
+        report.imported += 1;
+    }
     super::audit::record::<(), _>(
         &mut tx,
         actor,
@@ -791,6 +895,18 @@ pub async fn run(
         "import written"
     );
     Ok(report)
+}
+
+/// Opening stock: the pieces arrive as a receipt, then the reorder point is set when given.
+async fn write_stock_row(tx: &mut crate::db::Tx, actor: &Actor, s: &StockRow, now: DateTime<Utc>) -> AppResult<()> {
+    if s.qty > 0 {
+        let note = crate::i18n::tr("zh-CN", "part.opening_stock");
+        super::stock::receive_in_tx(tx, actor, s.part.id, s.warehouse.id, s.qty, &note, now).await?;
+    }
+    if let Some((point, qty)) = s.reorder {
+        parts::reorder_in_tx(tx, actor, &s.warehouse, &s.part, point, qty, now).await?;
+    }
+    Ok(())
 }
 
 /// Keeps an uploaded file (as parsed cells) for the preview and the import that follow.

@@ -19,6 +19,7 @@ both!(
     the_replenishment_list_and_its_exports,
     pages_add_edit_and_deactivate_a_part_and_keep_a_warehouse,
     the_catalogue_is_imported_with_row_errors_then_clean,
+    opening_stock_is_imported_as_receipts_with_reorder_points,
 );
 
 fn fields(v: &Value) -> Vec<String> {
@@ -809,4 +810,77 @@ async fn the_catalogue_is_imported_with_row_errors_then_clean(app: &TestApp) {
         html.contains("value=\"customers\"") && !html.contains("value=\"parts\""),
         "the dispatcher keeps the archive, not the catalogue: {html}"
     );
+}
+
+async fn opening_stock_is_imported_as_receipts_with_reorder_points(app: &TestApp) {
+    let clerk = app.token("warehouse").await;
+    let csv = "配件编号,库位,期初数量,再订货点,订货量\n\
+        FL-KF35,WH-SH,120,50,200\n\
+        cp-kf35,rw-east,3,,\n\
+        MT-FS10,VAN-ENG1,0,1,\n\
+        NOPE,WH-SH,1,,\n\
+        FL-KF35,NOWHERE,-2,x,\n\
+        FL-KF35,WH-SH,5,,\n";
+    let (status, report) = import(app, &clerk, "stock", "&dry_run=true", "期初库存.csv", csv.as_bytes().to_vec()).await;
+    assert_eq!(status, 422, "{report}");
+    let errors: Vec<(i64, &str)> = report["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["row"].as_i64().unwrap(), e["column"].as_str().unwrap()))
+        .collect();
+    assert_eq!(errors, [(5, "配件编号"), (6, "库位"), (6, "期初数量"), (6, "再订货点"), (7, "配件编号")], "{report}");
+    assert_eq!(report["valid"], 3);
+
+    let engineer = app.token("engineer").await;
+    let (status, _) = import(app, &engineer, "stock", "&only_valid=true", "s.csv", csv.as_bytes().to_vec()).await;
+    assert_eq!(status, 403, "engineers do not load opening stock");
+    let count = || async {
+        let mut c = app.db.read().await.unwrap();
+        let n: (i64, i64) = aftersales::on_conn!(c.conn(), |e| {
+            sqlx::query_as(
+                "SELECT COUNT(*), CAST(COALESCE(SUM(qty), 0) AS BIGINT) FROM stock_movements WHERE kind = 'receipt'",
+            )
+            .fetch_one(&mut *e)
+            .await
+            .unwrap()
+        });
+        n
+    };
+    assert_eq!(count().await, (0, 0), "nothing received by a check or a refused import");
+
+    // The valid rows: two receipts, three reorder settings (one row sets only its point).
+    let (status, report) =
+        import(app, &clerk, "stock", "&only_valid=true", "期初库存.csv", csv.as_bytes().to_vec()).await;
+    assert_eq!((status, report["imported"].as_i64()), (200, Some(3)), "{report}");
+    assert_eq!(count().await, (2, 123), "a receipt movement per row with pieces");
+    let (_, list) = app.api(Method::GET, "/api/v1/parts?q=FL-KF35", &clerk, None).await;
+    let filter = list["items"][0]["id"].as_i64().unwrap();
+    let (_, d) = app.api(Method::GET, &format!("/api/v1/parts/{filter}"), &clerk, None).await;
+    let sh = d["stock"].as_array().unwrap().iter().find(|s| s["warehouse_code"] == "WH-SH").unwrap();
+    assert_eq!(
+        (sh["on_hand"].as_i64(), sh["reorder_point"].as_i64(), sh["reorder_qty"].as_i64()),
+        (Some(120), Some(50), Some(200))
+    );
+    let (_, d) = app.api(Method::GET, "/api/v1/parts?q=MT-FS10", &clerk, None).await;
+    let (_, d) = app.api(Method::GET, &format!("/api/v1/parts/{}", d["items"][0]["id"]), &clerk, None).await;
+    let van = &d["stock"][0];
+    assert_eq!(
+        (van["warehouse_code"].as_str(), van["on_hand"].as_i64(), van["reorder_point"].as_i64()),
+        (Some("VAN-ENG1"), Some(0), Some(1))
+    );
+
+    // Received above its point, the central filters leave the replenishment list.
+    let (_, v) = app.api(Method::GET, "/api/v1/parts/replenishment?limit=500", &clerk, None).await;
+    let rows: Vec<String> = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| format!("{}/{}", i["warehouse_code"].as_str().unwrap(), i["part_no"].as_str().unwrap()))
+        .collect();
+    assert!(!rows.contains(&"WH-SH/FL-KF35".to_string()) && rows.contains(&"VAN-ENG1/MT-FS10".to_string()), "{rows:?}");
+    let admin = app.token("admin").await;
+    let (_, audit) =
+        app.api(Method::GET, "/api/v1/audit?entity_type=stock&entity_id=WH-SH:FL-KF35", &admin, None).await;
+    assert_eq!(audit["items"][0]["action"], "reorder", "{audit}");
 }
