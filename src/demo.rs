@@ -364,7 +364,7 @@ async fn load_work_orders(db: &Db, actor: &Actor) -> anyhow::Result<()> {
 type DemoPart = (&'static str, &'static str, &'static str, bool, bool, i64, i64, &'static str, &'static [&'static str]);
 
 /// Spare parts fitting the demo models, a central warehouse, a regional one per region, a van
-/// for each engineer, and reorder points on a few parts (no stock yet: receipts bring it).
+/// for each engineer, reorder points on a few parts and opening stock received.
 async fn load_parts(db: &Db, actor: &Actor) -> anyhow::Result<()> {
     use crate::service::parts::{self, PartInput, ReorderInput, WarehouseInput};
     {
@@ -521,6 +521,47 @@ async fn load_parts(db: &Db, actor: &Actor) -> anyhow::Result<()> {
         let input = ReorderInput { part_id: None, part_no: part_no.into(), reorder_point: point, reorder_qty: qty };
         parts::set_reorder(db, actor, w, &input).await.map_err(|e| fail("reorder point", e))?;
     }
+    // Opening stock, received in one go; a few locations are left at or below their reorder
+    // point so the replenishment list has something to show.
+    let by_no: std::collections::HashMap<String, i64> = {
+        let mut c = db.read().await?;
+        let f = store::parts::PartFilter { limit: 1000, ..Default::default() };
+        store::parts::list_parts(c.conn(), &f).await?.into_iter().map(|p| (p.part_no, p.id)).collect()
+    };
+    let opening: &[(&str, &[(&str, i64)])] = &[
+        (
+            "WH-SH",
+            &[
+                ("CP-KF35", 12),
+                ("CB-KF35", 4),
+                ("MT-KF35", 10),
+                ("FL-KF35", 30),
+                ("RC-KF35", 40),
+                ("CP-LG120", 2),
+                ("CB-LG120", 3),
+                ("FL-LG120", 25),
+                ("MT-EV01", 2),
+                ("MT-FS10", 20),
+                ("BR-608", 100),
+            ],
+        ),
+        ("RW-EAST", &[("FL-KF35", 25), ("CB-KF35", 2), ("RC-KF35", 6)]),
+        ("RW-SOUTH", &[("FL-KF35", 10), ("RC-KF35", 3)]),
+        ("VAN-ENG1", &[("FL-KF35", 2), ("RC-KF35", 1), ("CB-KF35", 1)]),
+        ("VAN-ENG2", &[("FL-KF35", 4), ("RC-KF35", 1)]),
+    ];
+    let now = chrono::Utc::now();
+    let mut tx = db.begin().await?;
+    for (code, lines) in opening {
+        let Some(&w) = ids.get(code) else { continue };
+        for (no, qty) in lines.iter() {
+            let Some(&part) = by_no.get(*no) else { continue };
+            crate::service::stock::receive_in_tx(&mut tx, actor, part, w, *qty, "期初库存", now)
+                .await
+                .map_err(|e| fail("opening stock", e))?;
+        }
+    }
+    tx.commit().await?;
     Ok(())
 }
 
