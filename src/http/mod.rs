@@ -11,6 +11,7 @@ pub mod complaints;
 pub mod entitlement;
 pub mod exports;
 pub mod import;
+pub mod objectives;
 pub mod parts;
 pub mod sla;
 pub mod stock;
@@ -311,6 +312,7 @@ pub fn openapi_doc() -> utoipa::openapi::OpenApi {
     doc.merge(parts::ApiDoc::openapi());
     doc.merge(care_plans::ApiDoc::openapi());
     doc.merge(stock::ApiDoc::openapi());
+    doc.merge(objectives::ApiDoc::openapi());
     doc
 }
 
@@ -329,7 +331,8 @@ pub fn router(state: AppState) -> Router {
         .merge(complaints::pages())
         .merge(parts::pages())
         .merge(care_plans::pages())
-        .merge(stock::pages());
+        .merge(stock::pages())
+        .merge(objectives::pages());
     let api = api::routes()
         .merge(archive::api())
         .merge(import::api())
@@ -343,7 +346,8 @@ pub fn router(state: AppState) -> Router {
         .merge(complaints::api())
         .merge(parts::api())
         .merge(care_plans::api())
-        .merge(stock::api());
+        .merge(stock::api())
+        .merge(objectives::api());
     Router::new()
         .merge(pages)
         .nest("/api/v1", api)

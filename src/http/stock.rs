@@ -22,11 +22,13 @@ use super::web::{FormData, FormErrors, Layout, render, render_status};
 use super::{AppState, Ctx};
 use crate::error::{AppError, AppResult};
 use crate::i18n::field_error;
+use crate::service::part_requests::{self as requests, CloseInput, RequestInput};
 use crate::service::stock::{
     self as svc, AccuracyReport, AccuracyRow, AlertUpdate, FailureReport, MovementPage, MovementRequest, PartFailures,
     Posted, StockPage,
 };
 use crate::service::work_orders::{today, yuan};
+use crate::store::part_requests::PartRequest;
 use crate::store::parts::Warehouse;
 use crate::store::stock::{Movement, MovementFilter, PartAlert, StockRow, StockTotals};
 use crate::tabular::Table;
@@ -34,9 +36,11 @@ use crate::tabular::Table;
 #[derive(OpenApi)]
 #[openapi(
     paths(api_post, api_movements, api_movement, api_stock, api_accuracy, api_accuracy_target, api_failures,
-        api_policy, api_set_policy, api_alert),
+        api_policy, api_set_policy, api_alert, api_requests, api_request_create, api_request_fulfil,
+        api_request_cancel),
     components(schemas(MovementRequest, Posted, Movement, MovementPage, StockRow, StockPage, StockTotals,
-        AccuracyReport, AccuracyRow, FailureReport, PartFailures, PartAlert, AlertUpdate, TargetInput)),
+        AccuracyReport, AccuracyRow, FailureReport, PartFailures, PartAlert, AlertUpdate, TargetInput, PartRequest,
+        RequestInput, CloseInput, VersionInput)),
     tags((name = "stock", description = "Stock per location, movements, picking accuracy, key-part failures (R8)"))
 )]
 pub struct ApiDoc;
@@ -51,6 +55,9 @@ pub fn api() -> Router<AppState> {
         .route("/stock/failures", get(api_failures))
         .route("/stock/failure-policy", get(api_policy).put(api_set_policy))
         .route("/stock/alerts/{id}", put(api_alert))
+        .route("/stock/requests", get(api_requests).post(api_request_create))
+        .route("/stock/requests/{id}/fulfil", post(api_request_fulfil))
+        .route("/stock/requests/{id}/cancel", post(api_request_cancel))
 }
 
 pub fn pages() -> Router<AppState> {
@@ -60,6 +67,8 @@ pub fn pages() -> Router<AppState> {
         .route("/stock/accuracy", get(accuracy_page))
         .route("/stock/failures", get(failures_page))
         .route("/stock/alerts/{id}", post(alert_submit))
+        .route("/stock/requests", get(requests_page))
+        .route("/stock/requests/{id}/{action}", post(request_submit))
 }
 
 /// Names of the codes a page shows, in its language.
@@ -662,6 +671,9 @@ async fn alert_submit(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>,
 /// from (his van) with what it holds.
 pub struct OrderParts {
     pub movements: Vec<Movement>,
+    pub requests: Vec<PartRequest>,
+    /// The warehouses a request may ask (every active location but vans).
+    pub sources: Vec<Warehouse>,
     pub van: Option<Warehouse>,
     pub van_stock: Vec<StockRow>,
 }
@@ -692,10 +704,212 @@ pub async fn order_parts(st: &AppState, ctx: &Ctx, order_id: i64, engineer_id: O
     let f = MovementFilter { order_id: Some(order_id), limit: 200, ..Default::default() };
     let movements = svc::movements(&st.db, &actor, f).await?.items;
     let (locations, _) = svc::locations(&st.db, &actor).await?;
-    let van = engineer_id.and_then(|e| locations.into_iter().find(|w| w.engineer_id == Some(e)));
+    let f = crate::store::part_requests::Filter { order_id: Some(order_id), limit: 100, ..Default::default() };
+    let requests = requests::list(&st.db, &actor, &f).await?;
+    let van = locations.iter().find(|w| engineer_id.is_some() && w.engineer_id == engineer_id).cloned();
+    let sources = locations.into_iter().filter(|w| w.kind != "van").collect();
     let van_stock = match &van {
         Some(v) => svc::stock_page(&st.db, &actor, v.id, None, true, None, 200).await?.rows,
         None => vec![],
     };
-    Ok(OrderParts { movements, van, van_stock })
+    Ok(OrderParts { movements, requests, sources, van, van_stock })
+}
+
+// ================================================================ parts requests
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct RequestParams {
+    /// The warehouse asked.
+    warehouse_id: Option<i64>,
+    order_id: Option<i64>,
+    van_id: Option<i64>,
+    /// open (default: the picking queue, oldest first) | all (newest first)
+    #[serde(default)]
+    status: String,
+    /// Default 100, at most 500.
+    limit: Option<i64>,
+}
+
+fn request_filter(p: &RequestParams) -> AppResult<crate::store::part_requests::Filter> {
+    let open_only = match p.status.trim() {
+        "" | "open" => true,
+        "all" => false,
+        _ => return Err(AppError::one("status", "error.bad_parameter")),
+    };
+    Ok(crate::store::part_requests::Filter {
+        warehouse_id: p.warehouse_id,
+        order_id: p.order_id,
+        van_id: p.van_id,
+        open_only,
+        limit: p.limit.unwrap_or(100),
+    })
+}
+
+/// Parts requests: a warehouse's picking queue (open, oldest first) or every request.
+#[utoipa::path(get, path = "/api/v1/stock/requests", params(RequestParams),
+    responses((status = 200, body = [PartRequest]), (status = 422)), tag = "stock")]
+async fn api_requests(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    ApiQuery(p): ApiQuery<RequestParams>,
+) -> AppResult<axum::Json<Vec<PartRequest>>> {
+    Ok(axum::Json(requests::list(&st.db, &ctx.actor()?, &request_filter(&p)?).await?))
+}
+
+/// Asks a warehouse for parts, delivered to a van (default the caller's) — an engineer for his
+/// own van and orders. The warehouse staff are e-mailed.
+#[utoipa::path(post, path = "/api/v1/stock/requests", request_body = RequestInput,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retried request return the first answer")),
+    responses((status = 201, body = PartRequest), (status = 403), (status = 422)), tag = "stock")]
+async fn api_request_create(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    ApiJson(input): ApiJson<RequestInput>,
+) -> AppResult<Response> {
+    let actor = ctx.actor()?;
+    super::api::create_once(&st, &actor, &headers, "stock.request", async |idem| {
+        requests::create(&st.db, &actor, &input, idem).await
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+struct VersionInput {
+    version: i64,
+}
+
+/// The warehouse picks a request: a transfer from the warehouse into the van (409 when the
+/// request changed or closed meanwhile; 422 on `qty` when the warehouse lacks the pieces).
+#[utoipa::path(post, path = "/api/v1/stock/requests/{id}/fulfil", params(("id" = i64, Path)),
+    request_body = VersionInput,
+    responses((status = 200, body = PartRequest), (status = 403), (status = 409), (status = 422)), tag = "stock")]
+async fn api_request_fulfil(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    ApiJson(v): ApiJson<VersionInput>,
+) -> AppResult<axum::Json<PartRequest>> {
+    Ok(axum::Json(requests::fulfil(&st.db, &ctx.actor()?, id, v.version).await?))
+}
+
+/// Cancels an open request with a reason (the warehouse, or whoever asked).
+#[utoipa::path(post, path = "/api/v1/stock/requests/{id}/cancel", params(("id" = i64, Path)),
+    request_body = CloseInput,
+    responses((status = 200, body = PartRequest), (status = 403), (status = 409), (status = 422)), tag = "stock")]
+async fn api_request_cancel(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    ApiJson(c): ApiJson<CloseInput>,
+) -> AppResult<axum::Json<PartRequest>> {
+    Ok(axum::Json(requests::cancel(&st.db, &ctx.actor()?, id, &c).await?))
+}
+
+#[derive(Template)]
+#[template(path = "stock/requests.html")]
+struct RequestsHtml {
+    l: Layout,
+    locations: Vec<Warehouse>,
+    warehouse_id: Option<i64>,
+    open_only: bool,
+    items: Vec<PartRequest>,
+    errors: FormErrors,
+}
+impl StockLabels for RequestsHtml {
+    fn layout(&self) -> &Layout {
+        &self.l
+    }
+}
+impl RequestsHtml {
+    fn is_location(&self, id: &i64) -> bool {
+        self.warehouse_id == Some(*id)
+    }
+}
+
+async fn requests_view(st: &AppState, ctx: &Ctx, p: RequestParams, errors: Vec<FieldError>) -> AppResult<Response> {
+    let actor = ctx.actor()?;
+    let f = request_filter(&p)?;
+    let items = requests::list(&st.db, &actor, &f).await?;
+    let (locations, _) = svc::locations(&st.db, &actor).await?;
+    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    Ok(render_status(
+        status,
+        &RequestsHtml {
+            l: Layout::new(ctx, "stock.requests_title"),
+            locations: locations.into_iter().filter(|w| w.kind != "van").collect(),
+            warehouse_id: p.warehouse_id,
+            open_only: f.open_only,
+            items,
+            errors: FormErrors::new(errors, ctx.locale),
+        },
+    ))
+}
+
+async fn requests_page(State(st): State<AppState>, ctx: Ctx, Query(p): Query<RequestParams>) -> AppResult<Response> {
+    requests_view(&st, &ctx, p, vec![]).await
+}
+
+/// The picking queue's buttons (fulfil, cancel) and the order page's request form (`new`).
+async fn request_submit(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path((id, action)): Path<(i64, String)>,
+    body: Bytes,
+) -> AppResult<Response> {
+    let form = FormData::parse(&body);
+    let actor = ctx.actor()?;
+    let version = form.get("version").trim().parse().unwrap_or_default();
+    let back = form.get("back");
+    let back = if back.starts_with('/') && !back.starts_with("//") { back } else { "/stock/requests".into() };
+    let result = match action.as_str() {
+        "fulfil" => requests::fulfil(&st.db, &actor, id, version).await.map(|_| ()),
+        "cancel" => {
+            requests::cancel(&st.db, &actor, id, &CloseInput { version, note: form.get("note") }).await.map(|_| ())
+        }
+        _ => return Err(AppError::NotFound),
+    };
+    match result {
+        Ok(()) => Ok(Redirect::to(&back).into_response()),
+        Err(AppError::Validation(list)) => {
+            requests_view(
+                &st,
+                &ctx,
+                RequestParams { warehouse_id: form.id("warehouse_id"), ..Default::default() },
+                list,
+            )
+            .await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The order page's "ask the warehouse" form.
+pub async fn order_request(st: &AppState, ctx: &Ctx, order_id: i64, form: &FormData) -> AppResult<()> {
+    let actor = ctx.actor()?;
+    let mut errors = vec![];
+    let qty = match form.get("qty").trim() {
+        "" => None,
+        v => v.parse().map(Some).unwrap_or_else(|_| {
+            errors.push(field_error("qty", "stock.error.number"));
+            None
+        }),
+    };
+    let input = RequestInput {
+        part_id: None,
+        part_no: Some(form.get("part_no")),
+        qty,
+        warehouse_id: form.id("warehouse_id"),
+        van_id: form.id("van_id"),
+        order_id: Some(order_id),
+        note: form.get("note"),
+    };
+    AppError::check(errors)?;
+    let key = form.get("idem");
+    let (idem, done) = super::api::page_idem(st, &actor, &key, "stock.request.page", "/id").await?;
+    if done.is_some() {
+        return Ok(());
+    }
+    requests::create(&st.db, &actor, &input, idem.as_ref()).await.map(|_| ())
 }

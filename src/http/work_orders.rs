@@ -1084,6 +1084,13 @@ async fn parts_submit(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>,
     let form = FormData::parse(&body);
     let actor = ctx.actor()?;
     svc::visible_order(&st.db, &actor, id).await?;
+    if form.get("kind") == "request" {
+        return match super::stock::order_request(&st, &ctx, id, &form).await {
+            Ok(()) => Ok(Redirect::to(&format!("/work-orders/{id}#parts")).into_response()),
+            Err(AppError::Validation(list)) => order_view(&st, &ctx, id, list, form, Some("parts")).await,
+            Err(e) => Err(e),
+        };
+    }
     let mut errors = vec![];
     let mut r = super::stock::request_of(&form, &mut errors);
     r.order_id = Some(id);
@@ -1222,6 +1229,9 @@ async fn act_submit(
 struct ReportPage {
     l: Layout,
     d: OrderDetail,
+    /// The parts issued from stock (what is left on the order after returns) and the faulty
+    /// pieces taken out: the report is the basis of expense claims.
+    parts: super::stock::OrderParts,
     company: String,
     hotline: String,
     fault_name: String,
@@ -1252,7 +1262,9 @@ async fn report_page(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) 
             .unwrap_or_default(),
         None => String::new(),
     };
-    Ok(render(&ReportPage { l: Layout::new(&ctx, "wo.report_title"), d, company, hotline, fault_name }))
+    drop(c);
+    let parts = super::stock::order_parts(&st, &ctx, id, None).await?;
+    Ok(render(&ReportPage { l: Layout::new(&ctx, "wo.report_title"), d, parts, company, hotline, fault_name }))
 }
 
 // ------------------------------------------------------------------ the engineer's phone

@@ -13,6 +13,8 @@ pub mod entitlement;
 pub mod import;
 pub mod intake;
 pub mod notifications;
+pub mod objectives;
+pub mod part_requests;
 pub mod parts;
 pub mod sla;
 pub mod stock;

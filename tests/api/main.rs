@@ -13,6 +13,7 @@ mod foundation;
 mod r#gen;
 mod helpers;
 mod notifications;
+mod objectives;
 mod parts;
 mod reminders;
 mod sla;

@@ -19,6 +19,7 @@ both!(
     concurrent_issues_of_the_last_pieces,
     picking_accuracy_and_key_part_failure_alerts,
     pages_show_stock_and_post_movements,
+    an_engineer_asks_the_warehouse_for_parts,
 );
 
 fn fields(v: &Value) -> Vec<String> {
@@ -601,6 +602,8 @@ async fn pages_show_stock_and_post_movements(app: &TestApp) {
     assert!(r.status().is_redirection(), "{}", r.status());
     let (_, html) = page(&engineer, format!("/work-orders/{order}")).await;
     assert!(html.contains("order-movement-") && html.contains("return-"), "{html}");
+    let (_, report) = page(&engineer, format!("/work-orders/{order}/report")).await;
+    assert!(report.contains("report-part-") && report.contains("P-9"), "the printed report lists the part: {report}");
     let form =
         [("idem", "k4"), ("kind", "issue"), ("from_id", &van.to_string()), ("part_id", &p.to_string()), ("qty", "9")];
     let r = engineer.post(app.url(&format!("/work-orders/{order}/parts"))).form(&form).send().await.unwrap();
@@ -610,5 +613,89 @@ async fn pages_show_stock_and_post_movements(app: &TestApp) {
         let (status, _) = page(&wh, path.to_string()).await;
         assert_eq!(status, 200, "{path}");
     }
+    ledger_is_balanced(app).await;
+}
+
+async fn an_engineer_asks_the_warehouse_for_parts(app: &TestApp) {
+    let wh = app.token("warehouse").await;
+    let engineer = app.token("engineer").await;
+    let me = user_id(app, "engineer").await;
+    let other = user_id(app, "engineer2").await;
+    let central = location(app, "C1", "central", None).await;
+    let van = location(app, "VAN-ZW", "van", Some(me)).await;
+    let other_van = location(app, "VAN-LY", "van", Some(other)).await;
+    let p = part(app, "R-1", false, false).await;
+    let order = engineers_order(app, me).await["order"]["id"].as_i64().unwrap();
+
+    // Field by field; only for his own van.
+    let (status, v) =
+        app.api(Method::POST, "/api/v1/stock/requests", &engineer, Some(json!({"part_no": "NOPE"}))).await;
+    assert_eq!(status, 422);
+    assert_eq!(fields(&v), ["part_id", "qty", "warehouse_id"]);
+    let body = json!({"part_id": p, "qty": 2, "warehouse_id": central, "van_id": other_van, "order_id": order});
+    let (status, _) = app.api(Method::POST, "/api/v1/stock/requests", &engineer, Some(body)).await;
+    assert_eq!(status, 403);
+    let body = json!({"part_no": "R-1", "qty": 2, "warehouse_id": central, "order_id": order, "note": "明早上门前要"});
+    let (status, r) = app.api(Method::POST, "/api/v1/stock/requests", &engineer, Some(body)).await;
+    assert_eq!(status, 201, "{r}");
+    assert_eq!((r["van_id"].as_i64(), r["status"].as_str()), (Some(van), Some("open")), "his own van by default");
+    let id = r["id"].as_i64().unwrap();
+
+    // The warehouse's queue; picking without stock leaves the request open.
+    let (_, q) = app.api(Method::GET, &format!("/api/v1/stock/requests?warehouse_id={central}"), &wh, None).await;
+    assert_eq!(q.as_array().unwrap().len(), 1, "{q}");
+    let fulfil = format!("/api/v1/stock/requests/{id}/fulfil");
+    let (status, v) = app.api(Method::POST, &fulfil, &engineer, Some(json!({"version": 1}))).await;
+    assert_eq!(status, 403, "{v}");
+    let (status, v) = app.api(Method::POST, &fulfil, &wh, Some(json!({"version": 1}))).await;
+    assert_eq!((status, fields(&v)), (422, vec!["qty".to_string()]), "{v}");
+    ok(app, &wh, json!({"kind": "receipt", "part_id": p, "qty": 5, "to_id": central})).await;
+    let (status, _) = app.api(Method::POST, &fulfil, &wh, Some(json!({"version": 0}))).await;
+    assert_eq!(status, 409);
+    let (status, v) = app.api(Method::POST, &fulfil, &wh, Some(json!({"version": 1}))).await;
+    assert_eq!((status, v["status"].as_str()), (200, Some("fulfilled")), "{v}");
+    assert!(v["movement_id"].is_i64());
+    assert_eq!(on_hand(app, &wh, van, p).await, (2, 0));
+    let (status, _) = app.api(Method::POST, &fulfil, &wh, Some(json!({"version": 2}))).await;
+    assert_eq!(status, 409, "picked once");
+    let (_, m) = app.api(Method::GET, &format!("/api/v1/stock/movements?order_id={order}"), &wh, None).await;
+    assert_eq!(m["items"][0]["kind"], "transfer", "the pick names the order: {m}");
+
+    // He cancels another request of his, with a reason.
+    let body = json!({"part_id": p, "qty": 1, "warehouse_id": central});
+    let (_, r2) = app.api(Method::POST, "/api/v1/stock/requests", &engineer, Some(body)).await;
+    let cancel = format!("/api/v1/stock/requests/{}/cancel", r2["id"]);
+    let (status, v) = app.api(Method::POST, &cancel, &engineer, Some(json!({"version": 1}))).await;
+    assert_eq!((status, fields(&v)), (422, vec!["note".to_string()]));
+    let (status, v) =
+        app.api(Method::POST, &cancel, &engineer, Some(json!({"version": 1, "note": "客户已自行更换"}))).await;
+    assert_eq!((status, v["status"].as_str()), (200, Some("cancelled")), "{v}");
+    let mut c = app.db.read().await.unwrap();
+    let mails: i64 = aftersales::on_conn!(c.conn(), |e| {
+        sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE event = 'part_request'").fetch_one(&mut *e).await.unwrap()
+    });
+    drop(c);
+    assert_eq!(mails, 2, "the warehouse hears of each request");
+
+    // Pages: the queue, and the order page's request form.
+    let page = app.login("warehouse", "demo1234").await;
+    let html = page.get(app.url("/stock/requests?status=all")).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains(&format!("request-{id}")), "{html}");
+    let eng = app.login("engineer", "demo1234").await;
+    let html = eng.get(app.url(&format!("/work-orders/{order}"))).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("request-form") && html.contains("order-requests"), "{html}");
+    let form = [
+        ("idem", "rq1"),
+        ("kind", "request"),
+        ("van_id", &van.to_string()),
+        ("part_no", "R-1"),
+        ("qty", "1"),
+        ("warehouse_id", &central.to_string()),
+    ];
+    let r = eng.post(app.url(&format!("/work-orders/{order}/parts"))).form(&form).send().await.unwrap();
+    assert!(r.status().is_redirection(), "{}", r.status());
+    eng.post(app.url(&format!("/work-orders/{order}/parts"))).form(&form).send().await.unwrap();
+    let (_, q) = app.api(Method::GET, &format!("/api/v1/stock/requests?order_id={order}&status=all"), &wh, None).await;
+    assert_eq!(q.as_array().unwrap().len(), 2, "the first and the page's (a double click asks once): {q}");
     ledger_is_balanced(app).await;
 }

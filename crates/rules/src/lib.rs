@@ -44,6 +44,7 @@ pub mod care;
 pub mod complaint;
 pub mod entitlement;
 pub mod error;
+pub mod metrics;
 pub mod parts;
 pub mod sla;
 pub mod work_order;
