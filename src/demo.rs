@@ -78,6 +78,7 @@ pub async fn load(db: &Db) -> anyhow::Result<bool> {
     }
     load_archive(db, &actor).await?;
     load_work_orders(db, &actor).await?;
+    load_parts(db, &actor).await?;
     let mut tx = db.begin().await?;
     store::settings::set(tx.conn(), "demo_loaded", &chrono::Utc::now().to_rfc3339()).await?;
     tx.commit().await?;
@@ -356,6 +357,211 @@ async fn load_work_orders(db: &Db, actor: &Actor) -> anyhow::Result<()> {
                 .map_err(|e| fail("assignment", e))?;
         }
     }
+    Ok(())
+}
+
+/// (part number, Chinese, English, key part, serial-tracked, cost, price in fen, supplier, models)
+type DemoPart = (&'static str, &'static str, &'static str, bool, bool, i64, i64, &'static str, &'static [&'static str]);
+
+/// Spare parts fitting the demo models, a central warehouse, a regional one per region, a van
+/// for each engineer, reorder points on a few parts and opening stock received.
+async fn load_parts(db: &Db, actor: &Actor) -> anyhow::Result<()> {
+    use crate::service::parts::{self, PartInput, ReorderInput, WarehouseInput};
+    {
+        let mut c = db.read().await?;
+        if !store::parts::list_parts(c.conn(), &store::parts::PartFilter { limit: 1, ..Default::default() })
+            .await?
+            .is_empty()
+        {
+            return Ok(());
+        }
+    }
+    let fail = |what: &str, e: AppError| anyhow::anyhow!("loading the demo {what} failed: {e:?}");
+    let models: std::collections::HashMap<String, i64> =
+        parts::models(db).await.map_err(|e| fail("models", e))?.into_iter().map(|m| (m.code, m.id)).collect();
+    let catalogue: [DemoPart; 11] = [
+        (
+            "CP-KF35",
+            "压缩机（KF35 变频）",
+            "Compressor (KF35 inverter)",
+            true,
+            true,
+            68_000,
+            128_000,
+            "上海海立电器有限公司",
+            &["HX-KF35"],
+        ),
+        (
+            "CB-KF35",
+            "室内机控制板",
+            "Indoor unit controller board",
+            true,
+            false,
+            18_500,
+            36_000,
+            "深圳拓邦股份有限公司",
+            &["HX-KF35"],
+        ),
+        (
+            "MT-KF35",
+            "室外风机电机",
+            "Outdoor fan motor",
+            true,
+            false,
+            9_800,
+            19_800,
+            "卧龙电气驱动集团股份有限公司",
+            &["HX-KF35"],
+        ),
+        ("FL-KF35", "空气滤网", "Air filter", false, false, 800, 2_500, "苏州净化滤材有限公司", &["HX-KF35"]),
+        ("RC-KF35", "遥控器", "Remote control", false, false, 1_500, 4_500, "宁波遥控电子有限公司", &["HX-KF35"]),
+        (
+            "CP-LG120",
+            "螺杆主机",
+            "Screw compressor airend",
+            true,
+            true,
+            2_800_000,
+            4_500_000,
+            "复盛实业（上海）有限公司",
+            &["HX-LG120"],
+        ),
+        (
+            "CB-LG120",
+            "主控制器（PLC）",
+            "Main controller (PLC)",
+            true,
+            false,
+            320_000,
+            580_000,
+            "深圳拓邦股份有限公司",
+            &["HX-LG120"],
+        ),
+        ("FL-LG120", "油过滤器", "Oil filter", false, false, 12_000, 26_000, "苏州净化滤材有限公司", &["HX-LG120"]),
+        (
+            "MT-EV01",
+            "驱动电机",
+            "Drive motor",
+            true,
+            true,
+            1_250_000,
+            2_200_000,
+            "卧龙电气驱动集团股份有限公司",
+            &["HX-EV01"],
+        ),
+        ("MT-FS10", "风扇电机", "Fan motor", true, false, 4_500, 9_800, "卧龙电气驱动集团股份有限公司", &["HX-FS10"]),
+        (
+            "BR-608",
+            "轴承 608-2RS",
+            "Bearing 608-2RS",
+            false,
+            false,
+            300,
+            1_200,
+            "人本集团有限公司",
+            &["HX-FS10", "HX-LG120"],
+        ),
+    ];
+    for (no, zh, en, key, serial, cost, price, supplier, fits) in catalogue {
+        let input = PartInput {
+            part_no: no.into(),
+            name_zh: zh.into(),
+            name_en: en.into(),
+            key_part: key,
+            serial_tracked: serial,
+            unit_cost_cents: cost,
+            price_cents: price,
+            supplier: supplier.into(),
+            model_ids: fits.iter().filter_map(|m| models.get(*m).copied()).collect(),
+        };
+        parts::create(db, actor, &input, None).await.map_err(|e| fail("part", e))?;
+    }
+    let mut locations = vec![
+        ("WH-SH", "上海总仓", "central", Some("east"), None),
+        ("RW-EAST", "华东分仓（杭州）", "regional", Some("east"), None),
+        ("RW-SOUTH", "华南分仓（广州）", "regional", Some("south"), None),
+        ("RW-NORTH", "华北分仓（北京）", "regional", Some("north"), None),
+        ("RW-SW", "西南分仓（成都）", "regional", Some("southwest"), None),
+    ];
+    for (login, code) in [("engineer", "VAN-ENG1"), ("engineer2", "VAN-ENG2")] {
+        let mut c = db.read().await?;
+        if let Some(u) = store::users::by_login(c.conn(), login).await? {
+            locations.push((
+                code,
+                if login == "engineer" { "张伟的车载库" } else { "刘洋的车载库" },
+                "van",
+                None,
+                Some(u.id),
+            ));
+        }
+    }
+    let mut ids = std::collections::HashMap::new();
+    for (code, name, kind, region, engineer) in locations {
+        let input = WarehouseInput {
+            code: code.into(),
+            name: name.into(),
+            kind: kind.into(),
+            region_code: region.map(str::to_string),
+            engineer_id: engineer,
+        };
+        let d = parts::create_warehouse(db, actor, &input, None).await.map_err(|e| fail("warehouse", e))?;
+        ids.insert(code, d.warehouse.id);
+    }
+    for (code, part_no, point, qty) in [
+        ("WH-SH", "CP-KF35", 5, 10),
+        ("WH-SH", "CB-KF35", 5, 0),
+        ("WH-SH", "FL-KF35", 50, 200),
+        ("WH-SH", "FL-LG120", 10, 20),
+        ("RW-EAST", "FL-KF35", 10, 30),
+        ("RW-SOUTH", "RC-KF35", 5, 0),
+        ("VAN-ENG1", "FL-KF35", 2, 5),
+        ("VAN-ENG2", "FL-KF35", 2, 5),
+    ] {
+        let Some(&w) = ids.get(code) else { continue };
+        let input = ReorderInput { part_id: None, part_no: part_no.into(), reorder_point: point, reorder_qty: qty };
+        parts::set_reorder(db, actor, w, &input).await.map_err(|e| fail("reorder point", e))?;
+    }
+    // Opening stock, received in one go; a few locations are left at or below their reorder
+    // point so the replenishment list has something to show.
+    let by_no: std::collections::HashMap<String, i64> = {
+        let mut c = db.read().await?;
+        let f = store::parts::PartFilter { limit: 1000, ..Default::default() };
+        store::parts::list_parts(c.conn(), &f).await?.into_iter().map(|p| (p.part_no, p.id)).collect()
+    };
+    let opening: &[(&str, &[(&str, i64)])] = &[
+        (
+            "WH-SH",
+            &[
+                ("CP-KF35", 12),
+                ("CB-KF35", 4),
+                ("MT-KF35", 10),
+                ("FL-KF35", 30),
+                ("RC-KF35", 40),
+                ("CP-LG120", 2),
+                ("CB-LG120", 3),
+                ("FL-LG120", 25),
+                ("MT-EV01", 2),
+                ("MT-FS10", 20),
+                ("BR-608", 100),
+            ],
+        ),
+        ("RW-EAST", &[("FL-KF35", 25), ("CB-KF35", 2), ("RC-KF35", 6)]),
+        ("RW-SOUTH", &[("FL-KF35", 10), ("RC-KF35", 3)]),
+        ("VAN-ENG1", &[("FL-KF35", 2), ("RC-KF35", 1), ("CB-KF35", 1)]),
+        ("VAN-ENG2", &[("FL-KF35", 4), ("RC-KF35", 1)]),
+    ];
+    let now = chrono::Utc::now();
+    let mut tx = db.begin().await?;
+    for (code, lines) in opening {
+        let Some(&w) = ids.get(code) else { continue };
+        for (no, qty) in lines.iter() {
+            let Some(&part) = by_no.get(*no) else { continue };
+            crate::service::stock::receive_in_tx(&mut tx, actor, part, w, *qty, "期初库存", now)
+                .await
+                .map_err(|e| fail("opening stock", e))?;
+        }
+    }
+    tx.commit().await?;
     Ok(())
 }
 

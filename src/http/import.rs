@@ -34,7 +34,25 @@ pub fn api() -> Router<AppState> {
 struct UploadPage {
     l: Layout,
     kind: String,
+    /// The kinds the user may import: code and label.
+    kinds: Vec<(&'static str, String)>,
     errors: FormErrors,
+}
+
+const KINDS: [(Kind, &str); 5] = [
+    (Kind::Customers, "archive.customers"),
+    (Kind::Units, "archive.units"),
+    (Kind::Models, "archive.products"),
+    (Kind::Parts, "part.title"),
+    (Kind::Stock, "part.opening_stock"),
+];
+
+/// What the user may import, or 403 when nothing.
+fn kinds_for(ctx: &Ctx) -> AppResult<Vec<(&'static str, String)>> {
+    let actor = ctx.actor()?;
+    let kinds: Vec<(&'static str, String)> =
+        KINDS.iter().filter(|(k, _)| k.allowed(&actor)).map(|(k, label)| (k.code(), ctx.t(label))).collect();
+    if kinds.is_empty() { Err(AppError::Forbidden) } else { Ok(kinds) }
 }
 
 #[derive(Deserialize)]
@@ -44,9 +62,11 @@ struct KindQuery {
 }
 
 async fn upload_page(ctx: Ctx, Query(q): Query<KindQuery>) -> AppResult<Response> {
-    ctx.actor()?.require(crate::domain::Perm::EditArchive)?;
-    let kind = Kind::parse(&q.kind).unwrap_or(Kind::Customers).code().to_string();
-    Ok(super::web::render(&UploadPage { l: Layout::new(&ctx, "import.title"), kind, errors: FormErrors::default() }))
+    let kinds = kinds_for(&ctx)?;
+    let kind = Kind::parse(&q.kind).map(Kind::code).filter(|k| kinds.iter().any(|(c, _)| c == k)).unwrap_or(kinds[0].0);
+    let page =
+        UploadPage { l: Layout::new(&ctx, "import.title"), kind: kind.into(), kinds, errors: FormErrors::default() };
+    Ok(super::web::render(&page))
 }
 
 async fn upload(State(st): State<AppState>, ctx: Ctx, mut mp: Multipart) -> AppResult<Response> {
@@ -82,8 +102,9 @@ async fn upload(State(st): State<AppState>, ctx: Ctx, mut mp: Multipart) -> AppR
             Ok(Redirect::to(&format!("/import/{id}")).into_response())
         }
         Err(e) => {
-            let page =
-                UploadPage { l: Layout::new(&ctx, "import.title"), kind, errors: FormErrors::new(vec![e], ctx.locale) };
+            let kinds = kinds_for(&ctx)?;
+            let errors = FormErrors::new(vec![e], ctx.locale);
+            let page = UploadPage { l: Layout::new(&ctx, "import.title"), kind, kinds, errors };
             Ok(super::web::render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
         }
     }
@@ -129,6 +150,16 @@ impl PreviewPage {
 
     fn shown_errors(&self) -> &[import::RowError] {
         self.report.as_ref().map(|r| &r.errors[..r.errors.len().min(SHOWN_ERRORS)]).unwrap_or(&[])
+    }
+
+    /// Where the imported records are seen.
+    fn view_link(&self) -> &'static str {
+        match self.kind {
+            Kind::Models => "/products",
+            Kind::Parts => "/parts",
+            Kind::Stock => "/warehouses",
+            Kind::Customers | Kind::Units => "/customers",
+        }
     }
 
     fn message(&self, e: &import::RowError) -> String {
@@ -281,10 +312,12 @@ struct ImportQuery {
     filename: String,
 }
 
-/// Imports customers or units from the request body (.xlsx or .csv, headers in the first
-/// row, mapped by their names in Chinese or English). Errors are reported per row and
-/// column; unless `only_valid`, one error means nothing is written (422).
-#[utoipa::path(post, path = "/api/v1/import/{kind}", params(("kind" = String, Path, description = "customers, units or models"), ImportQuery),
+/// Imports customers, units, product models, parts (an existing part number updates its part)
+/// or opening stock (a receipt per row, and the reorder point when given) from the request
+/// body (.xlsx or .csv, headers in the first row, mapped by their names in Chinese or English).
+/// Errors are reported per row and column; unless `only_valid`, one error means nothing is
+/// written (422).
+#[utoipa::path(post, path = "/api/v1/import/{kind}", params(("kind" = String, Path, description = "customers, units, models, parts or stock"), ImportQuery),
     request_body(content = Vec<u8>, content_type = "application/octet-stream"),
     responses((status = 200, body = Report), (status = 422, body = Report)), tag = "archive")]
 async fn api_import(

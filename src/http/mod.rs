@@ -13,6 +13,7 @@ pub mod entitlement;
 pub mod exports;
 pub mod import;
 pub mod objectives;
+pub mod parts;
 pub mod reports;
 pub mod sla;
 pub mod stock;
@@ -310,6 +311,7 @@ pub fn openapi_doc() -> utoipa::openapi::OpenApi {
     doc.merge(care::ApiDoc::openapi());
     doc.merge(campaigns::ApiDoc::openapi());
     doc.merge(complaints::ApiDoc::openapi());
+    doc.merge(parts::ApiDoc::openapi());
     doc.merge(care_plans::ApiDoc::openapi());
     doc.merge(stock::ApiDoc::openapi());
     doc.merge(objectives::ApiDoc::openapi());
@@ -331,6 +333,7 @@ pub fn router(state: AppState) -> Router {
         .merge(care::pages())
         .merge(campaigns::pages())
         .merge(complaints::pages())
+        .merge(parts::pages())
         .merge(care_plans::pages())
         .merge(stock::pages())
         .merge(objectives::pages())
@@ -347,6 +350,7 @@ pub fn router(state: AppState) -> Router {
         .merge(care::api())
         .merge(campaigns::api())
         .merge(complaints::api())
+        .merge(parts::api())
         .merge(care_plans::api())
         .merge(stock::api())
         .merge(objectives::api())

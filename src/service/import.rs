@@ -1,16 +1,17 @@
-//! Import of customers and sold units from the spreadsheets companies keep (.xlsx, .csv):
+//! Import of customers, sold units, product models, the parts catalogue and opening stock from
+//! the spreadsheets companies keep (.xlsx, .csv):
 //! parse, guess the column mapping from the headers (Chinese or English), check every row
 //! and report each problem by row and column, then write everything in one transaction —
 //! or nothing. Serials and phones stay text; Excel date serials become dates.
 
 use std::collections::{HashMap, HashSet};
 
-use chrono::{NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use rules::FieldError;
 use serde::{Deserialize, Serialize};
 
-use super::Actor;
 use super::archive::{self, CustomerInput, UnitInput};
+use super::{Actor, parts};
 use crate::db::Db;
 use crate::domain::Perm;
 use crate::error::{AppError, AppResult};
@@ -26,6 +27,10 @@ pub enum Kind {
     Customers,
     Units,
     Models,
+    /// The parts catalogue: a part number already there updates its part.
+    Parts,
+    /// Opening stock: a receipt per row, and the reorder point and quantity when given.
+    Stock,
 }
 
 impl Kind {
@@ -34,6 +39,8 @@ impl Kind {
             "customers" => Some(Kind::Customers),
             "units" => Some(Kind::Units),
             "models" => Some(Kind::Models),
+            "parts" => Some(Kind::Parts),
+            "stock" => Some(Kind::Stock),
             _ => None,
         }
     }
@@ -43,7 +50,22 @@ impl Kind {
             Kind::Customers => "customers",
             Kind::Units => "units",
             Kind::Models => "models",
+            Kind::Parts => "parts",
+            Kind::Stock => "stock",
         }
+    }
+
+    /// What importing it takes: the archive's kinds, the parts catalogue, or moving stock too.
+    pub fn allowed(self, actor: &Actor) -> bool {
+        match self {
+            Kind::Customers | Kind::Units | Kind::Models => actor.can(Perm::EditArchive),
+            Kind::Parts => actor.can(Perm::ManageParts),
+            Kind::Stock => actor.can(Perm::ManageParts) && actor.can(Perm::MoveStock),
+        }
+    }
+
+    pub fn require(self, actor: &Actor) -> AppResult<()> {
+        if self.allowed(actor) { Ok(()) } else { Err(AppError::Forbidden) }
     }
 
     /// Target fields and the header names (lower-case) that mean them.
@@ -112,9 +134,32 @@ impl Kind {
                     &["保养周期（月）", "保养周期", "service interval (months)", "service interval"],
                 ),
             ],
+            Kind::Parts => &[
+                ("part_no", PART_NO_NAMES),
+                ("name_zh", &["名称", "配件名称", "中文名称", "名称（中文）", "name", "part name", "chinese name"]),
+                ("name_en", &["英文名称", "名称（英文）", "english name", "name (en)"]),
+                ("key_part", &["关键件", "关键零部件", "key part"]),
+                ("serial_tracked", &["序列号管理", "按序列号管理", "serial-tracked", "serial tracked"]),
+                (
+                    "unit_cost",
+                    &["单位成本", "成本", "成本价", "单位成本（元）", "unit cost", "cost", "unit cost (yuan)"],
+                ),
+                ("price", &["售价", "价格", "销售价", "售价（元）", "price", "price (yuan)"]),
+                ("supplier", &["供应商", "supplier"]),
+                ("models", &["适用型号", "型号", "models", "fits models", "models fitted"]),
+            ],
+            Kind::Stock => &[
+                ("part_no", PART_NO_NAMES),
+                ("warehouse", &["库位", "库位编码", "仓库", "仓库编码", "warehouse", "location", "location code"]),
+                ("qty", &["数量", "期初数量", "库存数量", "quantity", "qty", "opening quantity"]),
+                ("reorder_point", &["再订货点", "reorder point"]),
+                ("reorder_qty", &["订货量", "再订货量", "reorder quantity", "reorder qty"]),
+            ],
         }
     }
 }
+
+const PART_NO_NAMES: &[&str] = &["配件编号", "配件号", "料号", "物料编码", "part number", "part no", "part_no"];
 
 /// The cells of a sheet as text: the first row holds the headers.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -228,6 +273,8 @@ pub fn check_mapping(kind: Kind, mapping: &[Option<String>]) -> Result<Vec<Optio
         Kind::Customers => &["name"],
         Kind::Units => &["serial", "model"],
         Kind::Models => &["code", "name", "category", "grade", "policy"],
+        Kind::Parts => &["part_no", "name_zh"],
+        Kind::Stock => &["part_no", "warehouse", "qty"],
     };
     if required.iter().any(|r| !seen.contains(r)) {
         return Err(field_error("mapping", "import.error_mapping_required"));
@@ -262,6 +309,42 @@ enum Checked {
     Customer(Box<archive::Parsed>),
     Unit(Box<store::units::UnitData>),
     Model(Box<store::products::ModelData>),
+    Part(Box<parts::ImportPart>),
+    Stock(Box<StockRow>),
+}
+
+/// A checked row of opening stock.
+struct StockRow {
+    part: store::parts::Part,
+    warehouse: store::parts::Warehouse,
+    qty: i64,
+    /// The reorder point and quantity, when the row gives them.
+    reorder: Option<(i64, i64)>,
+}
+
+/// A whole number in a cell (empty: None), or an error of `field`.
+fn count_cell(raw: &str, field: &str, max: i64, key: &str, errors: &mut Vec<FieldError>) -> Option<i64> {
+    if raw.is_empty() {
+        return None;
+    }
+    match raw.replace([',', ' '], "").parse::<f64>() {
+        Ok(v) if v.fract() == 0.0 && (0.0..=max as f64).contains(&v) => Some(v as i64),
+        _ => {
+            errors.push(field_error(field, key));
+            None
+        }
+    }
+}
+
+/// "Same as row 3 of this file" on `field`.
+fn duplicate_row(field: &str, first: usize) -> FieldError {
+    let args = [("row", first.to_string())];
+    let args: Vec<(&str, &str)> = args.iter().map(|(a, b)| (*a, b.as_str())).collect();
+    FieldError::new(
+        field,
+        crate::i18n::tr_args("zh-CN", "import.error_duplicate_row", &args),
+        crate::i18n::tr_args("en", "import.error_duplicate_row", &args),
+    )
 }
 
 fn cell<'a>(row: &'a [String], mapping: &[Option<&'static str>], field: &str) -> &'a str {
@@ -329,6 +412,9 @@ async fn check_rows(
                     "contact_name"
                 }
             }
+            (Kind::Parts, "unit_cost_cents") => "unit_cost",
+            (Kind::Parts, "price_cents") => "price",
+            (Kind::Parts, "model_ids") => "models",
             _ => base,
         };
         mapping.iter().position(|m| *m == Some(target)).and_then(|i| grid.headers.get(i).cloned()).unwrap_or_default()
@@ -339,6 +425,13 @@ async fn check_rows(
         let mut c = db.read().await?;
         store::settings::regions(c.conn()).await?.into_iter().map(|r| r.code).collect()
     };
+    // The catalogues the parts kinds look rows up in (tens to thousands of entries).
+    let mut model_codes: HashMap<String, i64> = HashMap::new();
+    let mut parts_by_no: HashMap<String, Option<store::parts::Part>> = HashMap::new();
+    let mut warehouses_by_code: HashMap<String, Option<store::parts::Warehouse>> = HashMap::new();
+    if kind == Kind::Parts {
+        model_codes = parts::models(db).await?.into_iter().map(|m| (m.code.to_ascii_uppercase(), m.id)).collect();
+    }
     let total = grid.rows.len();
     for (i, row) in grid.rows.iter().enumerate() {
         if i % PROGRESS_EVERY == 0 {
@@ -494,6 +587,121 @@ async fn check_rows(
                     Err(e) => return Err(e),
                 }
             }
+            Kind::Parts => {
+                let mut pre = vec![];
+                let unit_cost = parts::parse_yuan(cell(row, mapping, "unit_cost")).unwrap_or_else(|_| {
+                    pre.push(field_error("unit_cost", "part.error.amount"));
+                    None
+                });
+                let price = parts::parse_yuan(cell(row, mapping, "price")).unwrap_or_else(|_| {
+                    pre.push(field_error("price", "part.error.amount"));
+                    None
+                });
+                let mut model_ids = vec![];
+                for code in cell(row, mapping, "models")
+                    .split(['、', ',', ';', '，', '；', '\n'])
+                    .map(str::trim)
+                    .filter(|c| !c.is_empty())
+                {
+                    match model_codes.get(&code.to_ascii_uppercase()) {
+                        Some(id) => model_ids.push(*id),
+                        None => {
+                            let args = [("code", code)];
+                            pre.push(FieldError::new(
+                                "models",
+                                crate::i18n::tr_args("zh-CN", "part.error.unknown_model_code", &args),
+                                crate::i18n::tr_args("en", "part.error.unknown_model_code", &args),
+                            ));
+                        }
+                    }
+                }
+                let input = parts::PartInput {
+                    part_no: cell(row, mapping, "part_no").into(),
+                    name_zh: cell(row, mapping, "name_zh").into(),
+                    name_en: cell(row, mapping, "name_en").into(),
+                    key_part: yes(cell(row, mapping, "key_part")),
+                    serial_tracked: yes(cell(row, mapping, "serial_tracked")),
+                    unit_cost_cents: unit_cost.unwrap_or(0),
+                    price_cents: price.unwrap_or(0),
+                    supplier: cell(row, mapping, "supplier").into(),
+                    model_ids: vec![],
+                };
+                let (data, errs) = parts::part_errors(&input);
+                let key = format!("p:{}", data.part_no);
+                if !data.part_no.is_empty() {
+                    match seen_keys.get(&key).copied() {
+                        Some(first) => pre.push(duplicate_row("part_no", first)),
+                        None => {
+                            seen_keys.insert(key, row_no);
+                        }
+                    }
+                }
+                pre.extend(errs);
+                if pre.is_empty() {
+                    report.valid += 1;
+                    model_ids.sort_unstable();
+                    model_ids.dedup();
+                    ready.push(Checked::Part(Box::new(parts::ImportPart { data, model_ids })));
+                } else {
+                    push(pre, &mut report);
+                }
+            }
+            Kind::Stock => {
+                let mut pre = vec![];
+                let part_no = cell(row, mapping, "part_no").to_ascii_uppercase();
+                let code = cell(row, mapping, "warehouse").to_ascii_uppercase();
+                if !parts_by_no.contains_key(&part_no) {
+                    let mut c = db.read().await?;
+                    let found = store::parts::part_by_no(c.conn(), &part_no).await?;
+                    parts_by_no.insert(part_no.clone(), found);
+                }
+                if !warehouses_by_code.contains_key(&code) {
+                    let mut c = db.read().await?;
+                    let found = store::parts::warehouse_by_code(c.conn(), &code).await?;
+                    warehouses_by_code.insert(code.clone(), found);
+                }
+                let part = parts_by_no[&part_no].clone();
+                let warehouse = warehouses_by_code[&code].clone();
+                match (&part, part_no.is_empty()) {
+                    (_, true) => pre.push(field_error("part_no", "error.required")),
+                    (None, false) => pre.push(field_error("part_no", "part.error.unknown_part")),
+                    // Inactive parts are received no more (their stock stays as it is).
+                    (Some(p), _) if !p.active => pre.push(field_error("part_no", "stock.error.inactive_part")),
+                    _ => {}
+                }
+                match (&warehouse, code.is_empty()) {
+                    (_, true) => pre.push(field_error("warehouse", "error.required")),
+                    (None, false) => pre.push(field_error("warehouse", "warehouse.error.unknown")),
+                    (Some(w), _) if !w.active => pre.push(field_error("warehouse", "warehouse.error.inactive")),
+                    _ => {}
+                }
+                let max = rules::parts::MAX_QTY;
+                let qty = count_cell(cell(row, mapping, "qty"), "qty", max, "warehouse.error.qty", &mut pre);
+                let key = "warehouse.error.reorder";
+                let point = count_cell(cell(row, mapping, "reorder_point"), "reorder_point", max, key, &mut pre);
+                let reorder_qty = count_cell(cell(row, mapping, "reorder_qty"), "reorder_qty", max, key, &mut pre);
+                if let (Some(p), Some(w)) = (&part, &warehouse) {
+                    let key = format!("s:{}:{}", w.id, p.id);
+                    match seen_keys.get(&key).copied() {
+                        Some(first) => pre.push(duplicate_row("part_no", first)),
+                        None => {
+                            seen_keys.insert(key, row_no);
+                        }
+                    }
+                }
+                let reorder = match (point, reorder_qty) {
+                    (None, None) => None,
+                    (p, q) => Some((p.unwrap_or(0), q.unwrap_or(0))),
+                };
+                match (part, warehouse) {
+                    (Some(part), Some(warehouse)) if pre.is_empty() => {
+                        report.valid += 1;
+                        let qty = qty.unwrap_or(0);
+                        ready.push(Checked::Stock(Box::new(StockRow { part, warehouse, qty, reorder })));
+                    }
+                    _ => push(pre, &mut report),
+                }
+            }
             Kind::Units => {
                 let mut pre = vec![];
                 let customer_id = match cell(row, mapping, "customer_id") {
@@ -600,7 +808,7 @@ pub async fn run(
     o: Options,
     progress: Progress<'_>,
 ) -> AppResult<Report> {
-    actor.require(Perm::EditArchive)?;
+    kind.require(actor)?;
     let started = std::time::Instant::now();
     let (mut report, ready) = check_rows(db, actor, kind, grid, mapping, o.allow_duplicates, progress).await?;
     tracing::info!(
@@ -620,11 +828,15 @@ pub async fn run(
     let mut customers = vec![];
     let mut units = vec![];
     let mut models = vec![];
+    let mut part_rows = vec![];
+    let mut stock_rows = vec![];
     for item in ready {
         match item {
             Checked::Customer(p) => customers.push(*p),
             Checked::Unit(d) => units.push(*d),
             Checked::Model(d) => models.push(*d),
+            Checked::Part(p) => part_rows.push(*p),
+            Checked::Stock(s) => stock_rows.push(*s),
         }
     }
     let mut customers = archive::index_customers(customers).await?;
@@ -649,6 +861,20 @@ pub async fn run(
         archive::insert_model(&mut tx, actor, &d, now).await?;
         report.imported += 1;
     }
+    for p in part_rows {
+        if report.imported % PROGRESS_EVERY == 0 {
+            progress(Phase::Write, report.imported, total);
+        }
+        parts::import_part(&mut tx, actor, &p, now).await?;
+        report.imported += 1;
+    }
+    for s in stock_rows {
+        if report.imported % PROGRESS_EVERY == 0 {
+            progress(Phase::Write, report.imported, total);
+        }
+        write_stock_row(&mut tx, actor, &s, now).await?;
+        report.imported += 1;
+    }
     super::audit::record::<(), _>(
         &mut tx,
         actor,
@@ -671,9 +897,21 @@ pub async fn run(
     Ok(report)
 }
 
+/// Opening stock: the pieces arrive as a receipt, then the reorder point is set when given.
+async fn write_stock_row(tx: &mut crate::db::Tx, actor: &Actor, s: &StockRow, now: DateTime<Utc>) -> AppResult<()> {
+    if s.qty > 0 {
+        let note = crate::i18n::tr("zh-CN", "part.opening_stock");
+        super::stock::receive_in_tx(tx, actor, s.part.id, s.warehouse.id, s.qty, &note, now).await?;
+    }
+    if let Some((point, qty)) = s.reorder {
+        parts::reorder_in_tx(tx, actor, &s.warehouse, &s.part, point, qty, now).await?;
+    }
+    Ok(())
+}
+
 /// Keeps an uploaded file (as parsed cells) for the preview and the import that follow.
 pub async fn store_upload(db: &Db, actor: &Actor, kind: Kind, filename: &str, grid: &Grid) -> AppResult<i64> {
-    actor.require(Perm::EditArchive)?;
+    kind.require(actor)?;
     let user_id = actor.user_id.ok_or(AppError::Unauthorized)?;
     let json = serde_json::to_string(grid).map_err(anyhow::Error::from)?;
     let mut tx = db.begin().await?;

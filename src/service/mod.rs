@@ -16,6 +16,7 @@ pub mod intake;
 pub mod notifications;
 pub mod objectives;
 pub mod part_requests;
+pub mod parts;
 pub mod reports;
 pub mod sla;
 pub mod stock;

@@ -15,6 +15,7 @@ mod r#gen;
 mod helpers;
 mod notifications;
 mod objectives;
+mod parts;
 mod reminders;
 mod sla;
 mod stock;
