@@ -7,6 +7,7 @@ pub mod calendars;
 pub mod campaigns;
 pub mod care;
 pub mod care_plans;
+pub mod certification;
 pub mod complaints;
 pub mod entitlement;
 pub mod exports;
@@ -308,6 +309,7 @@ pub fn openapi_doc() -> utoipa::openapi::OpenApi {
     doc.merge(campaigns::ApiDoc::openapi());
     doc.merge(complaints::ApiDoc::openapi());
     doc.merge(care_plans::ApiDoc::openapi());
+    doc.merge(certification::ApiDoc::openapi());
     doc.merge(stock::ApiDoc::openapi());
     doc
 }
@@ -326,6 +328,7 @@ pub fn router(state: AppState) -> Router {
         .merge(campaigns::pages())
         .merge(complaints::pages())
         .merge(care_plans::pages())
+        .merge(certification::pages())
         .merge(stock::pages());
     let api = api::routes()
         .merge(archive::api())
@@ -339,6 +342,7 @@ pub fn router(state: AppState) -> Router {
         .merge(campaigns::api())
         .merge(complaints::api())
         .merge(care_plans::api())
+        .merge(certification::api())
         .merge(stock::api());
     Router::new()
         .merge(pages)
