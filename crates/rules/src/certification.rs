@@ -735,8 +735,10 @@ pub fn evaluate(input: &ScoreInput) -> Result<Outcome, Vec<FieldError>> {
         Status::Partial => a.points * a.fraction.unwrap_or(0.0),
         Status::NotMet | Status::NotApplicable => 0.0,
     };
-    let applicable: f64 = assessed.iter().filter(applies).map(|a| a.points).sum();
-    let earned: f64 = assessed.iter().filter(applies).map(earned_of).sum();
+    // Sums start at +0 (an empty `Iterator::sum` of f64 is −0, shown as "-0").
+    let sum = |it: &mut dyn Iterator<Item = f64>| it.fold(0.0, |a, b| a + b);
+    let applicable = sum(&mut assessed.iter().filter(applies).map(|a| a.points));
+    let earned = sum(&mut assessed.iter().filter(applies).map(earned_of));
     let base = earned * 100.0 / applicable;
     let score = round2((base - f64::from(deductions) + f64::from(bonus)).clamp(0.0, 100.0));
 
@@ -745,8 +747,8 @@ pub fn evaluate(input: &ScoreInput) -> Result<Outcome, Vec<FieldError>> {
         .iter()
         .map(|g| {
             let mine = || assessed.iter().filter(|a| a.group.code == g.code).filter(applies);
-            let applicable: f64 = mine().map(|a| a.points).sum();
-            let earned: f64 = mine().map(earned_of).sum();
+            let applicable = sum(&mut mine().map(|a| a.points));
+            let earned = sum(&mut mine().map(earned_of));
             GroupOutcome {
                 code: g.code,
                 number: g.number,
@@ -841,7 +843,7 @@ pub fn evaluate(input: &ScoreInput) -> Result<Outcome, Vec<FieldError>> {
         passed: level != Level::Fail,
         earned: round2(earned),
         applicable: round2(applicable),
-        assessed: round2(assessed.iter().map(|a| a.points).sum()),
+        assessed: round2(sum(&mut assessed.iter().map(|a| a.points))),
         special_deductions: deductions,
         special_bonus: bonus,
         groups,
@@ -1211,6 +1213,7 @@ mod tests {
                 .unwrap();
         let goods = o.groups.iter().find(|g| g.code == "goods_service").unwrap();
         assert_eq!(goods.percent, None);
+        assert!(goods.applicable.is_sign_positive() && goods.earned.is_sign_positive(), "no “-0” on the page");
         assert_eq!(o.score, 100.0);
     }
 
