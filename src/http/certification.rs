@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use chrono::Datelike;
 use rules::FieldError;
-use rules::certification::{IndicatorInput, Outcome, ScoreInput, Scheme, Suggestion};
+use rules::certification::{IndicatorInput, Outcome, Scheme, ScoreInput, Suggestion};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
@@ -349,8 +349,7 @@ async fn create_submit(State(st): State<AppState>, ctx: Ctx, body: Bytes) -> App
     }
     let input = NewAssessmentInput { year, scheme: form.get("scheme") };
     let key = form.get("idem");
-    let (idem, done) =
-        super::api::page_idem(&st, &actor, &key, "certification.create.page", "/assessment/id").await?;
+    let (idem, done) = super::api::page_idem(&st, &actor, &key, "certification.create.page", "/assessment/id").await?;
     if let Some(id) = done {
         return Ok(Redirect::to(&format!("/certification/{id}")).into_response());
     }
@@ -375,6 +374,7 @@ struct ShowPage {
     typed: bool,
     errors: FormErrors,
     statuses: Vec<&'static str>,
+    levels: Vec<&'static str>,
 }
 impl CertLabels for ShowPage {
     fn layout(&self) -> &Layout {
@@ -383,7 +383,11 @@ impl CertLabels for ShowPage {
 }
 impl ShowPage {
     fn status_of(&self, i: &ItemView) -> String {
-        if self.typed { self.form.get(&format!("status.{}", i.item.code)) } else { i.item.status.clone().unwrap_or_default() }
+        if self.typed {
+            self.form.get(&format!("status.{}", i.item.code))
+        } else {
+            i.item.status.clone().unwrap_or_default()
+        }
     }
     fn fraction_of(&self, i: &ItemView) -> String {
         if self.typed {
@@ -419,7 +423,11 @@ impl ShowPage {
         out.into_iter().filter(|s| !s.is_empty()).collect::<Vec<_>>().join("；")
     }
     fn bonus_text(&self) -> String {
-        if self.typed { self.form.get("bonus_reason") } else { self.d.assessment.bonus_reason.clone().unwrap_or_default() }
+        if self.typed {
+            self.form.get("bonus_reason")
+        } else {
+            self.d.assessment.bonus_reason.clone().unwrap_or_default()
+        }
     }
     fn notes_text(&self) -> String {
         if self.typed { self.form.get("notes") } else { self.d.assessment.notes.clone() }
@@ -457,6 +465,7 @@ async fn show_view(
         form: form.unwrap_or_default(),
         errors: FormErrors::new(errors, ctx.locale),
         statuses: rules::certification::Status::ALL.iter().map(|s| s.code()).collect(),
+        levels: rules::certification::Level::ALL.iter().map(|s| s.code()).collect(),
     };
     Ok(render_status(status, &page))
 }

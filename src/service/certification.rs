@@ -24,8 +24,8 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use rules::FieldError;
 use rules::certification::{
-    self as cert, ComplaintFigures, IndicatorInput, Outcome, RelationFigures, RepairFigures, ScoreInput, Scheme, Status,
-    Suggestion,
+    self as cert, ComplaintFigures, IndicatorInput, Outcome, RelationFigures, RepairFigures, Scheme, ScoreInput,
+    Status, Suggestion,
 };
 use serde::{Deserialize, Serialize};
 
@@ -541,8 +541,11 @@ pub async fn update(
                 item.fraction = s.fraction;
                 let figures = if locale.starts_with("en") { &s.evidence_en } else { &s.evidence_zh };
                 if !item.evidence.contains(figures.as_str()) {
-                    item.evidence =
-                        if item.evidence.is_empty() { figures.clone() } else { format!("{}\n{figures}", item.evidence) };
+                    item.evidence = if item.evidence.is_empty() {
+                        figures.clone()
+                    } else {
+                        format!("{}\n{figures}", item.evidence)
+                    };
                 }
             }
             _ => {
@@ -573,12 +576,9 @@ pub async fn update(
                     // An unchanged reason keeps who recorded it and when.
                     match before_deductions.get(n).filter(|b| b.reason == reason) {
                         Some(b) => b.clone(),
-                        None => Deduction {
-                            reason,
-                            recorded_by: actor.user_id,
-                            recorded_by_name: None,
-                            recorded_at: now,
-                        },
+                        None => {
+                            Deduction { reason, recorded_by: actor.user_id, recorded_by_name: None, recorded_at: now }
+                        }
                     }
                 })
                 .collect()
@@ -615,7 +615,10 @@ pub async fn update(
     for item in items.iter_mut() {
         let old = before_items.iter().find(|b| b.code == item.code);
         let changed = old.is_none_or(|b| {
-            b.status != item.status || b.fraction != item.fraction || b.evidence != item.evidence || b.points != item.points
+            b.status != item.status
+                || b.fraction != item.fraction
+                || b.evidence != item.evidence
+                || b.points != item.points
         });
         if changed {
             item.assessed_by = actor.user_id;

@@ -47,7 +47,9 @@ const GBT: [&str; 15] = [
 /// Every GB/T indicator met at its default points, with `changes` (code → indicator) applied.
 fn all_met(changes: &[(&str, Value)]) -> Vec<Value> {
     GBT.iter()
-        .map(|c| changes.iter().find(|(x, _)| x == c).map(|(_, v)| v.clone()).unwrap_or(json!({"code": c, "status": "met"})))
+        .map(|c| {
+            changes.iter().find(|(x, _)| x == c).map(|(_, v)| v.clone()).unwrap_or(json!({"code": c, "status": "met"}))
+        })
         .collect()
 }
 
@@ -76,17 +78,22 @@ async fn the_score_contract_levels_deductions_and_not_applicable(app: &TestApp) 
     assert_eq!((v["score"].as_f64(), v["level"].as_str()), (Some(100.0), Some("five_star")));
     // Repair (10) not met: 90, four stars.
     let repair = ("repair", json!({"code": "repair", "status": "not_met"}));
-    let (_, v) = score(app, &manager, json!({"scheme": "gbt27922-2011", "indicators": all_met(&[repair.clone()])})).await;
+    let (_, v) =
+        score(app, &manager, json!({"scheme": "gbt27922-2011", "indicators": all_met(std::slice::from_ref(&repair))}))
+            .await;
     assert_eq!((v["score"].as_f64(), v["level"].as_str()), (Some(90.0), Some("four_star")), "{v}");
     // And two special deductions: 88, three stars.
-    let body = json!({"scheme": "gbt27922-2011", "indicators": all_met(&[repair.clone()]), "special_deductions": 2});
+    let body = json!({"scheme": "gbt27922-2011", "indicators": all_met(std::slice::from_ref(&repair)), "special_deductions": 2});
     let (_, v) = score(app, &manager, body).await;
     assert_eq!((v["score"].as_f64(), v["level"].as_str()), (Some(88.0), Some("three_star")), "{v}");
     assert_eq!(v["base_score"].as_f64(), Some(90.0));
     // Five deductions fail whatever the score.
     let body = json!({"scheme": "gbt27922-2011", "indicators": all_met(&[]), "special_deductions": 5});
     let (_, v) = score(app, &manager, body).await;
-    assert_eq!((v["score"].as_f64(), v["level"].as_str(), v["passed"].as_bool()), (Some(95.0), Some("fail"), Some(false)));
+    assert_eq!(
+        (v["score"].as_f64(), v["level"].as_str(), v["passed"].as_bool()),
+        (Some(95.0), Some("fail"), Some(false))
+    );
     // Complaints (13) and customer relations (12) not met: 75, pass; with the bonus, 76.
     let weak = [
         ("complaints", json!({"code": "complaints", "status": "not_met"})),
@@ -146,7 +153,11 @@ async fn the_score_contract_levels_deductions_and_not_applicable(app: &TestApp) 
 
     // The API document describes it.
     let (_, doc) = app.api(Method::GET, "/api/v1/openapi.json", &manager, None).await;
-    for path in ["/api/v1/certification/score", "/api/v1/certification/assessments/{id}", "/api/v1/certification/points/{scheme}"] {
+    for path in [
+        "/api/v1/certification/score",
+        "/api/v1/certification/assessments/{id}",
+        "/api/v1/certification/points/{scheme}",
+    ] {
         assert!(doc["paths"][path].is_object(), "{path} is documented");
     }
 }
@@ -183,8 +194,9 @@ async fn bad_input_is_refused_field_by_field(app: &TestApp) {
     assert_eq!((status, fields(&v)), (422, vec!["body".to_string()]));
 
     // Assessments and points: field by field too.
-    let (status, v) =
-        app.api(Method::POST, "/api/v1/certification/assessments", &manager, Some(json!({"year": 1990, "scheme": "x"}))).await;
+    let (status, v) = app
+        .api(Method::POST, "/api/v1/certification/assessments", &manager, Some(json!({"year": 1990, "scheme": "x"})))
+        .await;
     assert_eq!(status, 422);
     assert_eq!(fields(&v), ["scheme", "year"]);
     let body = json!({"version": 0, "points": {"complaints": 15, "unknown": 1}});
@@ -223,7 +235,8 @@ async fn a_saved_assessment_is_edited_over_its_version(app: &TestApp) {
     let (_, p) = app.api(Method::GET, "/api/v1/certification/points/gbt27922-2011", &manager, None).await;
     assert_eq!(p["version"], 0);
     let body = json!({"version": 0, "points": {"complaints": 15, "customer_relations": 10}});
-    let (status, p) = app.api(Method::PUT, "/api/v1/certification/points/gbt27922-2011", &manager, Some(body.clone())).await;
+    let (status, p) =
+        app.api(Method::PUT, "/api/v1/certification/points/gbt27922-2011", &manager, Some(body.clone())).await;
     assert_eq!(status, 200, "{p}");
     assert_eq!(p["version"], 1);
     let (status, _) = app.api(Method::PUT, "/api/v1/certification/points/gbt27922-2011", &gm, Some(body.clone())).await;
@@ -274,7 +287,8 @@ async fn a_saved_assessment_is_edited_over_its_version(app: &TestApp) {
     // First save: everything met but recycling, complaints partly; a deduction.
     let mut items: Vec<Value> = GBT.iter().map(|c| json!({"code": c, "status": "met"})).collect();
     items[12] = json!({"code": "recycling", "status": "not_met", "evidence": "未建立废旧商品回收渠道"});
-    items[14] = json!({"code": "complaints", "status": "partial", "fraction": 0.8, "evidence": "抽查 10 件，8 件按时答复"});
+    items[14] =
+        json!({"code": "complaints", "status": "partial", "fraction": 0.8, "evidence": "抽查 10 件，8 件按时答复"});
     let body = json!({"version": 1, "items": items, "special_deductions": [{"reason": "三包凭证未按规定填写"}],
         "notes": "第一轮自评"});
     let (status, _) = app.api(Method::PUT, &path, &engineer, Some(body.clone())).await;
@@ -290,7 +304,8 @@ async fn a_saved_assessment_is_edited_over_its_version(app: &TestApp) {
     assert_eq!(d["assessment"]["level"], "four_star");
     assert_eq!(item(&d, "complaints")["evidence"], "抽查 10 件，8 件按时答复");
     assert_eq!(item(&d, "complaints")["assessed_by_name"], manager_name.as_str());
-    let missing: Vec<&str> = d["outcome"]["missing"].as_array().unwrap().iter().map(|m| m["code"].as_str().unwrap()).collect();
+    let missing: Vec<&str> =
+        d["outcome"]["missing"].as_array().unwrap().iter().map(|m| m["code"].as_str().unwrap()).collect();
     assert_eq!(missing, ["recycling", "complaints"]);
     assert_eq!(d["deductions"][0]["reason"], "三包凭证未按规定填写");
 
@@ -323,7 +338,8 @@ async fn a_saved_assessment_is_edited_over_its_version(app: &TestApp) {
     assert_eq!(d["assessment"]["version"], 3);
 
     // Listed, and in the audit trail.
-    let (_, list) = app.api(Method::GET, &format!("/api/v1/certification/assessments?year={year}"), &quality, None).await;
+    let (_, list) =
+        app.api(Method::GET, &format!("/api/v1/certification/assessments?year={year}"), &quality, None).await;
     assert_eq!(list.as_array().unwrap().len(), 2);
     let (_, audit) =
         app.api(Method::GET, &format!("/api/v1/audit?entity_type=certification&entity_id={id}"), &manager, None).await;
@@ -405,13 +421,27 @@ async fn pages_assess_save_preview_and_print(app: &TestApp) {
     let to = res.headers()["location"].to_str().unwrap().to_string();
     let again = manager.post(app.url("/certification")).form(&form).send().await.unwrap();
     assert_eq!(again.headers()["location"].to_str().unwrap(), to, "a double click begins one assessment");
-    let res = manager.post(app.url("/certification")).form(&[("year", "abc"), ("scheme", "gbt27922-2011")]).send().await.unwrap();
+    let res = manager
+        .post(app.url("/certification"))
+        .form(&[("year", "abc"), ("scheme", "gbt27922-2011")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 422);
     assert!(res.text().await.unwrap().contains("年度应在 2000 到 2100 之间"));
 
     let (status, html) = get(&manager, &to).await;
     assert_eq!(status, 200);
-    for text in ["售后服务体系", "商品服务", "顾客服务", "投诉处理", "废弃商品回收", "status-complaints", "cert-no-score", "尚有 15 项指标未评定"] {
+    for text in [
+        "售后服务体系",
+        "商品服务",
+        "顾客服务",
+        "投诉处理",
+        "废弃商品回收",
+        "status-complaints",
+        "cert-no-score",
+        "尚有 15 项指标未评定",
+    ] {
         assert!(html.contains(text), "{text}: {html}");
     }
     assert!(html.contains("id=\"suggest-complaints\""), "the complaint register's suggestion is shown");
@@ -457,7 +487,9 @@ async fn pages_assess_save_preview_and_print(app: &TestApp) {
     // Printable, and in English.
     let (status, html) = get(&manager, &format!("{to}/print")).await;
     assert_eq!(status, 200);
-    assert!(html.contains("body class=\"print\"") && html.contains("cert-report") && html.contains("未按规定公示服务承诺"));
+    assert!(
+        html.contains("body class=\"print\"") && html.contains("cert-report") && html.contains("未按规定公示服务承诺")
+    );
     let res = manager.post(app.url("/lang")).form(&[("locale", "en"), ("next", "/")]).send().await.unwrap();
     assert!(res.status().is_redirection());
     let (_, html) = get(&manager, &to).await;
