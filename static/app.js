@@ -142,3 +142,50 @@ document.querySelectorAll("[data-signature]").forEach((box) => {
     drawn = false;
   });
 });
+
+// Certification self-assessment: the score and level follow the form as it is filled in,
+// from the same rules the server saves with (POST /api/v1/certification/score); the
+// "calculate" button does the same without this file.
+(() => {
+  const form = document.getElementById("cert-form");
+  if (!form || !window.fetch) return;
+  let timer = null;
+  const update = async () => {
+    const indicators = [];
+    form.querySelectorAll("tr[data-code]").forEach((row) => {
+      const code = row.dataset.code;
+      const status = form.elements["status." + code];
+      if (!status || !status.value) return;
+      const fraction = form.elements["fraction." + code];
+      const item = { code, points: Number(row.dataset.points), status: status.value };
+      if (fraction && fraction.value !== "") item.fraction = Number(fraction.value);
+      indicators.push(item);
+    });
+    const deductions = (form.elements.deductions ? form.elements.deductions.value : "")
+      .split("\n").filter((l) => l.trim() !== "").length;
+    const bonus = form.elements.bonus_reason && form.elements.bonus_reason.value.trim() !== "" ? 1 : 0;
+    const body = { scheme: form.dataset.scheme, indicators, special_deductions: deductions, special_bonus: bonus };
+    try {
+      const res = await fetch("/api/v1/certification/score", {
+        method: "POST", credentials: "same-origin",
+        headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
+      });
+      if (!res.ok) return;
+      const o = await res.json();
+      const score = document.getElementById("cert-score");
+      const level = document.getElementById("cert-level");
+      if (score) score.textContent = String(o.score);
+      const live = document.getElementById("cert-live");
+      if (live) live.hidden = false;
+      if (level) {
+        level.dataset.level = o.level;
+        level.textContent = form.getAttribute("data-level-" + o.level.replace(/_/g, "-")) || o.level;
+        level.classList.toggle("ok", o.passed);
+        level.classList.toggle("bad", !o.passed);
+      }
+    } catch (e) { /* offline: the calculate button still works */ }
+  };
+  const later = () => { clearTimeout(timer); timer = setTimeout(update, 300); };
+  form.addEventListener("change", later);
+  form.addEventListener("input", later);
+})();

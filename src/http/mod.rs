@@ -8,6 +8,7 @@ pub mod calendars;
 pub mod campaigns;
 pub mod care;
 pub mod care_plans;
+pub mod certification;
 pub mod complaints;
 pub mod entitlement;
 pub mod exports;
@@ -313,6 +314,7 @@ pub fn openapi_doc() -> utoipa::openapi::OpenApi {
     doc.merge(complaints::ApiDoc::openapi());
     doc.merge(parts::ApiDoc::openapi());
     doc.merge(care_plans::ApiDoc::openapi());
+    doc.merge(certification::ApiDoc::openapi());
     doc.merge(stock::ApiDoc::openapi());
     doc.merge(objectives::ApiDoc::openapi());
     doc.merge(reports::ApiDoc::openapi());
@@ -338,7 +340,8 @@ pub fn router(state: AppState) -> Router {
         .merge(stock::pages())
         .merge(objectives::pages())
         .merge(reports::pages())
-        .merge(analysis::pages());
+        .merge(analysis::pages())
+        .merge(certification::pages());
     let api = api::routes()
         .merge(archive::api())
         .merge(import::api())
@@ -355,7 +358,8 @@ pub fn router(state: AppState) -> Router {
         .merge(stock::api())
         .merge(objectives::api())
         .merge(reports::api())
-        .merge(analysis::api());
+        .merge(analysis::api())
+        .merge(certification::api());
     Router::new()
         .merge(pages)
         .nest("/api/v1", api)

@@ -70,6 +70,7 @@ impl Layout {
             "feedback" => Perm::Feedback,
             "manage_parts" => Perm::ManageParts,
             "move_stock" => Perm::MoveStock,
+            "certification" => Perm::ManagePolicies,
             // Office staff read the service figures (engineers and the warehouse do not).
             "sla_reports" => {
                 return self.user.as_ref().is_some_and(|u| {

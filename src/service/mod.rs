@@ -9,6 +9,7 @@ pub mod calendars;
 pub mod campaigns;
 pub mod care;
 pub mod care_plans;
+pub mod certification;
 pub mod complaints;
 pub mod entitlement;
 pub mod import;

@@ -7,6 +7,7 @@ mod browser;
 mod calendars;
 mod care;
 mod care_plans;
+mod certification;
 mod cli;
 mod complaints;
 mod entitlement;

@@ -42,6 +42,7 @@ macro_rules! coded {
 pub mod analysis;
 pub mod calendar;
 pub mod care;
+pub mod certification;
 pub mod complaint;
 pub mod entitlement;
 pub mod error;
