@@ -1,6 +1,7 @@
 //! Domain types that parse and validate user input before anything touches the database.
 
 pub mod archive;
+pub mod money;
 pub mod role;
 pub mod user;
 

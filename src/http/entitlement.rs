@@ -408,19 +408,9 @@ pub fn yuan(cents: i64) -> String {
     format!("{sign}¥{grouped}.{:02}", c % 100)
 }
 
-/// Yuan as typed ("4000", "4,000.50", "¥4000") to cents.
+/// Yuan as typed ("4000", "4,000.50", "¥4000") to cents; None when empty or not an amount.
 fn parse_yuan(s: &str) -> Option<i64> {
-    let s: String = s.trim().trim_start_matches(['¥', '￥']).chars().filter(|c| *c != ',' && *c != ' ').collect();
-    let (whole, frac) = s.split_once('.').unwrap_or((&s, ""));
-    if whole.is_empty() || !whole.bytes().all(|b| b.is_ascii_digit()) || frac.len() > 2 {
-        return None;
-    }
-    if !frac.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let whole: i64 = whole.parse().ok()?;
-    let frac: i64 = if frac.is_empty() { 0 } else { format!("{frac:0<2}").parse().ok()? };
-    whole.checked_mul(100)?.checked_add(frac)
+    crate::domain::money::parse_yuan(s).ok().flatten()
 }
 
 /// A choice in a select: its code and its label in the page language.

@@ -403,7 +403,7 @@ pub fn request_of(form: &FormData, errors: &mut Vec<FieldError>) -> MovementRequ
         })
     };
     let opt = |field: &str| Some(form.get(field).trim().to_string()).filter(|s| !s.is_empty());
-    let unit_cost_cents = super::work_orders::parse_yuan(&form.get("unit_cost")).unwrap_or_else(|_| {
+    let unit_cost_cents = crate::domain::money::parse_yuan(&form.get("unit_cost")).unwrap_or_else(|_| {
         errors.push(field_error("unit_cost_cents", "stock.error.cost"));
         None
     });

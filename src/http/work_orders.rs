@@ -1115,30 +1115,12 @@ async fn order_page(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -
     order_view(&st, &ctx, id, vec![], FormData::default(), None).await
 }
 
-/// Yuan as typed (`120`, `120.5`, `¥1,200.00`) to fen; None when empty, Err when not a number.
-pub(crate) fn parse_yuan(s: &str) -> Result<Option<i64>, ()> {
-    let t: String = s.trim().trim_start_matches(['¥', '￥']).chars().filter(|c| *c != ',' && *c != ' ').collect();
-    if t.is_empty() {
-        return Ok(None);
-    }
-    let (whole, frac) = t.split_once('.').unwrap_or((&t, ""));
-    if whole.is_empty() && frac.is_empty()
-        || frac.len() > 2
-        || !whole.chars().chain(frac.chars()).all(|c| c.is_ascii_digit())
-    {
-        return Err(());
-    }
-    let whole: i64 = if whole.is_empty() { 0 } else { whole.parse().map_err(|_| ())? };
-    let frac: i64 = format!("{frac:0<2}").parse().map_err(|_| ())?;
-    whole.checked_mul(100).and_then(|w| w.checked_add(frac)).map(Some).ok_or(())
-}
-
 /// The action's input from a page form; amounts typed in yuan.
 fn action_from(form: &FormData) -> (ActionInput, Vec<FieldError>) {
     let mut errors = vec![];
-    let mut cents = |field: &str, name: &str| match parse_yuan(&form.get(name)) {
+    let mut cents = |field: &str, name: &str| match crate::domain::money::parse_yuan(&form.get(name)) {
         Ok(v) => v,
-        Err(()) => {
+        Err(_) => {
             errors.push(field_error(field, "wo.error.amount"));
             None
         }
@@ -1837,21 +1819,3 @@ async fn feedback_page(State(st): State<AppState>, ctx: Ctx, Query(q): Query<Per
     tags((name = "work orders", description = "Service requests and work orders (R3)"))
 )]
 pub struct ApiDoc;
-
-#[cfg(test)]
-mod tests {
-    use super::parse_yuan;
-
-    #[test]
-    fn yuan_as_typed() {
-        assert_eq!(parse_yuan("120"), Ok(Some(12000)));
-        assert_eq!(parse_yuan("120.5"), Ok(Some(12050)));
-        assert_eq!(parse_yuan("¥1,200.05"), Ok(Some(120005)));
-        assert_eq!(parse_yuan(".5"), Ok(Some(50)));
-        assert_eq!(parse_yuan(""), Ok(None));
-        assert_eq!(parse_yuan("1.234"), Err(()));
-        assert_eq!(parse_yuan("abc"), Err(()));
-        assert_eq!(parse_yuan("-5"), Err(()));
-        assert_eq!(parse_yuan("."), Err(()));
-    }
-}

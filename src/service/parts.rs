@@ -33,34 +33,7 @@ pub const MAX_REORDER: i64 = rules::parts::MAX_QTY;
 /// Stock rows shown per page of a location.
 pub const STOCK_PAGE: i64 = 200;
 
-/// An amount that is not yuan with at most two decimals.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct BadAmount;
-
-/// Yuan as typed (`120`, `120.5`, `¥1,200.00`) to fen; None when empty, Err when not a
-/// number of yuan with at most two decimals (negative amounts are not numbers here).
-pub fn parse_yuan(s: &str) -> Result<Option<i64>, BadAmount> {
-    let t: String = s.trim().trim_start_matches(['¥', '￥']).chars().filter(|c| *c != ',' && *c != ' ').collect();
-    if t.is_empty() {
-        return Ok(None);
-    }
-    let (whole, frac) = t.split_once('.').unwrap_or((&t, ""));
-    if whole.is_empty() && frac.is_empty()
-        || frac.len() > 2
-        || !whole.chars().chain(frac.chars()).all(|c| c.is_ascii_digit())
-    {
-        return Err(BadAmount);
-    }
-    let whole: i64 = if whole.is_empty() { 0 } else { whole.parse().map_err(|_| BadAmount)? };
-    let frac: i64 = format!("{frac:0<2}").parse().map_err(|_| BadAmount)?;
-    whole.checked_mul(100).and_then(|w| w.checked_add(frac)).map(Some).ok_or(BadAmount)
-}
-
-/// Cents as yuan with two decimals (`12345` → `123.45`).
-pub fn yuan(cents: i64) -> String {
-    let sign = if cents < 0 { "-" } else { "" };
-    format!("{sign}{}.{:02}", cents.abs() / 100, cents.abs() % 100)
-}
+pub use crate::domain::money::{BadAmount, parse_yuan, yuan};
 
 /// A code as the company writes it: letters, digits and `- _ . /`, upper case.
 fn code_of(field: &str, raw: &str, max: usize, key: &str, errors: &mut Vec<FieldError>) -> String {
@@ -791,17 +764,6 @@ pub async fn import_part(tx: &mut Tx, actor: &Actor, row: &ImportPart, now: Date
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn yuan_both_ways() {
-        assert_eq!(parse_yuan("120"), Ok(Some(12000)));
-        assert_eq!(parse_yuan("¥1,280.5"), Ok(Some(128050)));
-        assert_eq!(parse_yuan(""), Ok(None));
-        assert_eq!(parse_yuan("-3"), Err(BadAmount));
-        assert_eq!(parse_yuan("1.234"), Err(BadAmount));
-        assert_eq!(yuan(128050), "1280.50");
-        assert_eq!(yuan(5), "0.05");
-    }
 
     #[test]
     fn part_checks() {

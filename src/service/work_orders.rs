@@ -1315,10 +1315,7 @@ async fn apply(
     Ok(())
 }
 
-/// Fen as yuan with two decimals.
-pub fn yuan(cents: i64) -> String {
-    format!("{}.{:02}", cents / 100, (cents % 100).abs())
-}
+pub use crate::domain::money::yuan;
 
 /// Adds a photo to an order (its engineer, the office, managers), type- and size-checked.
 pub async fn add_photo(
@@ -1779,11 +1776,5 @@ mod tests {
         let mut e = vec![];
         assert!(signature_png("data:image/png;base64,PHN2Zz4=", &mut e).is_none(), "an SVG posing as PNG");
         assert_eq!(e[0].field, "signature");
-    }
-
-    #[test]
-    fn yuan_has_two_decimals() {
-        assert_eq!(yuan(12050), "120.50");
-        assert_eq!(yuan(5), "0.05");
     }
 }
