@@ -197,19 +197,7 @@ impl YearPage {
 }
 
 async fn owners(st: &AppState) -> AppResult<Vec<(i64, String)>> {
-    let mut c = st.db.read().await?;
-    let f = crate::store::users::ListFilter {
-        q: None,
-        role: None,
-        region: None,
-        active: Some(true),
-        after_id: None,
-        limit: 1000,
-    };
-    let mut list: Vec<(i64, String)> =
-        crate::store::users::list(c.conn(), &f).await?.into_iter().map(|u| (u.id, u.display_name)).collect();
-    list.sort_by(|a, b| a.1.cmp(&b.1));
-    Ok(list)
+    crate::service::users::active_names(&st.db, None).await
 }
 
 fn roles(ctx: &Ctx) -> (bool, bool) {

@@ -92,13 +92,7 @@ pub async fn get(db: &Db, actor: &Actor, id: i64) -> AppResult<PlanDetail> {
 /// Who may own a plan or an action: the active users, by name.
 pub async fn owners(db: &Db, actor: &Actor) -> AppResult<Vec<(i64, String)>> {
     actor.require(Perm::FollowUp)?;
-    let mut c = db.read().await?;
-    let f =
-        store::users::ListFilter { q: None, role: None, region: None, active: Some(true), after_id: None, limit: 1000 };
-    let mut list: Vec<(i64, String)> =
-        store::users::list(c.conn(), &f).await?.into_iter().map(|u| (u.id, u.display_name)).collect();
-    list.sort_by(|a, b| a.1.cmp(&b.1));
-    Ok(list)
+    super::users::active_names(db, None).await
 }
 
 async fn check_owner(c: Conn<'_>, field: &str, id: i64, errors: &mut Vec<FieldError>) -> AppResult<()> {

@@ -573,19 +573,7 @@ pub async fn update_warehouse(db: &Db, actor: &Actor, id: i64, upd: &WarehouseUp
 
 /// Active engineers without a van, and the one of the van being edited: who may get a van.
 pub async fn engineers(db: &Db) -> AppResult<Vec<(i64, String)>> {
-    let mut c = db.read().await?;
-    let f = store::users::ListFilter {
-        q: None,
-        role: Some(Role::Engineer),
-        region: None,
-        active: Some(true),
-        after_id: None,
-        limit: 10_000,
-    };
-    let mut list: Vec<(i64, String)> =
-        store::users::list(c.conn(), &f).await?.into_iter().map(|u| (u.id, u.display_name)).collect();
-    list.sort_by(|a, b| a.1.cmp(&b.1));
-    Ok(list)
+    super::users::active_names(db, Some(Role::Engineer)).await
 }
 
 // ================================================================ reorder points

@@ -257,3 +257,14 @@ pub async fn list(db: &Db, actor: &Actor, filter: &store::users::ListFilter) -> 
     let mut c = db.read().await?;
     Ok(store::users::list(c.conn(), filter).await?)
 }
+
+/// The active users (of one role, if given) as (id, display name) by name, for the owner and
+/// engineer pickers of forms; the caller checks that the actor may pick.
+pub async fn active_names(db: &Db, role: Option<Role>) -> AppResult<Vec<(i64, String)>> {
+    let mut c = db.read().await?;
+    let f = store::users::ListFilter { q: None, role, region: None, active: Some(true), after_id: None, limit: 10_000 };
+    let mut list: Vec<(i64, String)> =
+        store::users::list(c.conn(), &f).await?.into_iter().map(|u| (u.id, u.display_name)).collect();
+    list.sort_by(|a, b| a.1.cmp(&b.1));
+    Ok(list)
+}
