@@ -201,77 +201,9 @@ pub struct NewTask {
 
 /// Writes tasks; those whose (customer, rule, period) exists already are skipped. Returns how
 /// many were new.
-pub async fn insert_tasks(
-    mut c: Conn<'_>,
-    backend: Backend,
-    rows: &[NewTask],
-    now: DateTime<Utc>,
-) -> sqlx::Result<u64> {
-    if let Conn::Pg(e) = &mut c {
-        return insert_tasks_pg(e, rows, now).await;
-    }
-    const COLS: usize = 9;
-    let mut added = 0;
-    for chunk in rows.chunks(rows_per_statement(backend, COLS + 1)) {
-        let sql = format!(
-            "INSERT INTO visit_tasks (customer_id, region_code, rule_code, period_key, due_on, order_id, survey_id, \
-             in_warranty, unit_id, created_at) VALUES {} ON CONFLICT (customer_id, rule_code, period_key) DO NOTHING",
-            values(backend, chunk.len(), COLS, 2, ", $1")
-        );
-        added += on_conn!(&mut c, |e| {
-            let shared = backend == Backend::Postgres;
-            let mut q = sqlx::query(AssertSqlSafe(sql));
-            if shared {
-                q = q.bind(now);
-            }
-            for r in chunk {
-                q = q
-                    .bind(r.customer_id)
-                    .bind(&r.region_code)
-                    .bind(&r.rule_code)
-                    .bind(&r.period_key)
-                    .bind(r.due_on)
-                    .bind(r.order_id)
-                    .bind(r.survey_id)
-                    .bind(r.in_warranty)
-                    .bind(r.unit_id);
-                if !shared {
-                    q = q.bind(now);
-                }
-            }
-            q.execute(&mut **e).await.map(|r| r.rows_affected())
-        })?;
-    }
-    Ok(added)
-}
-
-const PG_INSERT_TASKS: &str = "INSERT INTO visit_tasks (customer_id, region_code, rule_code, period_key, due_on, \
-    order_id, survey_id, in_warranty, unit_id, created_at) \
-    SELECT *, $10::timestamptz FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::text[], $5::date[], \
-    $6::bigint[], $7::bigint[], $8::boolean[], $9::bigint[]) \
-    ON CONFLICT (customer_id, rule_code, period_key) DO NOTHING";
-
-/// PostgreSQL takes the rows as one array per column: one short statement for any number of
-/// rows, instead of a statement text of thousands of placeholders to build, send and parse.
-async fn insert_tasks_pg(e: &mut sqlx::PgConnection, rows: &[NewTask], now: DateTime<Utc>) -> sqlx::Result<u64> {
-    let mut added = 0;
-    for chunk in rows.chunks(PG_TASK_CHUNK) {
-        added += sqlx::query(PG_INSERT_TASKS)
-            .bind(chunk.iter().map(|r| r.customer_id).collect::<Vec<_>>())
-            .bind(chunk.iter().map(|r| r.region_code.clone()).collect::<Vec<_>>())
-            .bind(chunk.iter().map(|r| r.rule_code.clone()).collect::<Vec<_>>())
-            .bind(chunk.iter().map(|r| r.period_key.clone()).collect::<Vec<_>>())
-            .bind(chunk.iter().map(|r| r.due_on).collect::<Vec<_>>())
-            .bind(chunk.iter().map(|r| r.order_id).collect::<Vec<_>>())
-            .bind(chunk.iter().map(|r| r.survey_id).collect::<Vec<_>>())
-            .bind(chunk.iter().map(|r| r.in_warranty).collect::<Vec<_>>())
-            .bind(chunk.iter().map(|r| r.unit_id).collect::<Vec<_>>())
-            .bind(now)
-            .execute(&mut *e)
-            .await?
-            .rows_affected();
-    }
-    Ok(added)
+pub async fn insert_tasks(c: Conn<'_>, backend: Backend, rows: &[NewTask], now: DateTime<Utc>) -> sqlx::Result<u64> {
+    let tasks = encode_tasks(backend, rows.to_vec(), now).map_err(sqlx::Error::Encode)?;
+    insert_encoded(c, tasks).await
 }
 
 /// Planned visits encoded for their INSERT statements, ready to be written. The bulk planner
@@ -279,7 +211,6 @@ async fn insert_tasks_pg(e: &mut sqlx::PgConnection, rows: &[NewTask], now: Date
 /// encoding on the writer's path (a string and an allocation per value, ten values a row) left
 /// SQLite's single writer waiting a third of the time.
 pub struct EncodedTasks {
-    rows: usize,
     chunks: EncodedChunks,
 }
 
@@ -290,16 +221,13 @@ enum EncodedChunks {
     Pg(Vec<sqlx::postgres::PgArguments>),
 }
 
-impl EncodedTasks {
-    pub fn len(&self) -> usize {
-        self.rows
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.rows == 0
-    }
-}
-
+/// PostgreSQL takes the rows as one array per column: one short statement for any number of
+/// rows, instead of a statement text of thousands of placeholders to build, send and parse.
+const PG_INSERT_TASKS: &str = "INSERT INTO visit_tasks (customer_id, region_code, rule_code, period_key, due_on, \
+    order_id, survey_id, in_warranty, unit_id, created_at) \
+    SELECT *, $10::timestamptz FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::text[], $5::date[], \
+    $6::bigint[], $7::bigint[], $8::boolean[], $9::bigint[]) \
+    ON CONFLICT (customer_id, rule_code, period_key) DO NOTHING";
 const SQLITE_TASK_COLS: usize = 10;
 const PG_TASK_CHUNK: usize = 20_000;
 
@@ -382,7 +310,7 @@ pub fn encode_tasks(
             EncodedChunks::Pg(out)
         }
     };
-    Ok(EncodedTasks { rows: n, chunks })
+    Ok(EncodedTasks { chunks })
 }
 
 /// Writes tasks encoded by `encode_tasks`; those whose (customer, rule, period) exists already
