@@ -138,8 +138,11 @@ pub async fn plan(db: &Db, from: NaiveDate, to: NaiveDate, progress: impl Fn(u64
     result
 }
 
-/// Reads and plans the next batch of customers while the previous batch is being written:
-/// the planning runs on one core while the database writes on the other.
+/// Reads, plans and encodes the next batch of customers while the previous batch is being
+/// written: the planning runs on one core while the database writes on the other. PostgreSQL
+/// writes with two connections at once (its server process does the work of an insert, so
+/// one connection left a core idle); the unique key keeps them, and other instances, from
+/// writing a visit twice. SQLite has one writer.
 async fn plan_customers(
     db: &Db,
     rules: &[VisitRule],
@@ -147,20 +150,48 @@ async fn plan_customers(
     to: NaiveDate,
     progress: &impl Fn(u64),
 ) -> AppResult<PlanOutcome> {
-    let (send, mut batches) = tokio::sync::mpsc::channel::<(u64, Vec<NewTask>)>(2);
+    let writers = match db.backend() {
+        crate::db::Backend::Sqlite => 1,
+        crate::db::Backend::Postgres => PG_PLAN_WRITERS,
+    };
+    let (send, batches) = tokio::sync::mpsc::channel::<Batch>(writers + 1);
     let producer = tokio::spawn(plan_batches(db.clone(), rules.to_vec(), from, to, send));
-    let mut out = PlanOutcome::default();
-    while let Some((customers, tasks)) = batches.recv().await {
-        out.customers += customers;
-        out.planned += tasks.len() as u64;
-        let mut tx = db.begin().await?;
-        let backend = tx.backend();
-        out.added += store::care::insert_tasks(tx.conn(), backend, &tasks, Utc::now()).await?;
-        tx.commit().await?;
-        progress(out.customers);
-    }
-    producer.await.map_err(anyhow::Error::from)??;
-    Ok(out)
+    let batches = tokio::sync::Mutex::new(batches);
+    let out = std::sync::Mutex::new(PlanOutcome::default());
+    let write = || async {
+        loop {
+            let Some(batch) = batches.lock().await.recv().await else { return AppResult::Ok(()) };
+            let mut tx = db.begin().await?;
+            store::care::plan_write_settings(tx.conn()).await?;
+            let added = store::care::insert_encoded(tx.conn(), batch.tasks).await?;
+            tx.commit().await?;
+            let customers = {
+                let mut o = out.lock().unwrap_or_else(|e| e.into_inner());
+                o.customers += batch.customers;
+                o.planned += batch.planned;
+                o.added += added;
+                o.customers
+            };
+            progress(customers);
+        }
+    };
+    let written = futures_util::future::try_join_all((0..writers).map(|_| write())).await;
+    // On an error the receiver goes here, so the producer stops at its next batch.
+    drop(batches);
+    let planned = producer.await.map_err(anyhow::Error::from)?;
+    written?;
+    planned?;
+    Ok(out.into_inner().unwrap_or_else(|e| e.into_inner()))
+}
+
+/// Connections writing planned visits at once on PostgreSQL.
+const PG_PLAN_WRITERS: usize = 2;
+
+/// A batch of customers' visits, encoded for the database.
+struct Batch {
+    customers: u64,
+    planned: u64,
+    tasks: store::care::EncodedTasks,
 }
 
 /// The visits of every customer, a batch at a time, sent to `send` (stops when it is closed).
@@ -169,8 +200,9 @@ async fn plan_batches(
     rules: Vec<VisitRule>,
     from: NaiveDate,
     to: NaiveDate,
-    send: tokio::sync::mpsc::Sender<(u64, Vec<NewTask>)>,
+    send: tokio::sync::mpsc::Sender<Batch>,
 ) -> AppResult<()> {
+    let backend = db.backend();
     let in_warranty: Vec<&str> =
         rules.iter().filter(|r| r.condition == care::Condition::InWarranty).map(|r| r.code.as_str()).collect();
     let mut policies: HashMap<String, Option<rules::entitlement::Policy>> = HashMap::new();
@@ -230,7 +262,9 @@ async fn plan_batches(
         // In region and due order, the queue index is written page after page rather than
         // all over (the unique key is in customer order within the batch anyway).
         tasks.sort_unstable_by(|a, b| (&a.region_code, a.due_on).cmp(&(&b.region_code, b.due_on)));
-        if send.send((customers.len() as u64, tasks)).await.is_err() {
+        let planned = tasks.len() as u64;
+        let tasks = store::care::encode_tasks(backend, tasks, Utc::now()).map_err(sqlx::Error::Encode)?;
+        if send.send(Batch { customers: customers.len() as u64, planned, tasks }).await.is_err() {
             break; // the writer stopped (its error is reported)
         }
     }
