@@ -305,15 +305,41 @@ pub struct StockFilter {
     pub limit: i64,
 }
 
-pub async fn stock_of(c: Conn<'_>, f: &StockFilter) -> sqlx::Result<Vec<StockRow>> {
-    let mut sql = format!("{STOCK_SELECT} WHERE s.warehouse_id = $1");
-    if f.held_only {
-        sql.push_str(" AND (s.on_hand > 0 OR s.faulty > 0)");
-    }
+pub async fn stock_of(mut c: Conn<'_>, f: &StockFilter) -> sqlx::Result<Vec<StockRow>> {
     let q = f.q.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(|s| {
         let esc = s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
         (format!("{esc}%"), format!("%{esc}%"))
     });
+    // A page of a location holding a good share of the catalogue (a central warehouse holds
+    // most of it) is found fastest by walking the parts in part-number order and looking up each
+    // one's stock row: a page of 50 costs about 50 × (parts ÷ lines held) lookups. Reading all
+    // the location's rows and sorting them cost 2 ms at 7,000 lines on SQLite, 20× the walk. A
+    // sparse location (a van holding a few hundred of 10,000 parts) is still read and sorted,
+    // and so is a search, which a walk could take through the whole catalogue to fill a page.
+    // (CROSS JOIN fixes the order of the loops on SQLite; PostgreSQL plans either text alike.)
+    let walk = q.is_none() && {
+        let (lines, parts): (i64, i64) = on_conn!(&mut c, |e| {
+            sqlx::query_as(
+                "SELECT (SELECT COUNT(*) FROM stock WHERE warehouse_id = $1), COALESCE((SELECT MAX(id) FROM parts), 0)",
+            )
+            .bind(f.warehouse_id)
+            .fetch_one(&mut **e)
+            .await
+        })?;
+        lines * 20 >= parts
+    };
+    let mut sql = if walk {
+        STOCK_SELECT.replace(
+            "FROM stock s JOIN warehouses w ON w.id = s.warehouse_id JOIN parts p ON p.id = s.part_id",
+            "FROM parts p CROSS JOIN stock s JOIN warehouses w ON w.id = s.warehouse_id WHERE s.part_id = p.id \
+             AND s.warehouse_id = $1",
+        )
+    } else {
+        format!("{STOCK_SELECT} WHERE s.warehouse_id = $1")
+    };
+    if f.held_only {
+        sql.push_str(" AND (s.on_hand > 0 OR s.faulty > 0)");
+    }
     if q.is_some() {
         sql.push_str(
             " AND (p.part_no LIKE $2 ESCAPE '\\' OR p.name_zh LIKE $3 ESCAPE '\\' OR p.name_en LIKE $3 ESCAPE '\\')",
@@ -321,16 +347,18 @@ pub async fn stock_of(c: Conn<'_>, f: &StockFilter) -> sqlx::Result<Vec<StockRow
     } else {
         sql.push_str(" AND CAST($2 AS TEXT) IS NULL AND CAST($3 AS TEXT) IS NULL");
     }
-    sql.push_str(" AND (CAST($4 AS TEXT) IS NULL OR p.part_no > $4) ORDER BY p.part_no LIMIT $5");
+    // The cursor as a plain range when there is one, so a walk starts where the last page ended.
+    sql.push_str(if f.after_part_no.is_some() { " AND p.part_no > $4" } else { " AND CAST($4 AS TEXT) IS NULL" });
+    sql.push_str(" ORDER BY p.part_no LIMIT $5");
     let (prefix, contains) = q.unzip();
-    on_conn!(c, |e| {
+    on_conn!(&mut c, |e| {
         sqlx::query_as(AssertSqlSafe(sql))
             .bind(f.warehouse_id)
             .bind(prefix.clone())
             .bind(contains.clone())
             .bind(f.after_part_no.clone())
             .bind(f.limit)
-            .fetch_all(&mut *e)
+            .fetch_all(&mut **e)
             .await
     })
 }
