@@ -40,7 +40,8 @@ async fn gen_adds_spare_parts_whose_stock_is_the_sum_of_their_movements(app: &Te
     assert_eq!((report.parts, report.warehouses, report.movements), (200, 12, 20_000));
     assert!(report.stock_rows > 200, "{} stock rows", report.stock_rows);
     type Kinds = Vec<(String, i64)>;
-    let (mismatches, kinds, key, vans, cost): (_, Kinds, i64, Vec<(i64, Option<i64>)>, i64) = {
+    type Vans = Vec<(i64, Option<i64>)>;
+    let (mismatches, kinds, key, vans, cost): (_, Kinds, i64, Vans, i64) = {
         let mut c = app.db.read().await.unwrap();
         let m = store::stock::ledger_mismatches(c.conn()).await.unwrap();
         aftersales::on_conn!(c.conn(), |e| {
@@ -103,6 +104,31 @@ async fn gen_adds_spare_parts_whose_stock_is_the_sum_of_their_movements(app: &Te
     assert_eq!(posted["stock"][0]["on_hand"].as_i64().unwrap(), row["on_hand"].as_i64().unwrap() - 1);
     let mut c = app.db.read().await.unwrap();
     assert!(store::stock::ledger_mismatches(c.conn()).await.unwrap().is_empty());
+
+    // A van's history, filtered and paged, is its newest movements of that kind in or out.
+    let van = vans[0].0;
+    let expected: Vec<(i64, String)> = aftersales::on_conn!(c.conn(), |e| sqlx::query_as(
+        "SELECT id, kind FROM stock_movements WHERE (from_id = $1 OR to_id = $1) ORDER BY id DESC LIMIT 400"
+    )
+    .bind(van)
+    .fetch_all(&mut *e)
+    .await
+    .unwrap());
+    drop(c);
+    for kind in ["issue", "transfer", "return_faulty", ""] {
+        let want: Vec<i64> = expected.iter().filter(|m| kind.is_empty() || m.1 == kind).map(|m| m.0).take(6).collect();
+        let mut got = vec![];
+        let mut before = String::new();
+        while got.len() < 6 {
+            let url = format!("/api/v1/stock/movements?warehouse_id={van}&kind={kind}&limit=3{before}");
+            let (status, page) = app.api(Method::GET, &url, &token, None).await;
+            assert_eq!(status, 200, "{page}");
+            got.extend(page["items"].as_array().unwrap().iter().map(|m| m["id"].as_i64().unwrap()));
+            let Some(next) = page["next_before"].as_i64() else { break };
+            before = format!("&before_id={next}");
+        }
+        assert_eq!(got, want, "the van's newest {kind} movements");
+    }
 }
 
 async fn gen_adds_work_orders_the_app_reads(app: &TestApp) {
