@@ -1,12 +1,14 @@
 -- POST /api/v1/stock/movements: issue one piece of a part from an engineer's van to a work order
--- in progress. WRK_PAIRS is "van:part van:part …" (bins holding several pieces), WRK_ORDERS "id id …"
+-- in progress. WRK_PAIRS names a file of "van:part" lines (bins holding several pieces; a file, as
+-- tens of thousands of them are too long for the environment), WRK_ORDERS is "id id …"
 -- (orders that take parts); each request takes the next pair and the next order, every thread
 -- starting at its own offset, so a bin is rarely emptied within a run. Needs TOKEN (a user with
 -- MoveStock). Prints the same RESULT line as bench/archive/scenario.lua, counting answers other
 -- than 201 as errors (each thread counts its own; done() adds them up, as bench/orders/create.lua).
 local pairs_ = {}
-for v, p in string.gmatch(os.getenv("WRK_PAIRS") or "", "(%d+):(%d+)") do
-  table.insert(pairs_, { v, p })
+for line in io.lines(os.getenv("WRK_PAIRS")) do
+  local v, p = string.match(line, "(%d+):(%d+)")
+  if v then table.insert(pairs_, { v, p }) end
 end
 local orders = {}
 for o in string.gmatch(os.getenv("WRK_ORDERS") or "", "%d+") do
