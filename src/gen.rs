@@ -5,7 +5,9 @@
 //! (`gen/after.rs`): the survey link of every completed job (about 60 % answered, mostly
 //! satisfied) and its on-site rating as an answered survey, and complaints (about 1 % of jobs,
 //! a few of them major and routed to the quality department), suggestions and praise, each with
-//! its steps and its deadlines under version 1 of the complaint policy.
+//! its steps and its deadlines under version 1 of the complaint policy. Spare parts
+//! (`gen/parts.rs`): a parts catalogue fitting the models, central and regional warehouses and
+//! engineers' vans, and the stock movements of two years with the stock they add up to.
 //!
 //! Everything but the public tokens follows from the seed, the sizes and the ids the database
 //! hands out next (and the moment of the run, which dates count back from). Tokens — of units,
@@ -32,6 +34,7 @@ use crate::store::units::UnitData;
 
 mod after;
 mod orders;
+mod parts;
 
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -43,6 +46,10 @@ pub struct Options {
     pub engineers: u64,
     /// Open orders registered in the last two days, on top of `orders` (a dispatch backlog).
     pub backlog: u64,
+    /// Spare parts in the catalogue, stock locations, and stock movements among them.
+    pub parts: u64,
+    pub warehouses: u64,
+    pub movements: u64,
     pub seed: u64,
     /// Add to a database that already has customers.
     pub append: bool,
@@ -59,6 +66,11 @@ pub struct Report {
     pub surveys: u64,
     /// Complaints, suggestions and praise about the orders.
     pub complaints: u64,
+    /// Spare parts, stock locations, stock movements and the stock rows they left.
+    pub parts: u64,
+    pub warehouses: u64,
+    pub movements: u64,
+    pub stock_rows: u64,
     /// Rows written in all tables (contacts, phones, search terms, owners, order time lines,
     /// clocks and complaint steps included).
     pub rows: u64,
@@ -102,7 +114,14 @@ pub async fn run(db: &Db, opts: &Options) -> anyhow::Result<Report> {
     };
     let today = Utc::now().with_timezone(&chrono_tz::Asia::Shanghai).date_naive();
     let now = Utc::now();
-    let mut progress = Progress::new(opts.progress, opts.customers + opts.units + opts.orders + opts.backlog);
+    let mut progress = Progress::new(
+        opts.progress,
+        opts.customers + opts.units + opts.orders + opts.backlog + opts.parts + opts.warehouses + opts.movements,
+    );
+    let parts_before = {
+        let mut c = db.read().await?;
+        store::bulk::parts_counts(c.conn()).await?
+    };
     let orders_before = {
         let mut c = db.read().await?;
         store::bulk::order_counts(c.conn()).await?
@@ -132,8 +151,14 @@ pub async fn run(db: &Db, opts: &Options) -> anyhow::Result<Report> {
             write_customers(db, job, now, &mut progress).await?;
         }
 
-        let plan =
-            Arc::new(UnitPlan { seed: opts.seed, first_id: max_unit + 1, total: opts.units, today, owners, catalogue });
+        let plan = Arc::new(UnitPlan {
+            seed: opts.seed,
+            first_id: max_unit + 1,
+            total: opts.units,
+            today,
+            owners,
+            catalogue: catalogue.clone(),
+        });
         let batches = opts.units.div_ceil(UNIT_BATCH);
         let mut pending = VecDeque::new();
         for b in 0..batches {
@@ -148,6 +173,9 @@ pub async fn run(db: &Db, opts: &Options) -> anyhow::Result<Report> {
         }
         if opts.orders + opts.backlog > 0 {
             generate_orders(db, opts, now, &mut progress).await?;
+        }
+        if opts.parts + opts.warehouses + opts.movements > 0 {
+            generate_parts(db, opts, &catalogue, now, &mut progress).await?;
         }
         let mut tx = db.begin().await?;
         store::bulk::sync_sequences(tx.conn(), backend).await?;
@@ -193,6 +221,10 @@ pub async fn run(db: &Db, opts: &Options) -> anyhow::Result<Report> {
         let mut c = db.read().await?;
         store::bulk::after_job_counts(c.conn()).await?
     };
+    let parts_after = {
+        let mut c = db.read().await?;
+        store::bulk::parts_counts(c.conn()).await?
+    };
     let surveys = (after_after.0 - after_before.0) as u64;
     let complaints = (after_after.1 - after_before.1) as u64;
     let rows = rows
@@ -201,13 +233,20 @@ pub async fn run(db: &Db, opts: &Options) -> anyhow::Result<Report> {
             - orders_before.3) as u64
         + surveys
         + complaints
-        + (after_after.2 - after_before.2) as u64;
+        + (after_after.2 - after_before.2) as u64
+        + (parts_after.0 - parts_before.0 + parts_after.1 - parts_before.1 + parts_after.2 - parts_before.2
+            + parts_after.3
+            - parts_before.3) as u64;
     Ok(Report {
         customers: opts.customers,
         units: opts.units,
         orders: opts.orders + opts.backlog,
         surveys,
         complaints,
+        parts: (parts_after.0 - parts_before.0) as u64,
+        warehouses: (parts_after.1 - parts_before.1) as u64,
+        movements: (parts_after.3 - parts_before.3) as u64,
+        stock_rows: (parts_after.2 - parts_before.2) as u64,
         rows,
         elapsed: started.elapsed(),
         totals,
@@ -259,28 +298,7 @@ async fn generate_orders(db: &Db, opts: &Options, now: DateTime<Utc>, progress: 
     let categories: Vec<String> = store::products::categories(tx.conn()).await?.into_iter().map(|c| c.code).collect();
     let regions: Vec<String> = store::settings::regions(tx.conn()).await?.into_iter().map(|r| r.code).collect();
     if opts.engineers > 0 {
-        // One hash for all: they share the demo password, and argon2 takes a while each.
-        let hash = crate::service::auth::hash_password(crate::demo::DEMO_PASSWORD).await?;
-        let taken = store::users::count(tx.conn()).await?;
-        let mut rng = Rng::for_batch(opts.seed, 4, 0);
-        for n in 0..opts.engineers as i64 {
-            let login = format!("eng{:05}", taken + n);
-            let (name, _) = person_name(&mut rng, false);
-            let region = regions.get(n as usize % regions.len().max(1)).cloned();
-            let u = store::users::NewUser {
-                login: &login,
-                display_name: &name,
-                email: Some(&format!("{login}@gen.example.cn")),
-                phone: Some(&mobile(&mut rng)),
-                password_hash: &hash,
-                region_code: region.as_deref(),
-                locale: "zh-CN",
-                roles: &[crate::domain::Role::Engineer],
-            };
-            let id = store::users::insert(tx.conn(), &u, now).await?;
-            let skills: Vec<String> = categories.iter().filter(|_| rng.percent(60)).cloned().collect();
-            store::work_orders::set_skills(tx.conn(), id, &skills).await?;
-        }
+        create_engineers(&mut tx, Rng::for_batch(opts.seed, 4, 0), opts.engineers, &regions, &categories, now).await?;
     }
     let day = (now, now + chrono::Duration::days(1));
     let engineers: Vec<orders::GenEngineer> = store::work_orders::engineers(tx.conn(), day)
@@ -345,6 +363,120 @@ async fn generate_orders(db: &Db, opts: &Options, now: DateTime<Utc>, progress: 
     while let Some(job) = pending.pop_front() {
         write_orders(db, job, &mut ids, progress).await?;
     }
+    Ok(())
+}
+
+/// Creates `n` engineers (login engNNNNN after the users there, the demo password) spread
+/// over the regions, each with a random set of skills.
+async fn create_engineers(
+    tx: &mut crate::db::Tx,
+    mut rng: Rng,
+    n: u64,
+    regions: &[String],
+    categories: &[String],
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    // One hash for all: they share the demo password, and argon2 takes a while each.
+    let hash = crate::service::auth::hash_password(crate::demo::DEMO_PASSWORD).await?;
+    let taken = store::users::count(tx.conn()).await?;
+    for n in 0..n as i64 {
+        let login = format!("eng{:05}", taken + n);
+        let (name, _) = person_name(&mut rng, false);
+        let region = regions.get(n as usize % regions.len().max(1)).cloned();
+        let u = store::users::NewUser {
+            login: &login,
+            display_name: &name,
+            email: Some(&format!("{login}@gen.example.cn")),
+            phone: Some(&mobile(&mut rng)),
+            password_hash: &hash,
+            region_code: region.as_deref(),
+            locale: "zh-CN",
+            roles: &[crate::domain::Role::Engineer],
+        };
+        let id = store::users::insert(tx.conn(), &u, now).await?;
+        let skills: Vec<String> = categories.iter().filter(|_| rng.percent(60)).cloned().collect();
+        store::work_orders::set_skills(tx.conn(), id, &skills).await?;
+    }
+    Ok(())
+}
+
+/// The parts catalogue, the stock locations (vans for engineers without one, engineers created
+/// when there are too few), then the movements, written while the simulation runs, and the
+/// stock they add up to.
+async fn generate_parts(
+    db: &Db,
+    opts: &Options,
+    catalogue: &Catalogue,
+    now: DateTime<Utc>,
+    progress: &mut Progress,
+) -> anyhow::Result<()> {
+    if opts.movements > 0 && (opts.parts == 0 || opts.warehouses == 0) {
+        bail!("stock movements need parts and locations of this run: give --parts and --warehouses");
+    }
+    // The simulation keeps every location's bins of every part in memory.
+    if opts.parts.saturating_mul(opts.warehouses) > 20_000_000 {
+        bail!("--parts × --warehouses is at most 20,000,000");
+    }
+    let backend = db.backend();
+    let mut tx = db.begin().await?;
+    let regions = store::settings::regions(tx.conn()).await?;
+    let mut plan = parts::PartsPlan {
+        seed: opts.seed,
+        first_part_id: 0,
+        parts: opts.parts,
+        first_warehouse_id: 0,
+        warehouses: opts.warehouses,
+        first_movement_id: 0,
+        movements: opts.movements,
+        now,
+        models: catalogue.models.iter().map(|m| (m.id, m.code, m.category)).collect(),
+        regions: regions.iter().map(|r| (r.code.clone(), r.name_zh.clone())).collect(),
+        engineers: vec![],
+        orders: Arc::new(vec![]),
+        warehouse_user: store::bulk::warehouse_user(tx.conn()).await?,
+    };
+    let vans = plan.warehouses().iter().filter(|w| w.kind == "van").count() as u64;
+    let mut engineers = store::bulk::engineers_without_van(tx.conn()).await?;
+    if (engineers.len() as u64) < vans {
+        let codes: Vec<String> = regions.iter().map(|r| r.code.clone()).collect();
+        let categories: Vec<String> =
+            store::products::categories(tx.conn()).await?.into_iter().map(|c| c.code).collect();
+        let missing = vans - engineers.len() as u64;
+        create_engineers(&mut tx, Rng::for_batch(opts.seed, 22, 0), missing, &codes, &categories, now).await?;
+        engineers = store::bulk::engineers_without_van(tx.conn()).await?;
+    }
+    plan.engineers = engineers;
+    let (max_part, max_warehouse, max_movement) = store::bulk::max_parts_ids(tx.conn()).await?;
+    (plan.first_part_id, plan.first_warehouse_id, plan.first_movement_id) =
+        (max_part + 1, max_warehouse + 1, max_movement + 1);
+    plan.orders = Arc::new(store::bulk::order_parts_facts(tx.conn()).await?);
+    let new_parts = plan.catalogue();
+    let warehouses = plan.warehouses();
+    store::bulk::bulk_settings(tx.conn(), backend, false).await?;
+    store::bulk::insert_parts(tx.conn(), backend, &new_parts, now).await?;
+    store::bulk::insert_warehouses(tx.conn(), backend, &warehouses, now).await?;
+    tx.commit().await?;
+    progress.add(opts.parts + opts.warehouses, "parts");
+
+    // The simulation hands over batches while the last ones are written.
+    let (send, mut batches) = tokio::sync::mpsc::channel::<Vec<store::bulk::NewStockMovement>>(LOOKAHEAD);
+    let first_movement = plan.first_movement_id;
+    let sim = tokio::task::spawn_blocking(move || {
+        plan.simulate(&new_parts, &warehouses, |batch| send.blocking_send(batch).is_ok())
+    });
+    while let Some(batch) = batches.recv().await {
+        let mut tx = db.begin().await?;
+        store::bulk::bulk_settings(tx.conn(), backend, false).await?;
+        store::bulk::insert_movements(tx.conn(), backend, &batch).await?;
+        tx.commit().await?;
+        progress.add(batch.len() as u64, "stock movements");
+    }
+    let stock = sim.await.context("the stock simulation failed")?;
+    let mut tx = db.begin().await?;
+    store::bulk::bulk_settings(tx.conn(), backend, false).await?;
+    store::bulk::insert_stock(tx.conn(), backend, &stock).await?;
+    store::bulk::add_generated_parts_cost(tx.conn(), first_movement).await?;
+    tx.commit().await?;
     Ok(())
 }
 
@@ -471,6 +603,7 @@ struct Catalogue {
 
 struct GenModel {
     id: i64,
+    code: &'static str,
     serial_prefix: &'static str,
     category: &'static str,
 }
@@ -637,7 +770,7 @@ async fn prepare_catalogue(db: &Db) -> anyhow::Result<Catalogue> {
                 store::products::insert_model(tx.conn(), &d, now).await?
             }
         };
-        models.push(GenModel { id, serial_prefix: prefix, category });
+        models.push(GenModel { id, code, serial_prefix: prefix, category });
     }
     let regions = store::settings::regions(tx.conn()).await?.into_iter().map(|r| r.code).collect();
     tx.commit().await?;

@@ -112,6 +112,19 @@ struct GenArgs {
     /// with running SLA clocks).
     #[arg(long, default_value_t = 0)]
     backlog: u64,
+    /// Spare parts to add to the catalogue (Chinese and English names, part numbers, about a
+    /// tenth key parts, some serial-tracked, costs and prices, suppliers, the models they fit).
+    #[arg(long, default_value_t = 0)]
+    parts: u64,
+    /// Stock locations to create: a few central warehouses, one regional warehouse per region,
+    /// the rest engineers' vans (engineers are created when there are too few).
+    #[arg(long, default_value_t = 0)]
+    warehouses: u64,
+    /// Stock movements among the new locations over two years: receipts, transfers, issues to
+    /// the work orders there are, returns, scrap, disposal and counts; the stock is written as
+    /// their sum (needs --parts and --warehouses).
+    #[arg(long, default_value_t = 0)]
+    movements: u64,
     /// Seed of the generator.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -379,12 +392,21 @@ async fn command(cmd: Command, config: &Config, db: &Db, demo_flag: bool) -> any
                 orders: a.orders,
                 engineers: a.engineers,
                 backlog: a.backlog,
+                parts: a.parts,
+                warehouses: a.warehouses,
+                movements: a.movements,
                 seed: a.seed,
                 append: a.append,
                 progress: true,
             };
             let r = aftersales::r#gen::run(db, &opts).await?;
             let secs = r.elapsed.as_secs_f64();
+            if r.parts + r.warehouses + r.movements > 0 {
+                println!(
+                    "Spare parts: {} parts, {} stock locations, {} stock movements, {} stock rows.",
+                    r.parts, r.warehouses, r.movements, r.stock_rows
+                );
+            }
             println!(
                 "Generated {} customers, {} units and {} work orders with {} surveys and {} complaints, suggestions \
                  and praise ({} rows in all) in {secs:.1} s, {:.0} rows/s. The database now has {} customers and {} \

@@ -92,6 +92,19 @@ async fn own_van(tx: &mut Tx, actor: &Actor) -> AppResult<Option<Warehouse>> {
 /// the API and pages ([`post`]), the opening-stock import ([`receive_in_tx`]) and the picking
 /// of requests.
 pub async fn post_in_tx(tx: &mut Tx, actor: &Actor, r: &MovementRequest, now: DateTime<Utc>) -> AppResult<i64> {
+    Ok(write(tx, actor, r, now).await?.0.id)
+}
+
+/// [`post_in_tx`], also handing back what it read after writing: the movement as stored and
+/// the stock rows of the locations it took from, so [`post`] need not read them again (on
+/// SQLite every statement is a round trip to the connection's thread, and an issue's
+/// transaction was 14 of them).
+async fn write(
+    tx: &mut Tx,
+    actor: &Actor,
+    r: &MovementRequest,
+    now: DateTime<Utc>,
+) -> AppResult<(Movement, Vec<StockRow>)> {
     let mut errors = vec![];
     let Some(kind) = MovementKind::parse(&r.kind) else {
         return Err(AppError::one("kind", "stock.error.kind"));
@@ -346,18 +359,18 @@ pub async fn post_in_tx(tx: &mut Tx, actor: &Actor, r: &MovementRequest, now: Da
     }
 
     // A location that just reached its reorder point tells the warehouse.
+    let mut rows = vec![];
     for e in low {
-        if let Some(row) = store::stock::row(tx.conn(), e.warehouse, part.id).await?
-            && row.reorder_point > 0
-            && row.on_hand <= row.reorder_point
-            && row.on_hand - e.delta > row.reorder_point
-        {
-            notify_low(tx, &row, now).await?;
+        if let Some(row) = store::stock::row(tx.conn(), e.warehouse, part.id).await? {
+            if row.reorder_point > 0 && row.on_hand <= row.reorder_point && row.on_hand - e.delta > row.reorder_point {
+                notify_low(tx, &row, now).await?;
+            }
+            rows.push(row);
         }
     }
     let m = store::stock::get_movement(tx.conn(), id).await?.ok_or(AppError::NotFound)?;
     audit::record::<(), _>(tx, actor, now, "create", "stock_movement", &id.to_string(), None, Some(&m)).await?;
-    Ok(id)
+    Ok((m, rows))
 }
 
 /// E-mails the warehouse staff that a location reached its reorder point (sent from the outbox).
@@ -399,8 +412,8 @@ async fn notify_low(tx: &mut Tx, row: &StockRow, now: DateTime<Utc>) -> AppResul
 pub async fn post(db: &Db, actor: &Actor, r: &MovementRequest, idem: Option<&Idem<'_>>) -> AppResult<Posted> {
     let now = Utc::now();
     let mut tx = db.begin().await?;
-    let id = post_in_tx(&mut tx, actor, r, now).await?;
-    let posted = posted(&mut tx, id).await?;
+    let (movement, rows) = write(&mut tx, actor, r, now).await?;
+    let posted = posted(&mut tx, movement, rows).await?;
     if let Some(idem) = idem {
         super::remember(&mut tx, actor, idem, 201, &posted).await?;
     }
@@ -408,11 +421,14 @@ pub async fn post(db: &Db, actor: &Actor, r: &MovementRequest, idem: Option<&Ide
     Ok(posted)
 }
 
-async fn posted(tx: &mut Tx, id: i64) -> AppResult<Posted> {
-    let movement = store::stock::get_movement(tx.conn(), id).await?.ok_or(AppError::NotFound)?;
+/// The answer to a post: the movement and the stock it left at its locations (rows read
+/// after the writes by [`write`] are taken as they are).
+async fn posted(tx: &mut Tx, movement: Movement, mut read: Vec<StockRow>) -> AppResult<Posted> {
     let mut stock = vec![];
     for w in [movement.from_id, movement.to_id].into_iter().flatten() {
-        if let Some(row) = store::stock::row(tx.conn(), w, movement.part_id).await? {
+        if let Some(k) = read.iter().position(|r| r.warehouse_id == w) {
+            stock.push(read.swap_remove(k));
+        } else if let Some(row) = store::stock::row(tx.conn(), w, movement.part_id).await? {
             stock.push(row);
         }
     }

@@ -90,9 +90,18 @@ pub async fn sync_sequences(c: Conn<'_>, backend: Backend) -> sqlx::Result<()> {
         return Ok(());
     }
     on_conn!(c, |e| {
-        for table in
-            ["customers", "units", "work_orders", "work_order_events", "users", "complaints", "complaint_events"]
-        {
+        for table in [
+            "customers",
+            "units",
+            "work_orders",
+            "work_order_events",
+            "users",
+            "complaints",
+            "complaint_events",
+            "parts",
+            "warehouses",
+            "stock_movements",
+        ] {
             sqlx::query(AssertSqlSafe(format!(
                 "SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT COALESCE(MAX(id), 0) + 1 FROM {table}), false)"
             )))
@@ -155,7 +164,8 @@ pub async fn analyze(c: Conn<'_>, backend: Backend) -> sqlx::Result<()> {
         });
     }
     let sql = "ANALYZE customers, customer_contacts, customer_phones, customer_search, units, unit_owners, \
-               work_orders, work_order_events, work_order_clocks, sla_escalations, surveys, complaints, complaint_events";
+               work_orders, work_order_events, work_order_clocks, sla_escalations, surveys, complaints, complaint_events, \
+               parts, part_models, warehouses, stock, stock_movements";
     on_conn!(c, |e| sqlx::raw_sql(AssertSqlSafe(sql)).execute(&mut *e).await.map(|_| ()))
 }
 
@@ -749,6 +759,309 @@ pub async fn order_counts(c: Conn<'_>) -> sqlx::Result<(i64, i64, i64, i64)> {
         sqlx::query_as(
             "SELECT (SELECT COUNT(*) FROM work_orders), (SELECT COUNT(*) FROM work_order_events), \
              (SELECT COUNT(*) FROM work_order_clocks), (SELECT COUNT(*) FROM sla_escalations)",
+        )
+        .fetch_one(&mut *e)
+        .await
+    })
+}
+
+// ------------------------------------------------------------------ spare parts
+
+/// A generated part with the product models it fits.
+pub struct NewPart {
+    pub id: i64,
+    pub part_no: String,
+    pub name_zh: String,
+    pub name_en: String,
+    pub key_part: bool,
+    pub serial_tracked: bool,
+    pub unit_cost_cents: i64,
+    pub price_cents: i64,
+    pub supplier: &'static str,
+    pub models: Vec<i64>,
+}
+
+pub struct NewWarehouse {
+    pub id: i64,
+    pub code: String,
+    pub name: String,
+    /// central | regional | van
+    pub kind: &'static str,
+    pub region_code: Option<String>,
+    pub engineer_id: Option<i64>,
+}
+
+/// A generated stock movement (its id chosen by the generator, so later returns can refer to it).
+pub struct NewStockMovement {
+    pub id: i64,
+    pub kind: &'static str,
+    pub part_id: i64,
+    pub qty: i64,
+    pub from_id: Option<i64>,
+    pub to_id: Option<i64>,
+    pub order_id: Option<i64>,
+    pub ref_id: Option<i64>,
+    pub serial: Option<String>,
+    pub old_serial: Option<String>,
+    pub batch: Option<String>,
+    pub supplier: Option<&'static str>,
+    pub unit_cost_cents: i64,
+    pub price_cents: i64,
+    pub actor_id: Option<i64>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A stock row as the generator's simulation left it.
+pub struct NewStock {
+    pub warehouse_id: i64,
+    pub part_id: i64,
+    pub on_hand: i64,
+    pub faulty: i64,
+    pub reorder_point: i64,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The highest part, warehouse and stock movement ids (0 when empty).
+pub async fn max_parts_ids(c: Conn<'_>) -> sqlx::Result<(i64, i64, i64)> {
+    on_conn!(c, |e| {
+        sqlx::query_as(
+            "SELECT COALESCE((SELECT MAX(id) FROM parts), 0), COALESCE((SELECT MAX(id) FROM warehouses), 0), \
+             COALESCE((SELECT MAX(id) FROM stock_movements), 0)",
+        )
+        .fetch_one(&mut *e)
+        .await
+    })
+}
+
+/// Active engineers without a van: (id, display name, region).
+pub async fn engineers_without_van(c: Conn<'_>) -> sqlx::Result<Vec<(i64, String, Option<String>)>> {
+    on_conn!(c, |e| {
+        sqlx::query_as(
+            "SELECT u.id, u.display_name, u.region_code FROM users u \
+             JOIN user_roles r ON r.user_id = u.id AND r.role = 'engineer' \
+             WHERE u.active AND NOT EXISTS (SELECT 1 FROM warehouses w WHERE w.engineer_id = u.id) ORDER BY u.id",
+        )
+        .fetch_all(&mut *e)
+        .await
+    })
+}
+
+/// The first active user with the warehouse role (who books receipts and warehouse transfers).
+pub async fn warehouse_user(c: Conn<'_>) -> sqlx::Result<Option<i64>> {
+    on_conn!(c, |e| {
+        sqlx::query_scalar(
+            "SELECT MIN(u.id) FROM users u JOIN user_roles r ON r.user_id = u.id AND r.role = 'warehouse' WHERE u.active",
+        )
+        .fetch_one(&mut *e)
+        .await
+    })
+}
+
+/// What an issue to an order needs to know of it: (order, engineer, registered at, paid,
+/// model of its unit), for orders that had an engineer, oldest first.
+pub type OrderPartsFact = (i64, i64, DateTime<Utc>, bool, i64);
+
+pub async fn order_parts_facts(c: Conn<'_>) -> sqlx::Result<Vec<OrderPartsFact>> {
+    on_conn!(c, |e| {
+        sqlx::query_as(
+            "SELECT o.id, o.engineer_id, o.created_at, o.entitlement = 'paid', u.model_id FROM work_orders o \
+             JOIN units u ON u.id = o.unit_id WHERE o.engineer_id IS NOT NULL AND o.status <> 'cancelled' \
+             ORDER BY o.created_at, o.id",
+        )
+        .fetch_all(&mut *e)
+        .await
+    })
+}
+
+pub async fn insert_parts(mut c: Conn<'_>, backend: Backend, rows: &[NewPart], now: DateTime<Utc>) -> sqlx::Result<()> {
+    const COLS: usize = 11;
+    for chunk in rows.chunks(rows_per_statement(backend, COLS)) {
+        let sql = format!(
+            "INSERT INTO parts (id, part_no, name_zh, name_en, key_part, serial_tracked, unit_cost_cents, price_cents, \
+             supplier, created_at, updated_at) VALUES {}",
+            values(backend, chunk.len(), COLS, 1, "")
+        );
+        on_conn!(&mut c, |e| {
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for p in chunk {
+                q = q
+                    .bind(p.id)
+                    .bind(&p.part_no)
+                    .bind(&p.name_zh)
+                    .bind(&p.name_en)
+                    .bind(p.key_part)
+                    .bind(p.serial_tracked)
+                    .bind(p.unit_cost_cents)
+                    .bind(p.price_cents)
+                    .bind(p.supplier)
+                    .bind(now)
+                    .bind(now);
+            }
+            q.execute(&mut **e).await.map(|_| ())
+        })?;
+    }
+    let fits: Vec<(i64, i64)> = rows.iter().flat_map(|p| p.models.iter().map(move |m| (p.id, *m))).collect();
+    for chunk in fits.chunks(rows_per_statement(backend, 2)) {
+        let sql =
+            format!("INSERT INTO part_models (part_id, model_id) VALUES {}", values(backend, chunk.len(), 2, 1, ""));
+        on_conn!(&mut c, |e| {
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for (p, m) in chunk {
+                q = q.bind(*p).bind(*m);
+            }
+            q.execute(&mut **e).await.map(|_| ())
+        })?;
+    }
+    Ok(())
+}
+
+pub async fn insert_warehouses(
+    mut c: Conn<'_>,
+    backend: Backend,
+    rows: &[NewWarehouse],
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    const COLS: usize = 8;
+    for chunk in rows.chunks(rows_per_statement(backend, COLS)) {
+        let sql = format!(
+            "INSERT INTO warehouses (id, code, name, kind, region_code, engineer_id, created_at, updated_at) VALUES {}",
+            values(backend, chunk.len(), COLS, 1, "")
+        );
+        on_conn!(&mut c, |e| {
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for w in chunk {
+                q = q
+                    .bind(w.id)
+                    .bind(&w.code)
+                    .bind(&w.name)
+                    .bind(w.kind)
+                    .bind(&w.region_code)
+                    .bind(w.engineer_id)
+                    .bind(now)
+                    .bind(now);
+            }
+            q.execute(&mut **e).await.map(|_| ())
+        })?;
+    }
+    Ok(())
+}
+
+/// Inserts generated movements: multi-row values on SQLite, one array per column on PostgreSQL
+/// (see `care::insert_tasks_pg`: one short statement instead of thousands of placeholders).
+pub async fn insert_movements(mut c: Conn<'_>, backend: Backend, rows: &[NewStockMovement]) -> sqlx::Result<()> {
+    const COLS: usize = 16;
+    if let Conn::Pg(e) = &mut c {
+        for chunk in rows.chunks(20_000) {
+            sqlx::query(
+                "INSERT INTO stock_movements (id, kind, part_id, qty, from_id, to_id, order_id, ref_id, serial, \
+                 old_serial, batch, supplier, unit_cost_cents, price_cents, actor_id, created_at) \
+                 SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], \
+                 $7::bigint[], $8::bigint[], $9::text[], $10::text[], $11::text[], $12::text[], $13::bigint[], \
+                 $14::bigint[], $15::bigint[], $16::timestamptz[])",
+            )
+            .bind(chunk.iter().map(|m| m.id).collect::<Vec<_>>())
+            .bind(chunk.iter().map(|m| m.kind).collect::<Vec<_>>())
+            .bind(chunk.iter().map(|m| m.part_id).collect::<Vec<_>>())
+            .bind(chunk.iter().map(|m| m.qty).collect::<Vec<_>>())
+            .bind(chunk.iter().map(|m| m.from_id).collect::<Vec<_>>())
+            .bind(chunk.iter().map(|m| m.to_id).collect::<Vec<_>>())
+            .bind(chunk.iter().map(|m| m.order_id).collect::<Vec<_>>())
+            .bind(chunk.iter().map(|m| m.ref_id).collect::<Vec<_>>())
+            .bind(chunk.iter().map(|m| m.serial.as_deref()).collect::<Vec<_>>())
+            .bind(chunk.iter().map(|m| m.old_serial.as_deref()).collect::<Vec<_>>())
+            .bind(chunk.iter().map(|m| m.batch.as_deref()).collect::<Vec<_>>())
+            .bind(chunk.iter().map(|m| m.supplier).collect::<Vec<_>>())
+            .bind(chunk.iter().map(|m| m.unit_cost_cents).collect::<Vec<_>>())
+            .bind(chunk.iter().map(|m| m.price_cents).collect::<Vec<_>>())
+            .bind(chunk.iter().map(|m| m.actor_id).collect::<Vec<_>>())
+            .bind(chunk.iter().map(|m| m.created_at).collect::<Vec<_>>())
+            .execute(&mut **e)
+            .await?;
+        }
+        return Ok(());
+    }
+    for chunk in rows.chunks(rows_per_statement(backend, COLS)) {
+        let sql = format!(
+            "INSERT INTO stock_movements (id, kind, part_id, qty, from_id, to_id, order_id, ref_id, serial, old_serial, \
+             batch, supplier, unit_cost_cents, price_cents, actor_id, created_at) VALUES {}",
+            values(backend, chunk.len(), COLS, 1, "")
+        );
+        on_conn!(&mut c, |e| {
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for m in chunk {
+                q = q
+                    .bind(m.id)
+                    .bind(m.kind)
+                    .bind(m.part_id)
+                    .bind(m.qty)
+                    .bind(m.from_id)
+                    .bind(m.to_id)
+                    .bind(m.order_id)
+                    .bind(m.ref_id)
+                    .bind(m.serial.as_deref())
+                    .bind(m.old_serial.as_deref())
+                    .bind(m.batch.as_deref())
+                    .bind(m.supplier)
+                    .bind(m.unit_cost_cents)
+                    .bind(m.price_cents)
+                    .bind(m.actor_id)
+                    .bind(m.created_at);
+            }
+            q.execute(&mut **e).await.map(|_| ())
+        })?;
+    }
+    Ok(())
+}
+
+pub async fn insert_stock(mut c: Conn<'_>, backend: Backend, rows: &[NewStock]) -> sqlx::Result<()> {
+    const COLS: usize = 6;
+    for chunk in rows.chunks(rows_per_statement(backend, COLS)) {
+        let sql = format!(
+            "INSERT INTO stock (warehouse_id, part_id, on_hand, faulty, reorder_point, updated_at) VALUES {}",
+            values(backend, chunk.len(), COLS, 1, "")
+        );
+        on_conn!(&mut c, |e| {
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for s in chunk {
+                q = q
+                    .bind(s.warehouse_id)
+                    .bind(s.part_id)
+                    .bind(s.on_hand)
+                    .bind(s.faulty)
+                    .bind(s.reorder_point)
+                    .bind(s.updated_at);
+            }
+            q.execute(&mut **e).await.map(|_| ())
+        })?;
+    }
+    Ok(())
+}
+
+/// What the generated issues from movement `first_id` on cost the orders they went to (issues
+/// less the unused and wrong pieces that came back), as `service::stock` keeps it for posted ones.
+pub async fn add_generated_parts_cost(c: Conn<'_>, first_id: i64) -> sqlx::Result<()> {
+    on_conn!(c, |e| {
+        sqlx::query(
+            "UPDATE work_orders SET parts_cost_cents = parts_cost_cents + ( \
+               SELECT CAST(COALESCE(SUM(CASE WHEN m.kind = 'issue' THEN m.qty * m.unit_cost_cents \
+                 WHEN m.kind = 'return_unused' OR (m.kind = 'return_wrong' AND m.from_id IS NULL) \
+                 THEN -m.qty * m.unit_cost_cents ELSE 0 END), 0) AS BIGINT) \
+               FROM stock_movements m WHERE m.order_id = work_orders.id AND m.id >= $1) \
+             WHERE id IN (SELECT order_id FROM stock_movements WHERE order_id IS NOT NULL AND id >= $1)",
+        )
+        .bind(first_id)
+        .execute(&mut *e)
+        .await
+        .map(|_| ())
+    })
+}
+
+/// Rows of the spare parts tables: (parts, warehouses, stock rows, movements).
+pub async fn parts_counts(c: Conn<'_>) -> sqlx::Result<(i64, i64, i64, i64)> {
+    on_conn!(c, |e| {
+        sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM parts), (SELECT COUNT(*) FROM warehouses), (SELECT COUNT(*) FROM stock), \
+             (SELECT COUNT(*) FROM stock_movements)",
         )
         .fetch_one(&mut *e)
         .await

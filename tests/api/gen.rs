@@ -14,7 +14,122 @@ use serde_json::Value;
 use crate::both;
 use crate::helpers::TestApp;
 
-both!(gen_fills_a_searchable_archive_deterministically, gen_adds_work_orders_the_app_reads);
+both!(
+    gen_fills_a_searchable_archive_deterministically,
+    gen_adds_work_orders_the_app_reads,
+    gen_adds_spare_parts_whose_stock_is_the_sum_of_their_movements
+);
+
+/// Spare parts: a catalogue, locations and movements whose stock equals their sum, which the
+/// stock API shows and which a new issue continues from.
+async fn gen_adds_spare_parts_whose_stock_is_the_sum_of_their_movements(app: &TestApp) {
+    let opts = Options {
+        customers: 50,
+        units: 100,
+        orders: 600,
+        engineers: 3,
+        backlog: 60,
+        parts: 200,
+        warehouses: 12,
+        movements: 20_000,
+        seed: 5,
+        append: true,
+        progress: false,
+    };
+    let report = r#gen::run(&app.db, &opts).await.unwrap();
+    assert_eq!((report.parts, report.warehouses, report.movements), (200, 12, 20_000));
+    assert!(report.stock_rows > 200, "{} stock rows", report.stock_rows);
+    type Kinds = Vec<(String, i64)>;
+    type Vans = Vec<(i64, Option<i64>)>;
+    let (mismatches, kinds, key, vans, cost): (_, Kinds, i64, Vans, i64) = {
+        let mut c = app.db.read().await.unwrap();
+        let m = store::stock::ledger_mismatches(c.conn()).await.unwrap();
+        aftersales::on_conn!(c.conn(), |e| {
+            let kinds = sqlx::query_as("SELECT kind, COUNT(*) FROM stock_movements GROUP BY kind ORDER BY kind")
+                .fetch_all(&mut *e)
+                .await
+                .unwrap();
+            let key = sqlx::query_scalar("SELECT COUNT(*) FROM parts WHERE key_part").fetch_one(&mut *e).await.unwrap();
+            let vans = sqlx::query_as("SELECT id, engineer_id FROM warehouses WHERE kind = 'van' ORDER BY id")
+                .fetch_all(&mut *e)
+                .await
+                .unwrap();
+            let cost = sqlx::query_scalar("SELECT CAST(COALESCE(SUM(parts_cost_cents), 0) AS BIGINT) FROM work_orders")
+                .fetch_one(&mut *e)
+                .await
+                .unwrap();
+            (m, kinds, key, vans, cost)
+        })
+    };
+    assert!(mismatches.is_empty(), "stock differs from the sum of its movements: {mismatches:?}");
+    let count = |k: &str| kinds.iter().find(|(kind, _)| kind == k).map(|(_, n)| *n).unwrap_or(0);
+    assert!(count("issue") > 8_000, "most movements issue parts to orders: {kinds:?}");
+    for k in
+        ["receipt", "transfer", "return_unused", "return_faulty", "return_wrong", "scrap", "dispose_faulty", "adjust"]
+    {
+        assert!(count(k) > 0, "no {k}: {kinds:?}");
+    }
+    assert!(count("return_wrong") * 50 < count("issue") + count("transfer"), "picking is mostly right: {kinds:?}");
+    assert!((5..=50).contains(&key), "about a tenth key parts: {key} of 200");
+    // One central, one regional warehouse per demo region, the rest vans each with an engineer.
+    assert!(vans.len() >= 6 && vans.iter().all(|v| v.1.is_some()), "{vans:?}");
+    assert!(cost > 0, "issued parts are costed to their orders");
+
+    // The warehouse sees a van's stock, and can issue from it to an order in progress.
+    let token = app.token("warehouse").await;
+    let (status, page) =
+        app.api(Method::GET, &format!("/api/v1/stock?warehouse_id={}&held=1", vans[0].0), &token, None).await;
+    assert_eq!(status, 200, "{page}");
+    let row = page["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["on_hand"].as_i64().unwrap() > 0 && r["serial_tracked"] == false)
+        .cloned()
+        .expect("a van holds untracked parts");
+    assert!(page["totals"]["pieces"].as_i64().unwrap() >= row["on_hand"].as_i64().unwrap());
+    let order: i64 = {
+        let mut c = app.db.read().await.unwrap();
+        aftersales::on_conn!(c.conn(), |e| sqlx::query_scalar(
+            "SELECT MIN(id) FROM work_orders WHERE status IN ('assigned', 'accepted', 'on_site')"
+        )
+        .fetch_one(&mut *e)
+        .await
+        .unwrap())
+    };
+    let body = serde_json::json!({"kind": "issue", "part_id": row["part_id"], "qty": 1, "from_id": vans[0].0, "order_id": order});
+    let (status, posted) = app.api(Method::POST, "/api/v1/stock/movements", &token, Some(body)).await;
+    assert_eq!(status, 201, "{posted}");
+    assert!(posted["movement"]["id"].as_i64().unwrap() > 20_000);
+    assert_eq!(posted["stock"][0]["on_hand"].as_i64().unwrap(), row["on_hand"].as_i64().unwrap() - 1);
+    let mut c = app.db.read().await.unwrap();
+    assert!(store::stock::ledger_mismatches(c.conn()).await.unwrap().is_empty());
+
+    // A van's history, filtered and paged, is its newest movements of that kind in or out.
+    let van = vans[0].0;
+    let expected: Vec<(i64, String)> = aftersales::on_conn!(c.conn(), |e| sqlx::query_as(
+        "SELECT id, kind FROM stock_movements WHERE (from_id = $1 OR to_id = $1) ORDER BY id DESC LIMIT 400"
+    )
+    .bind(van)
+    .fetch_all(&mut *e)
+    .await
+    .unwrap());
+    drop(c);
+    for kind in ["issue", "transfer", "return_faulty", ""] {
+        let want: Vec<i64> = expected.iter().filter(|m| kind.is_empty() || m.1 == kind).map(|m| m.0).take(6).collect();
+        let mut got = vec![];
+        let mut before = String::new();
+        while got.len() < 6 {
+            let url = format!("/api/v1/stock/movements?warehouse_id={van}&kind={kind}&limit=3{before}");
+            let (status, page) = app.api(Method::GET, &url, &token, None).await;
+            assert_eq!(status, 200, "{page}");
+            got.extend(page["items"].as_array().unwrap().iter().map(|m| m["id"].as_i64().unwrap()));
+            let Some(next) = page["next_before"].as_i64() else { break };
+            before = format!("&before_id={next}");
+        }
+        assert_eq!(got, want, "the van's newest {kind} movements");
+    }
+}
 
 async fn gen_adds_work_orders_the_app_reads(app: &TestApp) {
     let opts = Options {
@@ -23,6 +138,9 @@ async fn gen_adds_work_orders_the_app_reads(app: &TestApp) {
         orders: 2_000,
         engineers: 8,
         backlog: 300,
+        parts: 0,
+        warehouses: 0,
+        movements: 0,
         // A seed whose two years of jobs draw a few major complaints (about one in 2,000 jobs does).
         seed: 1,
         append: true,
@@ -293,7 +411,19 @@ async fn after_the_job(
 }
 
 fn options(append: bool) -> Options {
-    Options { customers: 300, units: 600, orders: 0, engineers: 0, backlog: 0, seed: 42, append, progress: false }
+    Options {
+        customers: 300,
+        units: 600,
+        orders: 0,
+        engineers: 0,
+        backlog: 0,
+        parts: 0,
+        warehouses: 0,
+        movements: 0,
+        seed: 42,
+        append,
+        progress: false,
+    }
 }
 
 async fn everything(db: &Db) -> (Vec<Customer>, Vec<Unit>) {
