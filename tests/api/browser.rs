@@ -600,3 +600,48 @@ async fn a_care_plan_and_a_periodic_survey_in_a_browser(app: &TestApp) {
     assert!(b.find(Locator::Css("#campaign-link-list a[href^='/s/']")).await.is_ok());
     b.close().await.unwrap();
 }
+
+both!(an_engineer_issues_a_part_from_his_van_on_a_phone);
+
+/// The engineer opens his order on a phone and issues a part from his van: it is listed on the
+/// order with its cost, and the warehouse sees the van's stock go down on the stock page.
+async fn an_engineer_issues_a_part_from_his_van_on_a_phone(app: &TestApp) {
+    let Some(driver) = driver() else { return };
+    let (order, van): (i64, i64) = {
+        let mut c = app.db.read().await.unwrap();
+        aftersales::on_conn!(c.conn(), |e| {
+            sqlx::query_as(
+                "SELECT o.id, w.id FROM work_orders o JOIN users u ON u.id = o.engineer_id \
+                 JOIN warehouses w ON w.engineer_id = u.id WHERE u.login = 'engineer' ORDER BY o.id LIMIT 1",
+            )
+            .fetch_one(&mut *e)
+            .await
+            .unwrap()
+        })
+    };
+    let phone = browser(&driver, 360, 740).await;
+    phone.goto(&app.url(&format!("/login?next=/work-orders/{order}"))).await.unwrap();
+    fill(&phone, "input[name=login]", "engineer").await;
+    fill(&phone, "input[name=password]", aftersales::demo::DEMO_PASSWORD).await;
+    click(&phone, "#login-submit").await;
+    // The first part the van holds, e.g. "CP-KF35 压缩机 (3)".
+    let first = element(&phone, Locator::Css("#issue-part option")).await;
+    let part_id = first.attr("value").await.unwrap().unwrap();
+    let option = first.text().await.unwrap();
+    let part_no = option.split_whitespace().next().unwrap().to_string();
+    let held: i64 = option.rsplit('(').next().unwrap().trim().trim_end_matches(')').parse().unwrap();
+    click(&phone, "#issue-save").await;
+    assert!(wait_contains(&phone, "#order-parts", &part_no).await.contains(&part_no));
+    assert!(text_of(&phone, "#parts-cost").await.starts_with('¥'));
+    shot(&phone, app, "order-parts-phone").await;
+    phone.close().await.unwrap();
+
+    let desk = browser(&driver, 1280, 900).await;
+    desk.goto(&app.url(&format!("/login?next=/stock?warehouse_id={van}"))).await.unwrap();
+    fill(&desk, "input[name=login]", "warehouse").await;
+    fill(&desk, "input[name=password]", aftersales::demo::DEMO_PASSWORD).await;
+    click(&desk, "#login-submit").await;
+    let on_hand = text_of(&desk, &format!("#stock-{part_id} .on-hand")).await;
+    assert_eq!(on_hand, (held - 1).to_string(), "{part_no} in the van");
+    desk.close().await.unwrap();
+}
