@@ -245,3 +245,30 @@ pub async fn of_order(db: &Db, actor: &Actor, order_id: i64) -> AppResult<Vec<st
     let mut c = db.read().await?;
     Ok(store::outbox::of_order(c.conn(), order_id).await?)
 }
+
+/// Queues one e-mail to every active staff member of `role` who has an address (each address
+/// once), to be sent from the outbox after the transaction commits.
+pub async fn mail_role(
+    tx: &mut Tx,
+    role: crate::domain::Role,
+    event: &str,
+    order_id: Option<i64>,
+    subject: &str,
+    body: &str,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let staff = store::sla::staff(tx.conn()).await?;
+    let mut seen = std::collections::BTreeSet::new();
+    let msgs: Vec<NewMessage<'_>> = staff
+        .iter()
+        .filter(|s| s.role == role.code())
+        .filter_map(|s| s.email.as_deref().filter(|e| !e.is_empty()))
+        .filter(|e| seen.insert(*e))
+        .map(|recipient| NewMessage { event, order_id, channel: "email", recipient, webhook_id: None, subject, body })
+        .collect();
+    if !msgs.is_empty() {
+        let backend = tx.backend();
+        store::outbox::enqueue(tx.conn(), backend, &msgs, now).await?;
+    }
+    Ok(())
+}

@@ -14,7 +14,6 @@ use crate::domain::{Perm, Role};
 use crate::error::{AppError, AppResult};
 use crate::i18n::field_error;
 use crate::store;
-use crate::store::outbox::NewMessage;
 use crate::store::part_requests::{Closing, Filter, NewRequest, PartRequest};
 
 const MAX_NOTE: usize = 1000;
@@ -133,7 +132,6 @@ pub async fn create(db: &Db, actor: &Actor, input: &RequestInput, idem: Option<&
     let r = store::part_requests::get(tx.conn(), id).await?.ok_or(AppError::NotFound)?;
     audit::record::<(), _>(&mut tx, actor, now, "create", "part_request", &id.to_string(), None, Some(&r)).await?;
     // The warehouse staff hear of it (sent from the outbox).
-    let staff = store::sla::staff(tx.conn()).await?;
     let subject = format!("配件申请 / Parts request #{id}: {} {} ×{qty} → {}", r.part_no, r.name_zh, r.van_name);
     let body = format!(
         "{subject}\n{} · {}\n\n{}/stock/requests?warehouse_id={}",
@@ -142,26 +140,7 @@ pub async fn create(db: &Db, actor: &Actor, input: &RequestInput, idem: Option<&
         super::notifications::BASE,
         r.warehouse_id
     );
-    let mut seen = std::collections::BTreeSet::new();
-    let msgs: Vec<NewMessage<'_>> = staff
-        .iter()
-        .filter(|s| s.role == Role::Warehouse.code())
-        .filter_map(|s| s.email.as_deref().filter(|e| !e.is_empty()))
-        .filter(|e| seen.insert(*e))
-        .map(|recipient| NewMessage {
-            event: "part_request",
-            order_id: r.order_id,
-            channel: "email",
-            recipient,
-            webhook_id: None,
-            subject: &subject,
-            body: &body,
-        })
-        .collect();
-    if !msgs.is_empty() {
-        let backend = tx.backend();
-        store::outbox::enqueue(tx.conn(), backend, &msgs, now).await?;
-    }
+    super::notifications::mail_role(&mut tx, Role::Warehouse, "part_request", r.order_id, &subject, &body, now).await?;
     if let Some(idem) = idem {
         super::remember(&mut tx, actor, idem, 201, &r).await?;
     }

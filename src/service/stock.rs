@@ -23,7 +23,6 @@ use crate::domain::{Perm, Role};
 use crate::error::{AppError, AppResult};
 use crate::i18n::{field_error, tr_args};
 use crate::store;
-use crate::store::outbox::NewMessage;
 use crate::store::parts::{Part, Warehouse};
 use crate::store::stock::{Movement, NewMovement, StockRow};
 use crate::store::work_orders::WorkOrder;
@@ -375,7 +374,6 @@ async fn write(
 
 /// E-mails the warehouse staff that a location reached its reorder point (sent from the outbox).
 async fn notify_low(tx: &mut Tx, row: &StockRow, now: DateTime<Utc>) -> AppResult<()> {
-    let staff = store::sla::staff(tx.conn()).await?;
     let subject =
         format!("配件低于补货点 / Part at its reorder point: {} {} @ {}", row.part_no, row.name_zh, row.warehouse_name);
     let body = format!(
@@ -385,27 +383,7 @@ async fn notify_low(tx: &mut Tx, row: &StockRow, now: DateTime<Utc>) -> AppResul
         row.reorder().unwrap_or_default(),
         super::notifications::BASE
     );
-    let mut seen = std::collections::BTreeSet::new();
-    let msgs: Vec<NewMessage<'_>> = staff
-        .iter()
-        .filter(|s| s.role == Role::Warehouse.code())
-        .filter_map(|s| s.email.as_deref().filter(|e| !e.is_empty()))
-        .filter(|e| seen.insert(*e))
-        .map(|recipient| NewMessage {
-            event: "stock_low",
-            order_id: None,
-            channel: "email",
-            recipient,
-            webhook_id: None,
-            subject: &subject,
-            body: &body,
-        })
-        .collect();
-    if !msgs.is_empty() {
-        let backend = tx.backend();
-        store::outbox::enqueue(tx.conn(), backend, &msgs, now).await?;
-    }
-    Ok(())
+    super::notifications::mail_role(tx, Role::Warehouse, "stock_low", None, &subject, &body, now).await
 }
 
 /// Posts one movement: one transaction, idempotent with a key.
@@ -831,33 +809,12 @@ async fn notify_quality(
     rule: &str,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    let staff = store::sla::staff(tx.conn()).await?;
     let subject = format!("关键件故障异常 / Key part failing above normal: {} {} ({month})", p.part_no, p.name_zh);
     let body = format!(
         "{subject}\n本月故障 / failures this month: {failures}\n正常水平 / normal per month: {baseline:.1}\n{rule}\n\n{}/stock/failures",
         super::notifications::BASE
     );
-    let mut seen = std::collections::BTreeSet::new();
-    let msgs: Vec<NewMessage<'_>> = staff
-        .iter()
-        .filter(|s| s.role == Role::Quality.code())
-        .filter_map(|s| s.email.as_deref().filter(|e| !e.is_empty()))
-        .filter(|e| seen.insert(*e))
-        .map(|recipient| NewMessage {
-            event: "part_failure_alert",
-            order_id: None,
-            channel: "email",
-            recipient,
-            webhook_id: None,
-            subject: &subject,
-            body: &body,
-        })
-        .collect();
-    if !msgs.is_empty() {
-        let backend = tx.backend();
-        store::outbox::enqueue(tx.conn(), backend, &msgs, now).await?;
-    }
-    Ok(())
+    super::notifications::mail_role(tx, Role::Quality, "part_failure_alert", None, &subject, &body, now).await
 }
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
