@@ -91,24 +91,26 @@ pub async fn faults(
 // ------------------------------------------------------------------ corrective actions
 
 /// An action with the group's count since it was done (or over the last 90 days while open),
-/// to compare with the analysed baseline.
+/// to compare with the analysed baseline. Lists leave the count out (null): it reads the orders
+/// of the whole span, so it is counted only for one action at a time.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ActionView {
     pub action: CorrectiveAction,
-    pub since: i64,
+    pub since: Option<i64>,
     #[schema(value_type = String, format = Date)]
     pub since_from: NaiveDate,
     /// The action is open past its due day.
     pub overdue: bool,
 }
 
-async fn view(c: &mut crate::db::ReadConn, a: CorrectiveAction) -> AppResult<ActionView> {
+async fn view(c: &mut crate::db::ReadConn, a: CorrectiveAction, count: bool) -> AppResult<ActionView> {
     let today = super::work_orders::today();
     let since_from = a.done_at.map(super::work_orders::local_day).unwrap_or(today - TimeDelta::days(90));
-    let mut since = 0;
-    if let Some(d) = Dimension::parse(&a.dimension) {
+    let mut since = None;
+    if count && let Some(d) = Dimension::parse(&a.dimension) {
         let (start, end) = span(since_from, today);
-        since = store::analysis::groups(c.conn(), d, start, end, Some(&a.key)).await?.iter().map(|g| g.count).sum();
+        let groups = store::analysis::groups(c.conn(), d, start, end, Some(&a.key)).await?;
+        since = Some(groups.iter().map(|g| g.count).sum());
     }
     let overdue = a.status == "open" && a.due_on < today;
     Ok(ActionView { action: a, since, since_from, overdue })
@@ -122,7 +124,7 @@ pub async fn actions(db: &Db, actor: &Actor, open_only: bool) -> AppResult<Vec<A
     let list = store::analysis::list(c.conn(), open_only, 200).await?;
     let mut out = vec![];
     for a in list {
-        out.push(view(&mut c, a).await?);
+        out.push(view(&mut c, a, false).await?);
     }
     Ok(out)
 }
@@ -133,7 +135,7 @@ pub async fn action(db: &Db, actor: &Actor, id: i64) -> AppResult<ActionView> {
     }
     let mut c = db.read().await?;
     let a = store::analysis::get(c.conn(), id).await?.ok_or(AppError::NotFound)?;
-    view(&mut c, a).await
+    view(&mut c, a, true).await
 }
 
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
