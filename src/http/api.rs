@@ -187,6 +187,19 @@ pub struct UserPage {
     next_after: Option<i64>,
 }
 
+/// A yes/no query parameter (`1`, `true`, `on` / empty, `0`, `false`); anything else is a
+/// field error on `field` and counts as no.
+pub(crate) fn flag_param(field: &str, raw: &str, errors: &mut Vec<rules::FieldError>) -> bool {
+    match raw.trim() {
+        "" | "0" | "false" => false,
+        "1" | "true" | "on" => true,
+        _ => {
+            errors.push(crate::i18n::field_error(field, "error.bad_parameter"));
+            false
+        }
+    }
+}
+
 pub(crate) fn page_limit(limit: Option<i64>) -> AppResult<i64> {
     match limit {
         None => Ok(50),

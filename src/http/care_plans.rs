@@ -118,14 +118,7 @@ fn query_of(p: &ListParams, limit: i64) -> AppResult<ListQuery> {
         errors.push(field_error("status", "error.bad_parameter"));
         None
     });
-    let key_only = match p.key.trim() {
-        "" | "0" | "false" => false,
-        "1" | "true" | "on" => true,
-        _ => {
-            errors.push(field_error("key", "error.bad_parameter"));
-            false
-        }
-    };
+    let key_only = super::api::flag_param("key", &p.key, &mut errors);
     AppError::check(errors)?;
     Ok(ListQuery {
         view,

@@ -83,14 +83,6 @@ pub trait PartLabels {
     }
 }
 
-fn flag(raw: &str) -> Option<bool> {
-    match raw.trim() {
-        "" | "0" | "false" => Some(false),
-        "1" | "true" | "on" => Some(true),
-        _ => None,
-    }
-}
-
 /// Amounts typed in yuan into a page form, as cents (empty is 0).
 fn cents_of(form: &FormData, name: &str, field: &str, errors: &mut Vec<FieldError>) -> i64 {
     match svc::parse_yuan(&form.get(name)) {
@@ -149,10 +141,7 @@ struct ListParams {
 
 fn query_of(p: &ListParams, limit: i64) -> AppResult<PartQuery> {
     let mut errors = vec![];
-    let key_only = flag(&p.key).unwrap_or_else(|| {
-        errors.push(field_error("key", "error.bad_parameter"));
-        false
-    });
+    let key_only = super::api::flag_param("key", &p.key, &mut errors);
     let active = svc::parse_active(&p.active).unwrap_or_else(|| {
         errors.push(field_error("active", "error.bad_parameter"));
         None

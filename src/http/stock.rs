@@ -89,17 +89,6 @@ pub trait StockLabels {
     }
 }
 
-fn bool_param(field: &str, v: &str, errors: &mut Vec<FieldError>) -> bool {
-    match v.trim() {
-        "" | "0" | "false" => false,
-        "1" | "true" | "on" => true,
-        _ => {
-            errors.push(field_error(field, "error.bad_parameter"));
-            false
-        }
-    }
-}
-
 // ================================================================ stock of a location
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -123,7 +112,7 @@ struct StockParams {
 async fn stock_of(st: &AppState, ctx: &Ctx, p: &StockParams, limit: i64) -> AppResult<(Vec<Warehouse>, StockPage)> {
     let actor = ctx.actor()?;
     let mut errors = vec![];
-    let held = bool_param("held", &p.held, &mut errors);
+    let held = super::api::flag_param("held", &p.held, &mut errors);
     AppError::check(errors)?;
     let (all, first) = svc::locations(&st.db, &actor).await?;
     let Some(id) = p.warehouse_id.or(first) else { return Err(AppError::NotFound) };
@@ -170,6 +159,8 @@ async fn stock_view(
     errors: Vec<FieldError>,
 ) -> AppResult<Response> {
     let (locations, page) = stock_of(st, ctx, &p, 50).await?;
+    // stock_of refused anything but a yes or a no already.
+    let held = super::api::flag_param("held", &p.held, &mut vec![]);
     if form.get("idem").is_empty() {
         form.set("idem", &crate::service::new_secret().0[..32]);
     }
@@ -179,7 +170,6 @@ async fn stock_view(
         .map(|k| (k.code(), k.name(ctx.locale).to_string()))
         .collect();
     let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
-    let held = p.held == "1";
     Ok(render_status(
         status,
         &StockHtml {
@@ -537,7 +527,7 @@ struct FailureParams {
 
 fn months_of(p: &FailureParams) -> AppResult<(String, String, bool)> {
     let mut errors = vec![];
-    let all = bool_param("all", &p.all, &mut errors);
+    let all = super::api::flag_param("all", &p.all, &mut errors);
     AppError::check(errors)?;
     let this = today().with_day(1).unwrap_or_else(today);
     let to = if p.to.trim().is_empty() { this.format("%Y-%m").to_string() } else { p.to.trim().to_string() };
