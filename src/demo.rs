@@ -79,10 +79,41 @@ pub async fn load(db: &Db) -> anyhow::Result<bool> {
     load_archive(db, &actor).await?;
     load_work_orders(db, &actor).await?;
     load_parts(db, &actor).await?;
+    load_handbook(db).await?;
     let mut tx = db.begin().await?;
     store::settings::set(tx.conn(), "demo_loaded", &chrono::Utc::now().to_rfc3339()).await?;
     tx.commit().await?;
     Ok(true)
+}
+
+/// The service handbook's first revision: drafted by the service manager from the standard
+/// chapters, issued by the general manager.
+async fn load_handbook(db: &Db) -> anyhow::Result<()> {
+    let as_user = |login: &'static str, role: Role| async move {
+        let mut c = db.read().await?;
+        let u = store::users::by_login(c.conn(), login).await?.ok_or_else(|| anyhow::anyhow!("demo user {login}"))?;
+        anyhow::Ok(Actor {
+            user_id: Some(u.id),
+            label: u.display_name,
+            roles: vec![role],
+            region_code: None,
+            ip: None,
+            request_id: None,
+        })
+    };
+    let manager = as_user("manager", Role::ServiceManager).await?;
+    let gm = as_user("gm", Role::GeneralManager).await?;
+    let fail = |e: AppError| anyhow::anyhow!("loading the demo handbook failed: {e:?}");
+    let d = crate::service::handbook::save_draft(db, &manager, &crate::service::handbook::template())
+        .await
+        .map_err(fail)?;
+    let issue = crate::service::handbook::IssueInput {
+        version: d.version,
+        change_summary: "首次发布".into(),
+        effective_on: None,
+    };
+    crate::service::handbook::issue(db, &gm, &issue).await.map_err(fail)?;
+    Ok(())
 }
 
 /// Categories, models, customers of every class and region, and units sold at dates that

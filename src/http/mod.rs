@@ -12,6 +12,7 @@ pub mod certification;
 pub mod complaints;
 pub mod entitlement;
 pub mod exports;
+pub mod handbook;
 pub mod import;
 pub mod objectives;
 pub mod parts;
@@ -319,6 +320,7 @@ pub fn openapi_doc() -> utoipa::openapi::OpenApi {
     doc.merge(objectives::ApiDoc::openapi());
     doc.merge(reports::ApiDoc::openapi());
     doc.merge(analysis::ApiDoc::openapi());
+    doc.merge(handbook::ApiDoc::openapi());
     doc
 }
 
@@ -341,7 +343,8 @@ pub fn router(state: AppState) -> Router {
         .merge(objectives::pages())
         .merge(reports::pages())
         .merge(analysis::pages())
-        .merge(certification::pages());
+        .merge(certification::pages())
+        .merge(handbook::pages());
     let api = api::routes()
         .merge(archive::api())
         .merge(import::api())
@@ -359,7 +362,8 @@ pub fn router(state: AppState) -> Router {
         .merge(objectives::api())
         .merge(reports::api())
         .merge(analysis::api())
-        .merge(certification::api());
+        .merge(certification::api())
+        .merge(handbook::api());
     Router::new()
         .merge(pages)
         .nest("/api/v1", api)

@@ -12,6 +12,7 @@ pub mod care_plans;
 pub mod certification;
 pub mod complaints;
 pub mod entitlement;
+pub mod handbook;
 pub mod import;
 pub mod intake;
 pub mod notifications;

@@ -13,6 +13,7 @@ pub mod certification;
 pub mod complaints;
 pub mod customers;
 pub mod entitlement;
+pub mod handbook;
 pub mod imports;
 pub mod intake;
 pub mod objectives;

@@ -645,3 +645,39 @@ async fn an_engineer_issues_a_part_from_his_van_on_a_phone(app: &TestApp) {
     assert_eq!(on_hand, (held - 1).to_string(), "{part_no} in the van");
     desk.close().await.unwrap();
 }
+
+both!(the_handbook_is_revised_and_issued_and_the_registers_read_in_a_browser);
+
+/// The service manager rewrites the commitments in the handbook's draft on a desk; the general
+/// manager issues it from his phone and reads revision 2; the manager finds the calls and
+/// letters register among the registers.
+async fn the_handbook_is_revised_and_issued_and_the_registers_read_in_a_browser(app: &TestApp) {
+    let Some(driver) = driver() else { return };
+    let desk = browser(&driver, 1280, 900).await;
+    desk.goto(&app.url("/login?next=/handbook/edit")).await.unwrap();
+    fill(&desk, "input[name=login]", "manager").await;
+    fill(&desk, "input[name=password]", aftersales::demo::DEMO_PASSWORD).await;
+    click(&desk, "#login-submit").await;
+    fill(&desk, "textarea[name=body_commitments]", "接到报修 2 小时内联系顾客，24 小时内上门。").await;
+    click(&desk, "#save-draft").await;
+    assert!(!text_of(&desk, "#draft-saved").await.is_empty());
+
+    let phone = browser(&driver, 360, 740).await;
+    phone.goto(&app.url("/login?next=/handbook")).await.unwrap();
+    fill(&phone, "input[name=login]", "gm").await;
+    fill(&phone, "input[name=password]", aftersales::demo::DEMO_PASSWORD).await;
+    click(&phone, "#login-submit").await;
+    assert!(!text_of(&phone, "#draft-ready").await.is_empty(), "the draft is complete");
+    fill(&phone, "textarea[name=change_summary]", "服务承诺改为 24 小时内上门").await;
+    click(&phone, "#issue-button").await;
+    assert_eq!(wait_text(&phone, "#handbook-revision", "版次 2").await, "版次 2");
+    assert!(text_of(&phone, "#ch-commitments").await.contains("24 小时内上门"));
+    assert!(text_of(&phone, "#handbook-history").await.contains("服务承诺改为 24 小时内上门"));
+    shot(&phone, app, "handbook-phone").await;
+    phone.close().await.unwrap();
+
+    desk.goto(&app.url("/reports")).await.unwrap();
+    click(&desk, "#tile-calls").await;
+    assert!(!text_of(&desk, "#calls-register tbody").await.is_empty());
+    desk.close().await.unwrap();
+}

@@ -17,6 +17,7 @@ mod helpers;
 mod notifications;
 mod objectives;
 mod parts;
+mod registers;
 mod reminders;
 mod sla;
 mod stock;

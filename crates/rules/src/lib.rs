@@ -46,6 +46,7 @@ pub mod certification;
 pub mod complaint;
 pub mod entitlement;
 pub mod error;
+pub mod handbook;
 pub mod metrics;
 pub mod parts;
 pub mod sla;
