@@ -681,3 +681,80 @@ async fn the_handbook_is_revised_and_issued_and_the_registers_read_in_a_browser(
     assert!(!text_of(&desk, "#calls-register tbody").await.is_empty());
     desk.close().await.unwrap();
 }
+
+both!(objectives_and_a_corrective_action_from_the_fault_analysis_in_a_browser);
+
+/// The service manager proposes the satisfaction objective on his phone and the general manager
+/// approves it on the objective's page; quality opens the quarter's fault analysis, opens a
+/// corrective action on the main fault and marks it done on the actions page.
+async fn objectives_and_a_corrective_action_from_the_fault_analysis_in_a_browser(app: &TestApp) {
+    let Some(driver) = driver() else { return };
+    // Two demo orders completed today with fault E1.
+    let mut tx = app.db.begin().await.unwrap();
+    aftersales::on_conn!(tx.conn(), |e| {
+        sqlx::query(
+            "UPDATE work_orders SET status = 'completed', completed_at = $1, fault_code = 'E1', \
+             category_code = 'air_conditioner' WHERE id IN (SELECT id FROM work_orders ORDER BY id LIMIT 2)",
+        )
+        .bind(chrono::Utc::now())
+        .execute(&mut *e)
+        .await
+        .map(|_| ())
+        .unwrap()
+    });
+    tx.commit().await.unwrap();
+
+    let phone = browser(&driver, 360, 740).await;
+    phone.goto(&app.url("/login?next=/objectives")).await.unwrap();
+    fill(&phone, "input[name=login]", "manager").await;
+    fill(&phone, "input[name=password]", aftersales::demo::DEMO_PASSWORD).await;
+    click(&phone, "#login-submit").await;
+    element(&phone, Locator::Css("#propose-metric option[value=satisfaction]")).await.click().await.unwrap();
+    fill(&phone, "#propose-target", "95").await;
+    click(&phone, "#propose-save").await;
+    let list = wait_contains(&phone, "#objective-list", "95").await;
+    assert!(list.contains("95") && list.contains("待批准"), "{list}");
+    shot(&phone, app, "objectives-phone").await;
+    phone.close().await.unwrap();
+
+    let id: i64 = {
+        let mut c = app.db.read().await.unwrap();
+        aftersales::on_conn!(c.conn(), |e| {
+            sqlx::query_scalar("SELECT id FROM objectives WHERE metric = 'satisfaction'")
+                .fetch_one(&mut *e)
+                .await
+                .unwrap()
+        })
+    };
+    let desk = browser(&driver, 1280, 900).await;
+    desk.goto(&app.url(&format!("/login?next=/objectives/{id}"))).await.unwrap();
+    fill(&desk, "input[name=login]", "gm").await;
+    fill(&desk, "input[name=password]", aftersales::demo::DEMO_PASSWORD).await;
+    click(&desk, "#login-submit").await;
+    let before = text_of(&desk, "#objective-status").await;
+    click(&desk, "#approve").await;
+    let after = wait_contains(&desk, "#objective-status", "已批准").await;
+    assert!(after.contains("已批准"), "{before} → {after}");
+    desk.close().await.unwrap();
+
+    let desk = browser(&driver, 1280, 900).await;
+    desk.goto(&app.url("/login?next=/analysis/faults")).await.unwrap();
+    fill(&desk, "input[name=login]", "quality").await;
+    fill(&desk, "input[name=password]", aftersales::demo::DEMO_PASSWORD).await;
+    click(&desk, "#login-submit").await;
+    assert!(text_of(&desk, "#group-1").await.contains("air_conditioner/E1"));
+    let due = (aftersales::service::work_orders::today() + chrono::Duration::days(30)).format("%Y-%m-%d").to_string();
+    // A date input takes the date as the locale types it; set it through the page instead.
+    desk.execute(&format!("document.getElementById('action-due').value = '{due}'"), vec![]).await.unwrap();
+    fill(&desk, "#action-problem", "压缩机启动电容批次不良").await;
+    fill(&desk, "#action-action", "更换供应商批次并复检库存").await;
+    click(&desk, "#action-save").await;
+    let list = wait_contains(&desk, "#action-list", "压缩机启动电容批次不良").await;
+    assert!(list.contains("air_conditioner/E1") && list.contains("2"), "baseline 2: {list}");
+    fill(&desk, "#action-list input[name=note]", "已更换为新批次，库存复检完毕").await;
+    let done = element(&desk, Locator::Css("#action-list button[id^=done-]")).await;
+    done.click().await.unwrap();
+    let list = wait_contains(&desk, "#action-list", "待验证").await;
+    assert!(list.contains("待验证"), "{list}");
+    desk.close().await.unwrap();
+}
