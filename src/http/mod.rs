@@ -65,6 +65,8 @@ pub struct AppState {
     pub intake: crate::service::intake::Intake,
     /// SLA policies and clocks (see `service::sla`).
     pub sla: crate::service::sla::Sla,
+    /// Posts stock movements (in groups on SQLite, see `service::stock::Poster`).
+    pub stock: crate::service::stock::Poster,
 }
 
 impl AppState {
@@ -76,6 +78,7 @@ impl AppState {
         Ok(AppState {
             files,
             intake: crate::service::intake::Intake::spawn(&db, &sla),
+            stock: crate::service::stock::Poster::spawn(&db),
             sla,
             db,
             config: Arc::new(config),

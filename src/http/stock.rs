@@ -204,10 +204,8 @@ async fn api_post(
     ApiJson(input): ApiJson<MovementRequest>,
 ) -> AppResult<Response> {
     let actor = ctx.actor()?;
-    super::api::create_once(&st, &actor, &headers, "stock.post", async |idem| {
-        svc::post(&st.db, &actor, &input, idem).await
-    })
-    .await
+    super::api::create_once(&st, &actor, &headers, "stock.post", async |idem| st.stock.post(&actor, &input, idem).await)
+        .await
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -430,7 +428,7 @@ async fn post_submit(State(st): State<AppState>, ctx: Ctx, body: Bytes) -> AppRe
         return Ok(Redirect::to(&format!("/stock?warehouse_id={}", back.unwrap_or_default())).into_response());
     }
     let result = if errors.is_empty() {
-        svc::post(&st.db, &actor, &r, idem.as_ref()).await
+        st.stock.post(&actor, &r, idem.as_ref()).await
     } else {
         Err(AppError::Validation(errors))
     };

@@ -1100,7 +1100,7 @@ async fn parts_submit(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>,
         return Ok(Redirect::to(&format!("/work-orders/{id}#parts")).into_response());
     }
     let result = if errors.is_empty() {
-        crate::service::stock::post(&st.db, &actor, &r, idem.as_ref()).await.map(|_| ())
+        st.stock.post(&actor, &r, idem.as_ref()).await.map(|_| ())
     } else {
         Err(AppError::Validation(errors))
     };

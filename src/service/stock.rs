@@ -286,7 +286,10 @@ async fn write(
 
     // The stock, before the movement is written: a short bin fails the whole transaction.
     let mut low = vec![];
-    for e in rules::parts::effects(kind, &input) {
+    // In location order, so concurrent movements lock stock and totals rows in one order.
+    let mut effects = rules::parts::effects(kind, &input);
+    effects.sort_by_key(|e| e.warehouse);
+    for e in effects {
         if !store::stock::apply(tx.conn(), e.warehouse, part.id, e.bin, e.delta, now).await? {
             let held = store::stock::held(tx.conn(), e.warehouse, part.id, e.bin).await?;
             let w = if Some(e.warehouse) == r.from_id { from.as_ref() } else { to.as_ref() };
@@ -388,15 +391,157 @@ async fn notify_low(tx: &mut Tx, row: &StockRow, now: DateTime<Utc>) -> AppResul
 
 /// Posts one movement: one transaction, idempotent with a key.
 pub async fn post(db: &Db, actor: &Actor, r: &MovementRequest, idem: Option<&Idem<'_>>) -> AppResult<Posted> {
-    let now = Utc::now();
     let mut tx = db.begin().await?;
-    let (movement, rows) = write(&mut tx, actor, r, now).await?;
-    let posted = posted(&mut tx, movement, rows).await?;
-    if let Some(idem) = idem {
-        super::remember(&mut tx, actor, idem, 201, &posted).await?;
-    }
+    let posted = post_on(&mut tx, actor, r, idem, Utc::now()).await?;
     tx.commit().await?;
     Ok(posted)
+}
+
+/// One movement's writes and answer inside the caller's transaction (or savepoint).
+async fn post_on(
+    tx: &mut Tx,
+    actor: &Actor,
+    r: &MovementRequest,
+    idem: Option<&Idem<'_>>,
+    now: DateTime<Utc>,
+) -> AppResult<Posted> {
+    let (movement, rows) = write(tx, actor, r, now).await?;
+    let posted = posted(tx, movement, rows).await?;
+    if let Some(idem) = idem {
+        super::remember(tx, actor, idem, 201, &posted).await?;
+    }
+    Ok(posted)
+}
+
+/// Where movements are posted: on SQLite by a group writer that posts whatever has queued up
+/// in one transaction, each movement in a savepoint of its own (a refused movement is rolled
+/// back alone and its caller gets its own error), so a busy store pays one commit per group
+/// instead of per movement (SQLite has one writer, and its commits, not the statements,
+/// were most of an issue's cost). On PostgreSQL each post is its own transaction: they run
+/// side by side there, and one transaction taking several locations' rows in whatever order
+/// its movements come could deadlock with another.
+#[derive(Clone)]
+pub struct Poster {
+    db: Db,
+    queue: Option<tokio::sync::mpsc::Sender<PostJob>>,
+}
+
+struct PostJob {
+    actor: Actor,
+    request: MovementRequest,
+    idem: Option<(String, &'static str)>,
+    reply: tokio::sync::oneshot::Sender<AppResult<Posted>>,
+}
+
+/// Movements per group at most (a group holds the write lock while it runs).
+const MAX_GROUP: usize = 64;
+
+impl Poster {
+    /// Each post in the caller's own transaction.
+    pub fn direct(db: &Db) -> Poster {
+        Poster { db: db.clone(), queue: None }
+    }
+
+    /// The group writer on SQLite (on a thread of its own, as `intake`'s); direct posts on
+    /// PostgreSQL. The writer ends when the last clone of the handle is dropped.
+    pub fn spawn(db: &Db) -> Poster {
+        if db.backend() != crate::db::Backend::Sqlite {
+            return Poster::direct(db);
+        }
+        let (tx, rx) = tokio::sync::mpsc::channel(1024);
+        let writer = db.clone();
+        std::thread::Builder::new()
+            .name("stock-writer".into())
+            .spawn(move || match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                Ok(rt) => rt.block_on(run_writer(writer, rx)),
+                Err(e) => tracing::error!(error = %e, "cannot start the stock writer"),
+            })
+            .expect("the stock writer's thread starts");
+        Poster { db: db.clone(), queue: Some(tx) }
+    }
+
+    pub async fn post(&self, actor: &Actor, r: &MovementRequest, idem: Option<&Idem<'_>>) -> AppResult<Posted> {
+        let Some(queue) = &self.queue else {
+            return post(&self.db, actor, r, idem).await;
+        };
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let job = PostJob {
+            actor: actor.clone(),
+            request: r.clone(),
+            idem: idem.map(|i| (i.key.to_string(), i.scope)),
+            reply,
+        };
+        let stopped = || AppError::Internal(anyhow::anyhow!("the stock writer has stopped"));
+        queue.send(job).await.map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
+    }
+}
+
+async fn run_writer(db: Db, mut rx: tokio::sync::mpsc::Receiver<PostJob>) {
+    while let Some(first) = rx.recv().await {
+        let mut jobs = vec![first];
+        while jobs.len() < MAX_GROUP {
+            match rx.try_recv() {
+                Ok(j) => jobs.push(j),
+                Err(_) => break,
+            }
+        }
+        metrics::histogram!("stock_group_movements").record(jobs.len() as f64);
+        post_group(&db, jobs).await;
+    }
+}
+
+async fn savepoint(tx: &mut Tx, sql: &'static str) -> sqlx::Result<()> {
+    crate::on_conn!(tx.conn(), |e| sqlx::query(sql).execute(&mut *e).await.map(|_| ()))
+}
+
+/// Posts a group in one transaction, each movement in its own savepoint; answers after the
+/// commit. When the commit itself fails, the movements are posted again one by one.
+async fn post_group(db: &Db, jobs: Vec<PostJob>) {
+    let now = Utc::now();
+    let mut tx = match db.begin().await {
+        Ok(t) => t,
+        Err(e) => {
+            let msg = e.to_string();
+            for j in jobs {
+                let _ = j.reply.send(Err(AppError::Internal(anyhow::anyhow!("{msg}"))));
+            }
+            return;
+        }
+    };
+    let mut answers = Vec::with_capacity(jobs.len());
+    for j in &jobs {
+        let idem = j.idem.as_ref().map(|(key, scope)| Idem { key, scope });
+        let answer = match savepoint(&mut tx, "SAVEPOINT movement").await {
+            Err(e) => Err(e.into()),
+            Ok(()) => {
+                let answer = post_on(&mut tx, &j.actor, &j.request, idem.as_ref(), now).await;
+                let end = if answer.is_ok() { "RELEASE movement" } else { "ROLLBACK TO movement" };
+                match savepoint(&mut tx, end).await {
+                    Ok(()) if answer.is_err() => {
+                        savepoint(&mut tx, "RELEASE movement").await.map_err(Into::into).and(answer)
+                    }
+                    Ok(()) => answer,
+                    Err(e) => Err(e.into()),
+                }
+            }
+        };
+        answers.push(answer);
+    }
+    match tx.commit().await {
+        Ok(()) => {
+            for (j, a) in jobs.into_iter().zip(answers) {
+                let _ = j.reply.send(a);
+            }
+        }
+        Err(e) => {
+            tracing::warn!(movements = jobs.len(), error = %e, "stock group commit failed; posting one by one");
+            for j in jobs {
+                let idem = j.idem.as_ref().map(|(key, scope)| Idem { key, scope });
+                let _ = j.reply.send(post(db, &j.actor, &j.request, idem.as_ref()).await);
+            }
+        }
+    }
 }
 
 /// The answer to a post: the movement and the stock it left at its locations (rows read

@@ -341,7 +341,8 @@ pub async fn stock_of(mut c: Conn<'_>, f: &StockFilter) -> sqlx::Result<Vec<Stoc
     let walk = q.is_none() && {
         let (lines, parts): (i64, i64) = on_conn!(&mut c, |e| {
             sqlx::query_as(
-                "SELECT (SELECT COUNT(*) FROM stock WHERE warehouse_id = $1), COALESCE((SELECT MAX(id) FROM parts), 0)",
+                "SELECT COALESCE((SELECT lines FROM stock_totals WHERE warehouse_id = $1), 0), \
+                 COALESCE((SELECT MAX(id) FROM parts), 0)",
             )
             .bind(f.warehouse_id)
             .fetch_one(&mut **e)
@@ -385,7 +386,7 @@ pub async fn stock_of(mut c: Conn<'_>, f: &StockFilter) -> sqlx::Result<Vec<Stoc
 }
 
 /// Totals of a location: lines held, pieces, faulty pieces, value at cost, lines to reorder.
-#[derive(Clone, Debug, Default, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct StockTotals {
     pub lines: i64,
     pub pieces: i64,
@@ -395,19 +396,58 @@ pub struct StockTotals {
 }
 from_row!(StockTotals { lines: i64, pieces: i64, faulty: i64, value_cents: i64, low: i64 });
 
+/// The location's totals as the triggers of migration 0021 keep them (one row).
 pub async fn totals(c: Conn<'_>, warehouse_id: i64) -> sqlx::Result<StockTotals> {
     on_conn!(c, |e| {
-        sqlx::query_as(
-            "SELECT COUNT(*) AS lines, CAST(COALESCE(SUM(s.on_hand), 0) AS BIGINT) AS pieces, \
-             CAST(COALESCE(SUM(s.faulty), 0) AS BIGINT) AS faulty, \
-             CAST(COALESCE(SUM(s.on_hand * p.unit_cost_cents), 0) AS BIGINT) AS value_cents, \
-             CAST(COALESCE(SUM(CASE WHEN s.reorder_point > 0 AND s.on_hand <= s.reorder_point THEN 1 ELSE 0 END), 0) AS BIGINT) AS low \
-             FROM stock s JOIN parts p ON p.id = s.part_id WHERE s.warehouse_id = $1 AND (s.on_hand > 0 OR s.faulty > 0 OR s.reorder_point > 0)",
-        )
-        .bind(warehouse_id)
-        .fetch_one(&mut *e)
-        .await
+        sqlx::query_as("SELECT lines, pieces, faulty, value_cents, low FROM stock_totals WHERE warehouse_id = $1")
+            .bind(warehouse_id)
+            .fetch_optional(&mut *e)
+            .await
+            .map(Option::unwrap_or_default)
     })
+}
+
+const RECOUNT: &str = "SELECT s.warehouse_id, \
+     CAST(COALESCE(SUM(CASE WHEN s.on_hand > 0 OR s.faulty > 0 OR s.reorder_point > 0 THEN 1 ELSE 0 END), 0) AS BIGINT) AS lines, \
+     CAST(COALESCE(SUM(s.on_hand), 0) AS BIGINT) AS pieces, CAST(COALESCE(SUM(s.faulty), 0) AS BIGINT) AS faulty, \
+     CAST(COALESCE(SUM(s.on_hand * p.unit_cost_cents), 0) AS BIGINT) AS value_cents, \
+     CAST(COALESCE(SUM(CASE WHEN s.reorder_point > 0 AND s.on_hand <= s.reorder_point THEN 1 ELSE 0 END), 0) AS BIGINT) AS low \
+     FROM stock s JOIN parts p ON p.id = s.part_id GROUP BY s.warehouse_id";
+
+/// Locations whose kept totals differ from their stock rows summed again: (location, kept,
+/// recounted). Empty when the triggers kept them right — the ledger check's second half.
+pub async fn totals_mismatches(c: Conn<'_>) -> sqlx::Result<Vec<(i64, StockTotals, StockTotals)>> {
+    #[derive(Clone, Debug)]
+    struct Row {
+        warehouse_id: i64,
+        lines: i64,
+        pieces: i64,
+        faulty: i64,
+        value_cents: i64,
+        low: i64,
+    }
+    from_row!(Row { warehouse_id: i64, lines: i64, pieces: i64, faulty: i64, value_cents: i64, low: i64 });
+    let totals = |r: &Row| StockTotals {
+        lines: r.lines,
+        pieces: r.pieces,
+        faulty: r.faulty,
+        value_cents: r.value_cents,
+        low: r.low,
+    };
+    let kept_sql = "SELECT warehouse_id, lines, pieces, faulty, value_cents, low FROM stock_totals";
+    let (kept, counted): (Vec<Row>, Vec<Row>) = on_conn!(c, |e| {
+        let kept = sqlx::query_as(kept_sql).fetch_all(&mut *e).await?;
+        let counted = sqlx::query_as(RECOUNT).fetch_all(&mut *e).await?;
+        Ok::<_, sqlx::Error>((kept, counted))
+    })?;
+    let mut off = vec![];
+    for k in &kept {
+        let c = counted.iter().find(|c| c.warehouse_id == k.warehouse_id).map(totals).unwrap_or_default();
+        if totals(k) != c {
+            off.push((k.warehouse_id, totals(k), c));
+        }
+    }
+    Ok(off)
 }
 
 /// One stock row (its names included).

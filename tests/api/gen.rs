@@ -104,6 +104,7 @@ async fn gen_adds_spare_parts_whose_stock_is_the_sum_of_their_movements(app: &Te
     assert_eq!(posted["stock"][0]["on_hand"].as_i64().unwrap(), row["on_hand"].as_i64().unwrap() - 1);
     let mut c = app.db.read().await.unwrap();
     assert!(store::stock::ledger_mismatches(c.conn()).await.unwrap().is_empty());
+    assert!(store::stock::totals_mismatches(c.conn()).await.unwrap().is_empty(), "generated stock has its totals");
 
     // A van's history, filtered and paged, is its newest movements of that kind in or out.
     let van = vans[0].0;

@@ -88,6 +88,8 @@ async fn ledger_is_balanced(app: &TestApp) {
     let mut c = app.db.read().await.unwrap();
     let off = aftersales::store::stock::ledger_mismatches(c.conn()).await.unwrap();
     assert!(off.is_empty(), "stock differs from the sum of its movements: {off:?}");
+    let totals = aftersales::store::stock::totals_mismatches(c.conn()).await.unwrap();
+    assert!(totals.is_empty(), "kept location totals differ from their stock rows: {totals:?}");
 }
 
 async fn movements_keep_stock_equal_to_their_sum(app: &TestApp) {
@@ -173,6 +175,21 @@ async fn movements_keep_stock_equal_to_their_sum(app: &TestApp) {
     let admin = app.token("admin").await;
     let (_, audit) = app.api(Method::GET, "/api/v1/audit?entity_type=stock_movement", &admin, None).await;
     assert!(audit.to_string().matches("stock_movement").count() >= 5, "{audit}");
+    ledger_is_balanced(app).await;
+
+    // The location's totals follow a new catalogue cost (7 pieces at C1 and E1 together).
+    let (_, before) = app.api(Method::GET, &format!("/api/v1/stock?warehouse_id={central}"), &wh, None).await;
+    assert_eq!(
+        (before["totals"]["pieces"].as_i64(), before["totals"]["value_cents"].as_i64()),
+        (Some(6), Some(48_000))
+    );
+    let manager = app.token("manager").await;
+    let (status, v) = app
+        .api(Method::PUT, &format!("/api/v1/parts/{p}"), &manager, Some(json!({"version": 1, "unit_cost_cents": 9000})))
+        .await;
+    assert_eq!(status, 200, "{v}");
+    let (_, after) = app.api(Method::GET, &format!("/api/v1/stock?warehouse_id={central}"), &wh, None).await;
+    assert_eq!(after["totals"]["value_cents"], 54_000);
     ledger_is_balanced(app).await;
 }
 
