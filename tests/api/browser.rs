@@ -758,3 +758,28 @@ async fn objectives_and_a_corrective_action_from_the_fault_analysis_in_a_browser
     assert!(list.contains("待验证"), "{list}");
     desk.close().await.unwrap();
 }
+
+both!(a_certification_self_assessment_in_a_browser);
+
+/// The service manager starts this year's GB/T 27922 self-assessment, marks every indicator
+/// met, saves, reads five stars and prints the report.
+async fn a_certification_self_assessment_in_a_browser(app: &TestApp) {
+    let Some(driver) = driver() else { return };
+    let desk = browser(&driver, 1280, 900).await;
+    desk.goto(&app.url("/login?next=/certification")).await.unwrap();
+    fill(&desk, "input[name=login]", "manager").await;
+    fill(&desk, "input[name=password]", aftersales::demo::DEMO_PASSWORD).await;
+    click(&desk, "#login-submit").await;
+    fill(&desk, "#cert-year", "2026").await;
+    click(&desk, "#cert-create").await;
+    element(&desk, Locator::Css("#cert-tree")).await;
+    desk.execute("document.querySelectorAll('#cert-tree select').forEach(s => { s.value = 'met'; })", vec![])
+        .await
+        .unwrap();
+    click(&desk, "#cert-save").await;
+    assert_eq!(wait_text(&desk, "#cert-level", "五星").await, "五星");
+    assert!(text_of(&desk, "#cert-score").await.contains("100"));
+    click(&desk, "#cert-print").await;
+    assert!(text_of(&desk, "#cert-report").await.contains("五星"));
+    desk.close().await.unwrap();
+}
