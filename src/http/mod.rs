@@ -3,6 +3,7 @@
 
 pub mod analysis;
 pub mod api;
+pub mod appraisal;
 pub mod archive;
 pub mod calendars;
 pub mod campaigns;
@@ -319,6 +320,7 @@ pub fn openapi_doc() -> utoipa::openapi::OpenApi {
     doc.merge(objectives::ApiDoc::openapi());
     doc.merge(reports::ApiDoc::openapi());
     doc.merge(analysis::ApiDoc::openapi());
+    doc.merge(appraisal::ApiDoc::openapi());
     doc
 }
 
@@ -341,7 +343,8 @@ pub fn router(state: AppState) -> Router {
         .merge(objectives::pages())
         .merge(reports::pages())
         .merge(analysis::pages())
-        .merge(certification::pages());
+        .merge(certification::pages())
+        .merge(appraisal::pages());
     let api = api::routes()
         .merge(archive::api())
         .merge(import::api())
@@ -359,7 +362,8 @@ pub fn router(state: AppState) -> Router {
         .merge(objectives::api())
         .merge(reports::api())
         .merge(analysis::api())
-        .merge(certification::api());
+        .merge(certification::api())
+        .merge(appraisal::api());
     Router::new()
         .merge(pages)
         .nest("/api/v1", api)

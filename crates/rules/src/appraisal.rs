@@ -196,7 +196,8 @@ impl Default for Settings {
 pub const RULE_WEIGHTS: &str = "RULES §7 自评 30 % / 上级 70 % · self 30 % / manager 70 %";
 pub const RULE_RANKING: &str = "RULES §7 月度排名 · monthly ranking";
 pub const RULE_REWARD: &str = "RULES §7 第一名奖励 · first place rewarded";
-pub const RULE_LAST: &str = "RULES §7 末位处罚，一周内提交整改方案 · last place penalised, improvement plan within a week";
+pub const RULE_LAST: &str =
+    "RULES §7 末位处罚，一周内提交整改方案 · last place penalised, improvement plan within a week";
 pub const RULE_TRANSFER: &str = "RULES §7 连续三个月末位，考虑调岗 · three months last → transfer considered";
 pub const RULE_DEPARTURE: &str = "R9.4 偏离测评分需说明理由 · departing from the measured score needs a reason";
 
@@ -450,21 +451,22 @@ mod tests {
             ],
             1,
         );
-        let order: Vec<(i64, usize, bool, bool)> = placed.iter().map(|p| (p.user_id, p.rank, p.reward, p.last)).collect();
+        let order: Vec<(i64, usize, bool, bool)> =
+            placed.iter().map(|p| (p.user_id, p.rank, p.reward, p.last)).collect();
         // 1 and 3 tie on 80: the better KPI score (3) goes first.
         assert_eq!(order, [(2, 1, true, false), (3, 2, false, false), (1, 3, false, false), (4, 4, false, true)]);
         assert!(placed[1].rule.contains("KPI score"));
         assert!(placed[0].rule.contains("RULES §7"));
         // Fully equal people share the place, and both are last.
-        let placed = rank(&[e(1, 90.0, Some(90.0), 90.0), e(2, 70.0, Some(70.0), 70.0), e(3, 70.0, Some(70.0), 70.0)], 1);
-        let order: Vec<(i64, usize, bool, bool)> = placed.iter().map(|p| (p.user_id, p.rank, p.reward, p.last)).collect();
+        let placed =
+            rank(&[e(1, 90.0, Some(90.0), 90.0), e(2, 70.0, Some(70.0), 70.0), e(3, 70.0, Some(70.0), 70.0)], 1);
+        let order: Vec<(i64, usize, bool, bool)> =
+            placed.iter().map(|p| (p.user_id, p.rank, p.reward, p.last)).collect();
         assert_eq!(order, [(1, 1, true, false), (2, 2, false, true), (3, 2, false, true)]);
         assert!(placed[1].rule.contains("shared place"));
         // Two last places; shared first places are all rewarded.
-        let placed = rank(
-            &[e(1, 90.0, None, 90.0), e(2, 90.0, None, 90.0), e(3, 80.0, None, 80.0), e(4, 70.0, None, 70.0)],
-            2,
-        );
+        let placed =
+            rank(&[e(1, 90.0, None, 90.0), e(2, 90.0, None, 90.0), e(3, 80.0, None, 80.0), e(4, 70.0, None, 70.0)], 2);
         let flags: Vec<(usize, bool, bool)> = placed.iter().map(|p| (p.rank, p.reward, p.last)).collect();
         assert_eq!(flags, [(1, true, false), (1, true, false), (3, false, true), (4, false, true)]);
         // One person, or everyone tied: no reward, no penalty.
