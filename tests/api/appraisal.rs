@@ -19,6 +19,7 @@ both!(
     a_month_is_measured_scored_closed_and_ranked,
     pages_show_each_person_his_own_appraisal,
     an_engineer_assesses_himself_on_a_phone_and_the_manager_sees_it,
+    every_role_s_scheme_is_measured,
 );
 
 fn fields(v: &Value) -> Vec<String> {
@@ -385,4 +386,33 @@ async fn an_engineer_assesses_himself_on_a_phone_and_the_manager_sees_it(app: &T
     click(&desk, "#login-submit").await;
     assert_eq!(text_of(&desk, &format!("#row-{row} .self")).await, "85.0");
     desk.close().await.unwrap();
+}
+
+/// The dispatchers', warehouse's and quality's schemes measure from their own data; a person
+/// alone in his role is neither rewarded nor penalised.
+async fn every_role_s_scheme_is_measured(app: &TestApp) {
+    let manager = app.token("manager").await;
+    let this = today().format("%Y-%m").to_string();
+    for (role, kpis) in [
+        ("dispatcher", vec!["reply_on_time", "visits_on_time"]),
+        ("warehouse", vec!["picking_accuracy"]),
+        ("quality", vec!["actions_closed"]),
+    ] {
+        let (status, v) =
+            app.api(Method::POST, "/api/v1/appraisal/months", &manager, Some(json!({"month": this, "role": role}))).await;
+        assert_eq!(status, 201, "{role}: {v}");
+        let rows = v["rows"].as_array().unwrap();
+        assert_eq!(rows.len(), 1, "{role}: {v}");
+        let got: Vec<&str> = rows[0]["items"].as_array().unwrap().iter().map(|i| i["kpi"].as_str().unwrap()).collect();
+        assert_eq!(got, kpis);
+    }
+    let (_, o) = app.api(Method::GET, "/api/v1/appraisal", &manager, None).await;
+    assert_eq!(o["months"].as_array().unwrap().len(), 3);
+    let (status, v) =
+        app.api(Method::POST, "/api/v1/appraisal/months", &manager, Some(json!({"month": this, "role": "admin"}))).await;
+    assert_eq!((status, fields(&v)), (422, vec!["role".to_string()]));
+    let next = (today() + chrono::TimeDelta::days(40)).format("%Y-%m").to_string();
+    let (status, v) =
+        app.api(Method::POST, "/api/v1/appraisal/months", &manager, Some(json!({"month": next, "role": "engineer"}))).await;
+    assert_eq!((status, fields(&v)), (422, vec!["month".to_string()]), "a month to come");
 }
