@@ -72,6 +72,10 @@ CREATE TABLE appraisal_rows (
 CREATE INDEX appraisal_rows_user ON appraisal_rows(user_id, month_id);
 CREATE INDEX appraisal_rows_plan ON appraisal_rows(plan_due) WHERE last_place AND plan_at IS NULL;
 
+-- A dispatcher's follow-up visits done on time are read by who did them (open ones through
+-- visit_tasks_assignee_open); only done visits are in this index.
+CREATE INDEX visit_tasks_done_by ON visit_tasks(done_by, due_on) WHERE status = 'done';
+
 -- Default schemes (the seeds' 客服绩效 and service-department figures, RULES §7 targets).
 INSERT INTO appraisal_schemes (role) VALUES ('engineer'), ('dispatcher'), ('warehouse'), ('quality');
 INSERT INTO appraisal_items (scheme_id, position, kpi, weight, target, rule)

@@ -620,20 +620,19 @@ pub async fn open(db: &Db, actor: &Actor, input: &OpenInput) -> AppResult<(bool,
     AppError::check(errors)?;
     let settings = load_settings(&mut tx.conn()).await?;
     let settings_json = serde_json::to_string(&settings).map_err(anyhow::Error::from)?;
-    let id = match store::appraisal::insert_month(tx.conn(), month, role.code(), &settings_json, actor.user_id, now)
-        .await
-    {
-        Ok(id) => id,
-        // Another instance opened it meanwhile: answer that month, as a second opening does.
-        Err(sqlx::Error::Database(d)) if d.is_unique_violation() => {
-            drop(tx);
-            let mut c = db.read().await?;
-            let id = store::appraisal::find_month(c.conn(), month, role.code()).await?.ok_or(AppError::NotFound)?;
-            drop(c);
-            return Ok((false, self::month(db, actor, id).await?));
-        }
-        Err(e) => return Err(e.into()),
-    };
+    let id =
+        match store::appraisal::insert_month(tx.conn(), month, role.code(), &settings_json, actor.user_id, now).await {
+            Ok(id) => id,
+            // Another instance opened it meanwhile: answer that month, as a second opening does.
+            Err(sqlx::Error::Database(d)) if d.is_unique_violation() => {
+                drop(tx);
+                let mut c = db.read().await?;
+                let id = store::appraisal::find_month(c.conn(), month, role.code()).await?.ok_or(AppError::NotFound)?;
+                drop(c);
+                return Ok((false, self::month(db, actor, id).await?));
+            }
+            Err(e) => return Err(e.into()),
+        };
     let mut facts = MonthFacts {
         from,
         to,

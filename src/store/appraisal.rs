@@ -549,14 +549,16 @@ pub async fn surveys_of(
     })
 }
 
-/// Follow-up visits due in `[from, to]` assigned to or done by the person (not cancelled):
-/// (visit, done by the due day).
+/// Follow-up visits due in `[from, to]` that are the person's: done by him (1 when by the due
+/// day) or still open and assigned to him (0). Read through two indexes (done by, open by
+/// assignee), never the whole table.
 pub async fn visits_of(c: Conn<'_>, user_id: i64, from: NaiveDate, to: NaiveDate) -> sqlx::Result<Vec<(i64, i64)>> {
     on_conn!(c, |e| {
         sqlx::query_as(
-            "SELECT id, CAST(CASE WHEN status = 'done' AND done_on <= due_on THEN 1 ELSE 0 END AS BIGINT) \
-             FROM visit_tasks WHERE (assignee_id = $1 OR done_by = $1) AND status <> 'cancelled' \
-             AND due_on >= $2 AND due_on <= $3 ORDER BY id",
+            "SELECT id, CAST(CASE WHEN done_on <= due_on THEN 1 ELSE 0 END AS BIGINT) FROM visit_tasks \
+             WHERE status = 'done' AND done_by = $1 AND due_on >= $2 AND due_on <= $3 \
+             UNION ALL SELECT id, CAST(0 AS BIGINT) FROM visit_tasks \
+             WHERE status = 'open' AND assignee_id = $1 AND due_on >= $2 AND due_on <= $3 ORDER BY 1",
         )
         .bind(user_id)
         .bind(from)

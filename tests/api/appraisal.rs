@@ -398,8 +398,9 @@ async fn every_role_s_scheme_is_measured(app: &TestApp) {
         ("warehouse", vec!["picking_accuracy"]),
         ("quality", vec!["actions_closed"]),
     ] {
-        let (status, v) =
-            app.api(Method::POST, "/api/v1/appraisal/months", &manager, Some(json!({"month": this, "role": role}))).await;
+        let (status, v) = app
+            .api(Method::POST, "/api/v1/appraisal/months", &manager, Some(json!({"month": this, "role": role})))
+            .await;
         assert_eq!(status, 201, "{role}: {v}");
         let rows = v["rows"].as_array().unwrap();
         assert_eq!(rows.len(), 1, "{role}: {v}");
@@ -408,11 +409,13 @@ async fn every_role_s_scheme_is_measured(app: &TestApp) {
     }
     let (_, o) = app.api(Method::GET, "/api/v1/appraisal", &manager, None).await;
     assert_eq!(o["months"].as_array().unwrap().len(), 3);
-    let (status, v) =
-        app.api(Method::POST, "/api/v1/appraisal/months", &manager, Some(json!({"month": this, "role": "admin"}))).await;
+    let (status, v) = app
+        .api(Method::POST, "/api/v1/appraisal/months", &manager, Some(json!({"month": this, "role": "admin"})))
+        .await;
     assert_eq!((status, fields(&v)), (422, vec!["role".to_string()]));
     let next = (today() + chrono::TimeDelta::days(40)).format("%Y-%m").to_string();
-    let (status, v) =
-        app.api(Method::POST, "/api/v1/appraisal/months", &manager, Some(json!({"month": next, "role": "engineer"}))).await;
+    let (status, v) = app
+        .api(Method::POST, "/api/v1/appraisal/months", &manager, Some(json!({"month": next, "role": "engineer"})))
+        .await;
     assert_eq!((status, fields(&v)), (422, vec!["month".to_string()]), "a month to come");
 }

@@ -28,9 +28,10 @@ coded!(
         CompletedOrders = "completed_orders", "完成工单数", "Orders completed";
         /// Engineer: his jobs of the month that had to be repeated within 30 days (lower is better).
         RepeatRepairRate = "repeat_repair_rate", "返修率", "Repeat-repair rate";
-        /// Dispatcher: first-reply clocks of the requests he registered met per decided.
+        /// Dispatcher: first-reply clocks of the requests he registered (took the call) met per decided.
         ReplyOnTime = "reply_on_time", "按时答复率", "Replied within target";
-        /// Dispatcher: follow-up visits due in the month, his, done by their due day.
+        /// Dispatcher: follow-up visits due in the month done by him by their due day, per visit he
+        /// did or still has open.
         VisitsOnTime = "visits_on_time", "回访按时完成率", "Follow-up visits on time";
         /// Warehouse: his picks not returned as the wrong part, per pick.
         PickingAccuracy = "picking_accuracy", "拣货准确率", "Picking accuracy";
