@@ -377,6 +377,7 @@ async fn an_engineer_assesses_himself_on_a_phone_and_the_manager_sees_it(app: &T
     fill(&phone, "#self-comment", "按时完成全部工单").await;
     click(&phone, "#self-save").await;
     assert!(wait_contains(&phone, "#row-self", "85.0").await.contains("按时完成全部工单"));
+    shot(&phone, app, "appraisal-self-phone").await;
     phone.close().await.unwrap();
 
     let desk = browser(&driver, 1280, 900).await;
@@ -385,6 +386,7 @@ async fn an_engineer_assesses_himself_on_a_phone_and_the_manager_sees_it(app: &T
     fill(&desk, "input[name=password]", aftersales::demo::DEMO_PASSWORD).await;
     click(&desk, "#login-submit").await;
     assert_eq!(text_of(&desk, &format!("#row-{row} .self")).await, "85.0");
+    shot(&desk, app, "appraisal-month-desk").await;
     desk.close().await.unwrap();
 }
 
@@ -418,4 +420,10 @@ async fn every_role_s_scheme_is_measured(app: &TestApp) {
         .api(Method::POST, "/api/v1/appraisal/months", &manager, Some(json!({"month": next, "role": "engineer"})))
         .await;
     assert_eq!((status, fields(&v)), (422, vec!["month".to_string()]), "a month to come");
+}
+
+async fn shot(c: &fantoccini::Client, app: &TestApp, name: &str) {
+    if let Ok(png) = c.screenshot().await {
+        let _ = std::fs::write(std::env::temp_dir().join(format!("aftersales-{name}-{:?}.png", app.backend)), png);
+    }
 }
