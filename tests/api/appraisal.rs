@@ -395,6 +395,17 @@ async fn an_engineer_assesses_himself_on_a_phone_and_the_manager_sees_it(app: &T
 async fn every_role_s_scheme_is_measured(app: &TestApp) {
     let manager = app.token("manager").await;
     let this = today().format("%Y-%m").to_string();
+    // The dispatcher takes a call and dispatches it: his first reply is in time.
+    let dispatcher = app.token("dispatcher").await;
+    let (_, u) = app.api(Method::GET, "/api/v1/units?number=LG120B0007", &dispatcher, None).await;
+    let u = &u["items"][0];
+    let body = json!({"channel": "hotline", "kind": "repair", "priority": "normal", "customer_id": u["customer_id"],
+        "unit_id": u["id"], "problem": "油压低报警"});
+    let (status, o) = app.api(Method::POST, "/api/v1/work-orders", &dispatcher, Some(body)).await;
+    assert_eq!(status, 201, "{o}");
+    let o = step(app, &dispatcher, &o, "assign", json!({"engineer_id": user_id(app, "engineer").await})).await;
+    let order = o["order"]["id"].as_i64().unwrap();
+    let mut reply = Value::Null;
     for (role, kpis) in [
         ("dispatcher", vec!["reply_on_time", "visits_on_time"]),
         ("warehouse", vec!["picking_accuracy"]),
@@ -408,7 +419,12 @@ async fn every_role_s_scheme_is_measured(app: &TestApp) {
         assert_eq!(rows.len(), 1, "{role}: {v}");
         let got: Vec<&str> = rows[0]["items"].as_array().unwrap().iter().map(|i| i["kpi"].as_str().unwrap()).collect();
         assert_eq!(got, kpis);
+        if role == "dispatcher" {
+            reply = rows[0]["items"][0].clone();
+        }
     }
+    assert_eq!((reply["numerator"].as_i64(), reply["denominator"].as_i64()), (Some(1), Some(1)), "{reply}");
+    assert_eq!((reply["score"].as_f64(), &reply["counted"]), (Some(100.0), &json!([order])));
     let (_, o) = app.api(Method::GET, "/api/v1/appraisal", &manager, None).await;
     assert_eq!(o["months"].as_array().unwrap().len(), 3);
     let (status, v) = app
