@@ -140,4 +140,12 @@ mod tests {
             assert_eq!(r.allows(Perm::ManagePolicies), expected, "{r:?}");
         }
     }
+
+    #[test]
+    fn only_managers_and_admins_run_the_appraisal() {
+        for r in Role::ALL {
+            let expected = matches!(r, Role::Admin | Role::GeneralManager | Role::ServiceManager);
+            assert_eq!(r.allows(Perm::Appraise), expected, "{r:?}");
+        }
+    }
 }
