@@ -259,7 +259,9 @@ struct MonthFacts {
     to: NaiveDate,
     start: DateTime<Utc>,
     end: DateTime<Utc>,
-    repeated: Option<HashSet<i64>>,
+    repeated: Option<std::sync::Arc<HashSet<i64>>>,
+    /// The orders one person completed in the month (three engineer KPIs read them).
+    completed: Option<(i64, Vec<i64>)>,
 }
 
 struct Tally {
@@ -288,7 +290,7 @@ impl Tally {
     }
 }
 
-async fn repeated(c: &mut Conn<'_>, f: &mut MonthFacts) -> AppResult<HashSet<i64>> {
+async fn repeated(c: &mut Conn<'_>, f: &mut MonthFacts) -> AppResult<std::sync::Arc<HashSet<i64>>> {
     if let Some(r) = &f.repeated {
         return Ok(r.clone());
     }
@@ -307,6 +309,7 @@ async fn repeated(c: &mut Conn<'_>, f: &mut MonthFacts) -> AppResult<HashSet<i64
         .into_iter()
         .map(|(_, earlier)| earlier)
         .collect();
+    let set = std::sync::Arc::new(set);
     f.repeated = Some(set.clone());
     Ok(set)
 }
@@ -329,7 +332,14 @@ async fn tally(c: &mut Conn<'_>, f: &mut MonthFacts, user_id: i64, kpi: Kpi) -> 
             t
         }
         Kpi::FirstTimeFix | Kpi::RepeatRepairRate | Kpi::CompletedOrders => {
-            let mine = store::appraisal::completed_by(reborrow(c), user_id, f.start, f.end).await?;
+            let mine = match &f.completed {
+                Some((u, list)) if *u == user_id => list.clone(),
+                _ => {
+                    let list = store::appraisal::completed_by(reborrow(c), user_id, f.start, f.end).await?;
+                    f.completed = Some((user_id, list.clone()));
+                    list
+                }
+            };
             let mut t = Tally::new("orders");
             if kpi == Kpi::CompletedOrders {
                 for o in mine {
@@ -591,14 +601,15 @@ pub async fn open(db: &Db, actor: &Actor, input: &OpenInput) -> AppResult<(bool,
     let (Some((from, to)), Some(role)) = (range, role) else {
         return Err(AppError::Internal(anyhow::anyhow!("validated month without values")));
     };
-    let now = Utc::now();
-    let mut tx = db.begin().await?;
-    if let Some(id) = store::appraisal::find_month(tx.conn(), month, role.code()).await? {
-        drop(tx);
+    // Everyone is measured on a reader first, so the write transaction (the SQLite writer) is
+    // held only to store the rows.
+    let mut c = db.read().await?;
+    if let Some(id) = store::appraisal::find_month(c.conn(), month, role.code()).await? {
+        drop(c);
         return Ok((false, self::month(db, actor, id).await?));
     }
-    let items = match store::appraisal::scheme(tx.conn(), role.code()).await? {
-        Some(s) => store::appraisal::items(tx.conn(), s.id).await?,
+    let items = match store::appraisal::scheme(c.conn(), role.code()).await? {
+        Some(s) => store::appraisal::items(c.conn(), s.id).await?,
         None => vec![],
     };
     let f = store::users::ListFilter {
@@ -609,7 +620,7 @@ pub async fn open(db: &Db, actor: &Actor, input: &OpenInput) -> AppResult<(bool,
         after_id: None,
         limit: 10_000,
     };
-    let people = store::users::list(tx.conn(), &f).await?;
+    let people = store::users::list(c.conn(), &f).await?;
     let mut errors = vec![];
     if items.is_empty() {
         errors.push(field_error("role", "appraisal.error.no_scheme"));
@@ -618,45 +629,63 @@ pub async fn open(db: &Db, actor: &Actor, input: &OpenInput) -> AppResult<(bool,
         errors.push(field_error("role", "appraisal.error.nobody"));
     }
     AppError::check(errors)?;
-    let settings = load_settings(&mut tx.conn()).await?;
+    let settings = load_settings(&mut c.conn()).await?;
     let settings_json = serde_json::to_string(&settings).map_err(anyhow::Error::from)?;
-    let id =
-        match store::appraisal::insert_month(tx.conn(), month, role.code(), &settings_json, actor.user_id, now).await {
-            Ok(id) => id,
-            // Another instance opened it meanwhile: answer that month, as a second opening does.
-            Err(sqlx::Error::Database(d)) if d.is_unique_violation() => {
-                drop(tx);
-                let mut c = db.read().await?;
-                let id = store::appraisal::find_month(c.conn(), month, role.code()).await?.ok_or(AppError::NotFound)?;
-                drop(c);
-                return Ok((false, self::month(db, actor, id).await?));
-            }
-            Err(e) => return Err(e.into()),
-        };
     let mut facts = MonthFacts {
         from,
         to,
         start: super::work_orders::midnight(from),
         end: super::work_orders::midnight(to + TimeDelta::days(1)),
         repeated: None,
+        completed: None,
     };
-    let mut created = vec![];
+    let mut measured_rows = Vec::with_capacity(people.len());
     for u in &people {
-        let measured = {
-            let mut c = tx.conn();
-            measure(&mut c, &mut facts, u.id, &items).await?
-        };
+        let measured = measure(&mut c.conn(), &mut facts, u.id, &items).await?;
         let kpi_score = kpi_score_of(&measured);
         let json = serde_json::to_string(&measured).map_err(anyhow::Error::from)?;
+        measured_rows.push((u.id, u.display_name.clone(), json, kpi_score));
+    }
+    drop(c);
+
+    let now = Utc::now();
+    let mut tx = db.begin().await?;
+    let existing = store::appraisal::find_month(tx.conn(), month, role.code()).await?;
+    let inserted = match existing {
+        Some(id) => Err(id),
+        None => match store::appraisal::insert_month(tx.conn(), month, role.code(), &settings_json, actor.user_id, now)
+            .await
+        {
+            Ok(id) => Ok(id),
+            Err(sqlx::Error::Database(d)) if d.is_unique_violation() => Err(0),
+            Err(e) => return Err(e.into()),
+        },
+    };
+    let id = match inserted {
+        Ok(id) => id,
+        // Opened meanwhile (by another request or instance): answer that month.
+        Err(found) => {
+            drop(tx);
+            let id = if found > 0 {
+                found
+            } else {
+                let mut c = db.read().await?;
+                store::appraisal::find_month(c.conn(), month, role.code()).await?.ok_or(AppError::NotFound)?
+            };
+            return Ok((false, self::month(db, actor, id).await?));
+        }
+    };
+    let mut created = vec![];
+    for (user_id, name, json, kpi_score) in &measured_rows {
         let new = store::appraisal::NewRow {
             month_id: id,
-            user_id: u.id,
-            user_name: &u.display_name,
-            kpis: &json,
-            kpi_score,
+            user_id: *user_id,
+            user_name: name,
+            kpis: json,
+            kpi_score: *kpi_score,
         };
         let row_id = store::appraisal::insert_row(tx.conn(), &new).await?;
-        created.push(serde_json::json!({"row": row_id, "user_id": u.id, "kpi_score": kpi_score}));
+        created.push(serde_json::json!({"row": row_id, "user_id": user_id, "kpi_score": kpi_score}));
     }
     let after = serde_json::json!({"month": month, "role": role.code(), "settings": settings, "rows": created});
     audit::record::<(), _>(&mut tx, actor, now, "create", "appraisal_month", &id.to_string(), None, Some(&after))
