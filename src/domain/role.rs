@@ -54,6 +54,9 @@ pub enum Perm {
     /// Post stock movements at any location (receipts, transfers, scrap, counts) and pick
     /// engineers' requests (售后仓库, managers). Engineers move parts of their own van and orders.
     MoveStock,
+    /// Open and close the monthly staff appraisal, enter the manager's assessment, edit the
+    /// appraisal schemes and settings (R9.4). Everyone appraised enters his own self-assessment.
+    Appraise,
 }
 
 impl Role {
@@ -103,6 +106,7 @@ impl Role {
             ManageFaultCodes => matches!(self, Admin | GeneralManager | ServiceManager | Quality),
             ManageEngineers => matches!(self, Admin | GeneralManager | ServiceManager),
             ManageParts | MoveStock => matches!(self, Admin | GeneralManager | ServiceManager | Warehouse),
+            Appraise => matches!(self, Admin | GeneralManager | ServiceManager),
         }
     }
 }
@@ -134,6 +138,14 @@ mod tests {
         for r in Role::ALL {
             let expected = matches!(r, Role::Admin | Role::GeneralManager | Role::ServiceManager);
             assert_eq!(r.allows(Perm::ManagePolicies), expected, "{r:?}");
+        }
+    }
+
+    #[test]
+    fn only_managers_and_admins_run_the_appraisal() {
+        for r in Role::ALL {
+            let expected = matches!(r, Role::Admin | Role::GeneralManager | Role::ServiceManager);
+            assert_eq!(r.allows(Perm::Appraise), expected, "{r:?}");
         }
     }
 }

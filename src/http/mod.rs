@@ -3,6 +3,7 @@
 
 pub mod analysis;
 pub mod api;
+pub mod appraisal;
 pub mod archive;
 pub mod calendars;
 pub mod campaigns;
@@ -324,6 +325,7 @@ pub fn openapi_doc() -> utoipa::openapi::OpenApi {
     doc.merge(reports::ApiDoc::openapi());
     doc.merge(analysis::ApiDoc::openapi());
     doc.merge(handbook::ApiDoc::openapi());
+    doc.merge(appraisal::ApiDoc::openapi());
     doc
 }
 
@@ -347,7 +349,8 @@ pub fn router(state: AppState) -> Router {
         .merge(reports::pages())
         .merge(analysis::pages())
         .merge(certification::pages())
-        .merge(handbook::pages());
+        .merge(handbook::pages())
+        .merge(appraisal::pages());
     let api = api::routes()
         .merge(archive::api())
         .merge(import::api())
@@ -366,7 +369,8 @@ pub fn router(state: AppState) -> Router {
         .merge(reports::api())
         .merge(analysis::api())
         .merge(certification::api())
-        .merge(handbook::api());
+        .merge(handbook::api())
+        .merge(appraisal::api());
     Router::new()
         .merge(pages)
         .nest("/api/v1", api)

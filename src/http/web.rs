@@ -71,6 +71,9 @@ impl Layout {
             "manage_parts" => Perm::ManageParts,
             "move_stock" => Perm::MoveStock,
             "certification" => Perm::ManagePolicies,
+            // Everyone signed in has his own appraisal page; managers run the months.
+            "appraisal" => return self.user.is_some(),
+            "appraise" => Perm::Appraise,
             // Office staff read the service figures (engineers and the warehouse do not).
             "sla_reports" => {
                 return self.user.as_ref().is_some_and(|u| {

@@ -2,6 +2,7 @@
 //! audit entry. Pages, the API and the CLI all call these.
 
 pub mod analysis;
+pub mod appraisal;
 pub mod archive;
 pub mod audit;
 pub mod auth;

@@ -2,6 +2,7 @@
 //! the caller decides the transaction; nothing here checks permissions.
 
 pub mod analysis;
+pub mod appraisal;
 pub mod audit;
 pub mod auth;
 pub mod bulk;

@@ -2,6 +2,7 @@
 //! SQLite file and on a fresh PostgreSQL database.
 
 mod analysis;
+mod appraisal;
 mod archive;
 mod browser;
 mod calendars;

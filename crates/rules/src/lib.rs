@@ -40,6 +40,7 @@ macro_rules! coded {
 }
 
 pub mod analysis;
+pub mod appraisal;
 pub mod calendar;
 pub mod care;
 pub mod certification;
