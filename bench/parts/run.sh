@@ -39,8 +39,11 @@ PORT=${PORT:-18331}
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 1; }
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/aftersales-target}"
-cargo build --release --quiet
-BIN="$CARGO_TARGET_DIR/release/aftersales"
+# BIN=path runs a binary built before (e.g. to compare two builds on the same machine).
+if [ -z "${BIN:-}" ]; then
+  cargo build --release --quiet
+  BIN="$CARGO_TARGET_DIR/release/aftersales"
+fi
 WORK=$(mktemp -d)
 PGDB=""
 if [ "$BACKEND" = postgres ]; then

@@ -445,7 +445,9 @@ impl Poster {
     /// The group writer on SQLite (on a thread of its own, as `intake`'s); direct posts on
     /// PostgreSQL. The writer ends when the last clone of the handle is dropped.
     pub fn spawn(db: &Db) -> Poster {
-        if db.backend() != crate::db::Backend::Sqlite {
+        // AFTERSALES_STOCK_GROUPS=off posts each movement alone (to compare, or to rule it out).
+        let off = std::env::var("AFTERSALES_STOCK_GROUPS").is_ok_and(|v| v == "off");
+        if db.backend() != crate::db::Backend::Sqlite || off {
             return Poster::direct(db);
         }
         let (tx, rx) = tokio::sync::mpsc::channel(1024);
@@ -497,7 +499,14 @@ async fn savepoint(tx: &mut Tx, sql: &'static str) -> sqlx::Result<()> {
 
 /// Posts a group in one transaction, each movement in its own savepoint; answers after the
 /// commit. When the commit itself fails, the movements are posted again one by one.
-async fn post_group(db: &Db, jobs: Vec<PostJob>) {
+async fn post_group(db: &Db, mut jobs: Vec<PostJob>) {
+    if jobs.len() == 1 {
+        // Alone in the queue: its own transaction, no savepoint.
+        let j = jobs.pop().expect("one job");
+        let idem = j.idem.as_ref().map(|(key, scope)| Idem { key, scope });
+        let _ = j.reply.send(post(db, &j.actor, &j.request, idem.as_ref()).await);
+        return;
+    }
     let now = Utc::now();
     let mut tx = match db.begin().await {
         Ok(t) => t,

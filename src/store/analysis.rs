@@ -59,13 +59,15 @@ pub async fn groups(
     let completed =
         "o.completed_at >= $1 AND o.completed_at < $2 AND o.status <> 'cancelled' AND o.fault_code IS NOT NULL";
     let sql = match d {
+        // Grouped first, named after: a quarter at 5 M orders is some 600,000 rows, read from
+        // the covering index of migration 0022, and a name lookup per group, not per row.
         Dimension::Fault => format!(
-            "SELECT COALESCE(o.category_code, '') || '/' || o.fault_code AS key, \
-             COALESCE(MAX(f.name_zh), o.fault_code) AS label, COUNT(*) AS count, {cost} AS cost_cents \
-             FROM work_orders o LEFT JOIN fault_codes f ON f.category_code = o.category_code AND f.code = o.fault_code \
-             WHERE {completed} \
+            "SELECT COALESCE(g.category_code, '') || '/' || g.fault_code AS key, COALESCE(f.name_zh, g.fault_code) AS label, \
+             g.count, g.cost_cents FROM (SELECT o.category_code, o.fault_code, COUNT(*) AS count, {cost} AS cost_cents \
+             FROM work_orders o WHERE {completed} \
              AND (CAST($3 AS TEXT) IS NULL OR COALESCE(o.category_code, '') || '/' || o.fault_code = $3) \
-             GROUP BY o.category_code, o.fault_code"
+             GROUP BY o.category_code, o.fault_code) g \
+             LEFT JOIN fault_codes f ON f.category_code = g.category_code AND f.code = g.fault_code"
         ),
         Dimension::Model => format!(
             "SELECT m.code AS key, MAX(m.name) AS label, COUNT(*) AS count, {cost} AS cost_cents \
@@ -73,9 +75,10 @@ pub async fn groups(
              WHERE {completed} AND (CAST($3 AS TEXT) IS NULL OR m.code = $3) GROUP BY m.code"
         ),
         Dimension::Region => format!(
-            "SELECT COALESCE(o.region_code, '') AS key, COALESCE(MAX(r.name_zh), '') AS label, COUNT(*) AS count, \
-             {cost} AS cost_cents FROM work_orders o LEFT JOIN regions r ON r.code = o.region_code \
-             WHERE {completed} AND (CAST($3 AS TEXT) IS NULL OR COALESCE(o.region_code, '') = $3) GROUP BY o.region_code"
+            "SELECT COALESCE(g.region_code, '') AS key, COALESCE(r.name_zh, '') AS label, g.count, g.cost_cents \
+             FROM (SELECT o.region_code, COUNT(*) AS count, {cost} AS cost_cents FROM work_orders o \
+             WHERE {completed} AND (CAST($3 AS TEXT) IS NULL OR COALESCE(o.region_code, '') = $3) GROUP BY o.region_code) g \
+             LEFT JOIN regions r ON r.code = g.region_code"
         ),
         Dimension::Part => "SELECT p.part_no AS key, MAX(p.name_zh) AS label, CAST(SUM(m.qty) AS BIGINT) AS count, \
              CAST(SUM(m.qty * m.unit_cost_cents) AS BIGINT) AS cost_cents FROM stock_movements m \
