@@ -325,8 +325,8 @@ macro_rules! migrations {
 /// The SQLite writer's page cache in KiB (readers keep 16 MB each).
 pub const WRITE_CACHE_KIB: i64 = 32_000;
 
-const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = migrations!("sqlite": 1 "0001_foundation", 2 "0002_entitlement", 3 "0003_archive", 4 "0004_imports", 5 "0005_calendars", 6 "0006_work_orders", 7 "0007_notifications", 8 "0008_sla", 9 "0009_care", 10 "0010_complaints", 11 "0011_service_reminders", 12 "0012_care_plans", 13 "0013_parts", 15 "0015_certification", 16 "0016_objectives", 17 "0017_corrective_actions");
-const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = migrations!("postgres": 1 "0001_foundation", 2 "0002_entitlement", 3 "0003_archive", 4 "0004_imports", 5 "0005_calendars", 6 "0006_work_orders", 7 "0007_notifications", 8 "0008_sla", 9 "0009_care", 10 "0010_complaints", 11 "0011_service_reminders", 12 "0012_care_plans", 13 "0013_parts", 15 "0015_certification", 16 "0016_objectives", 17 "0017_corrective_actions");
+const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = migrations!("sqlite": 1 "0001_foundation", 2 "0002_entitlement", 3 "0003_archive", 4 "0004_imports", 5 "0005_calendars", 6 "0006_work_orders", 7 "0007_notifications", 8 "0008_sla", 9 "0009_care", 10 "0010_complaints", 11 "0011_service_reminders", 12 "0012_care_plans", 13 "0013_parts", 15 "0015_certification", 16 "0016_objectives", 17 "0017_corrective_actions", 18 "0018_dashboard");
+const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = migrations!("postgres": 1 "0001_foundation", 2 "0002_entitlement", 3 "0003_archive", 4 "0004_imports", 5 "0005_calendars", 6 "0006_work_orders", 7 "0007_notifications", 8 "0008_sla", 9 "0009_care", 10 "0010_complaints", 11 "0011_service_reminders", 12 "0012_care_plans", 13 "0013_parts", 15 "0015_certification", 16 "0016_objectives", 17 "0017_corrective_actions", 18 "0018_dashboard");
 
 /// `sqlite://path`, `sqlite:path` or a bare path.
 fn sqlite_path(url: &str) -> anyhow::Result<PathBuf> {

@@ -10,6 +10,7 @@ pub mod care;
 pub mod care_plans;
 pub mod certification;
 pub mod complaints;
+pub mod dashboard;
 pub mod entitlement;
 pub mod exports;
 pub mod import;
@@ -18,6 +19,7 @@ pub mod parts;
 pub mod reports;
 pub mod sla;
 pub mod stock;
+pub mod svg;
 pub mod web;
 pub mod work_orders;
 
@@ -319,6 +321,7 @@ pub fn openapi_doc() -> utoipa::openapi::OpenApi {
     doc.merge(objectives::ApiDoc::openapi());
     doc.merge(reports::ApiDoc::openapi());
     doc.merge(analysis::ApiDoc::openapi());
+    doc.merge(dashboard::ApiDoc::openapi());
     doc
 }
 
@@ -341,7 +344,8 @@ pub fn router(state: AppState) -> Router {
         .merge(objectives::pages())
         .merge(reports::pages())
         .merge(analysis::pages())
-        .merge(certification::pages());
+        .merge(certification::pages())
+        .merge(dashboard::pages());
     let api = api::routes()
         .merge(archive::api())
         .merge(import::api())
@@ -359,7 +363,8 @@ pub fn router(state: AppState) -> Router {
         .merge(objectives::api())
         .merge(reports::api())
         .merge(analysis::api())
-        .merge(certification::api());
+        .merge(certification::api())
+        .merge(dashboard::api());
     Router::new()
         .merge(pages)
         .nest("/api/v1", api)

@@ -11,6 +11,7 @@ pub mod care;
 pub mod care_plans;
 pub mod certification;
 pub mod complaints;
+pub mod dashboard;
 pub mod entitlement;
 pub mod import;
 pub mod intake;

@@ -12,6 +12,7 @@ pub mod care_plans;
 pub mod certification;
 pub mod complaints;
 pub mod customers;
+pub mod dashboard;
 pub mod entitlement;
 pub mod imports;
 pub mod intake;

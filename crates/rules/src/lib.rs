@@ -48,6 +48,7 @@ pub mod entitlement;
 pub mod error;
 pub mod metrics;
 pub mod parts;
+pub mod period;
 pub mod sla;
 pub mod work_order;
 
