@@ -10,6 +10,7 @@ mod care_plans;
 mod certification;
 mod cli;
 mod complaints;
+mod dashboard;
 mod entitlement;
 mod foundation;
 mod r#gen;
