@@ -281,6 +281,9 @@ fn table(ctx: &Ctx, d: &Dashboard, chart: &str) -> Option<Table> {
 /// One chart's table as .xlsx or .csv, with the page's filters.
 async fn export(State(st): State<AppState>, ctx: Ctx, Query(p): Query<Params>) -> AppResult<Response> {
     let format = export_format(&p.format)?;
+    if !CHARTS.contains(&p.chart.trim()) {
+        return Err(AppError::one("chart", "error.bad_parameter"));
+    }
     let q = query(&p)?;
     let d = svc::dashboard(&st.db, &ctx.actor()?, &q).await?;
     let t = table(&ctx, &d, p.chart.trim()).ok_or_else(|| AppError::one("chart", "error.bad_parameter"))?;

@@ -543,14 +543,17 @@ async fn store_day(db: &Db, day: NaiveDate) -> AppResult<usize> {
         .await?
     };
     let mut tx = db.begin().await?;
-    let backend = tx.backend();
-    store::dashboard::replace_day(tx.conn(), backend, day, &facts).await?;
+    store::dashboard::replace_day(tx.conn(), day, &facts).await?;
     tx.commit().await?;
     Ok(facts.len())
 }
 
 /// One aggregation run (see the module's notes); `None` when another instance holds the lease.
 pub async fn refresh(db: &Db, now: DateTime<Utc>) -> AppResult<Option<RefreshOutcome>> {
+    // The lease is per instance; runs inside one instance (the job, the command line, tests)
+    // take turns here.
+    static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    let _turn = TURN.lock().await;
     let me = owner();
     let lease = |t: DateTime<Utc>| t + TimeDelta::seconds(LEASE_SECONDS);
     {
@@ -613,6 +616,10 @@ async fn run(
         tx.commit().await?;
         day += TimeDelta::days(1);
     }
+    if out.caught_up > 7 {
+        let mut c = db.hold_writer().await?;
+        store::dashboard::analyze(c.conn()).await?;
+    }
     let mut tx = db.begin().await?;
     if state.done_to.is_none() && out.caught_up == 0 {
         store::dashboard::set_done_to(tx.conn(), today).await?;
@@ -634,7 +641,7 @@ pub async fn refresh_now(db: &Db) -> AppResult<RefreshOutcome> {
     Err(AppError::Internal(anyhow::anyhow!("the dashboard aggregation's lease stayed taken")))
 }
 
-/// Whether anything else needs a permission this module checks.
+/// Whether the actor sees every region (the page then offers the region picker).
 pub fn sees_all_regions(actor: &Actor) -> bool {
     actor.can(Perm::AllRegions)
 }

@@ -6,7 +6,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::AssertSqlSafe;
 
-use crate::db::{Backend, Conn};
+use crate::db::Conn;
 use crate::on_conn;
 use crate::store::work_orders::OPEN_STATUSES;
 
@@ -114,7 +114,7 @@ fn merge(facts: Vec<Fact>) -> Vec<Fact> {
 }
 
 /// Replaces the stored facts of one day (inside the caller's transaction).
-pub async fn replace_day(mut c: Conn<'_>, backend: Backend, day: NaiveDate, facts: &[Fact]) -> sqlx::Result<()> {
+pub async fn replace_day(mut c: Conn<'_>, day: NaiveDate, facts: &[Fact]) -> sqlx::Result<()> {
     on_conn!(&mut c, |e| {
         sqlx::query("DELETE FROM dashboard_day_stats WHERE measure IN ('channel', 'kind', 'completed', 'fault', 'sla', 'survey') AND day = $1")
             .bind(day)
@@ -144,7 +144,6 @@ pub async fn replace_day(mut c: Conn<'_>, backend: Backend, day: NaiveDate, fact
                 b + 7
             ));
         }
-        let _ = backend;
         on_conn!(&mut c, |e| {
             let mut q = sqlx::query(AssertSqlSafe(sql));
             for f in chunk {
@@ -315,8 +314,10 @@ pub struct State {
     pub refreshed_at: Option<DateTime<Utc>>,
 }
 
+type MaybeTime = Option<DateTime<Utc>>;
+
 pub async fn state(c: Conn<'_>) -> sqlx::Result<State> {
-    let row: Option<(Option<NaiveDate>, Option<DateTime<Utc>>, Option<DateTime<Utc>>)> = on_conn!(c, |e| {
+    let row: Option<(Option<NaiveDate>, MaybeTime, MaybeTime)> = on_conn!(c, |e| {
         sqlx::query_as("SELECT done_to, checked_at, refreshed_at FROM dashboard_state WHERE id = 1")
             .fetch_optional(&mut *e)
             .await
@@ -367,6 +368,12 @@ pub async fn set_checked(c: Conn<'_>, checked_at: DateTime<Utc>, refreshed_at: D
     })
 }
 
+/// Refreshes the planner's statistics of the stored figures (after a backfill, so the first
+/// sums do not run on a plan made for an empty table).
+pub async fn analyze(c: Conn<'_>) -> sqlx::Result<()> {
+    on_conn!(c, |e| sqlx::query("ANALYZE dashboard_day_stats").execute(&mut *e).await.map(|_| ()))
+}
+
 /// The first instant anything the dashboard counts happened (orders, survey answers).
 pub async fn first_instant(c: Conn<'_>) -> sqlx::Result<Option<DateTime<Utc>>> {
     let (o, s): (Option<DateTime<Utc>>, Option<DateTime<Utc>>) = on_conn!(c, |e| {
@@ -386,7 +393,7 @@ pub async fn first_instant(c: Conn<'_>) -> sqlx::Result<Option<DateTime<Utc>>> {
 /// The instants of orders changed since `since` that place facts on days: created, completed,
 /// and their clocks' starts.
 pub async fn changed_instants(c: Conn<'_>, since: DateTime<Utc>) -> sqlx::Result<Vec<DateTime<Utc>>> {
-    let rows: Vec<(DateTime<Utc>, Option<DateTime<Utc>>, Option<DateTime<Utc>>)> = on_conn!(c, |e| {
+    let rows: Vec<(DateTime<Utc>, MaybeTime, MaybeTime)> = on_conn!(c, |e| {
         sqlx::query_as(
             "SELECT o.created_at, o.completed_at, k.started_at FROM work_orders o \
              LEFT JOIN work_order_clocks k ON k.order_id = o.id WHERE o.updated_at >= $1",
