@@ -48,8 +48,10 @@ pub async fn serve(
         state.db.clone(),
         Duration::from_millis(state.config.visit_plan_ms),
         state.config.visit_lookahead_days,
-        stop_rx,
+        stop_rx.clone(),
     ));
+    let dashboard =
+        tokio::spawn(crate::jobs::dashboard::run(state.db.clone(), crate::service::dashboard::REFRESH_EVERY, stop_rx));
     let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app).with_graceful_shutdown(shutdown).await.context("the server stopped with an error")?;
     let _ = stop_tx.send(true);
@@ -57,6 +59,7 @@ pub async fn serve(
     let _ = outbox.await;
     let _ = sla.await;
     let _ = visits.await;
+    let _ = dashboard.await;
     state.db.close().await;
     tracing::info!("stopped");
     Ok(())

@@ -11,6 +11,7 @@ pub mod care;
 pub mod care_plans;
 pub mod certification;
 pub mod complaints;
+pub mod dashboard;
 pub mod entitlement;
 pub mod exports;
 pub mod handbook;
@@ -20,6 +21,7 @@ pub mod parts;
 pub mod reports;
 pub mod sla;
 pub mod stock;
+pub mod svg;
 pub mod web;
 pub mod work_orders;
 
@@ -326,6 +328,7 @@ pub fn openapi_doc() -> utoipa::openapi::OpenApi {
     doc.merge(analysis::ApiDoc::openapi());
     doc.merge(handbook::ApiDoc::openapi());
     doc.merge(appraisal::ApiDoc::openapi());
+    doc.merge(dashboard::ApiDoc::openapi());
     doc
 }
 
@@ -350,7 +353,8 @@ pub fn router(state: AppState) -> Router {
         .merge(analysis::pages())
         .merge(certification::pages())
         .merge(handbook::pages())
-        .merge(appraisal::pages());
+        .merge(appraisal::pages())
+        .merge(dashboard::pages());
     let api = api::routes()
         .merge(archive::api())
         .merge(import::api())
@@ -370,7 +374,8 @@ pub fn router(state: AppState) -> Router {
         .merge(analysis::api())
         .merge(certification::api())
         .merge(handbook::api())
-        .merge(appraisal::api());
+        .merge(appraisal::api())
+        .merge(dashboard::api());
     Router::new()
         .merge(pages)
         .nest("/api/v1", api)

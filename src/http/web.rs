@@ -89,6 +89,21 @@ impl Layout {
                     })
                 });
             }
+            // Managers, quality, admin; dispatchers see their region's (service::dashboard).
+            "dashboard" => {
+                return self.user.as_ref().is_some_and(|u| {
+                    u.roles.iter().any(|r| {
+                        matches!(
+                            r,
+                            crate::domain::Role::Admin
+                                | crate::domain::Role::GeneralManager
+                                | crate::domain::Role::ServiceManager
+                                | crate::domain::Role::Dispatcher
+                                | crate::domain::Role::Quality
+                        )
+                    })
+                });
+            }
             _ => return false,
         };
         self.user.as_ref().is_some_and(|u| u.can(p))

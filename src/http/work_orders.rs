@@ -226,6 +226,9 @@ struct ListParams {
     category: String,
     #[serde(default)]
     fault_code: String,
+    /// How the request came in: hotline, letter, email, web, walk_in, visit.
+    #[serde(default)]
+    channel: String,
     /// Product model code.
     #[serde(default)]
     model: String,
@@ -290,6 +293,7 @@ fn list_query(p: &ListParams, limit: i64) -> AppResult<svc::ListQuery> {
         unit_id: p.unit_id,
         category: some(&p.category),
         fault_code: some(&p.fault_code),
+        channel: some(&p.channel),
         model: some(&p.model),
         completed_from,
         completed_to,

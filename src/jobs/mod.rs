@@ -1,5 +1,6 @@
 //! Scheduled and queued work that runs beside the web server.
 
+pub mod dashboard;
 pub mod outbox;
 pub mod sla;
 pub mod visits;

@@ -12,6 +12,7 @@ pub mod care;
 pub mod care_plans;
 pub mod certification;
 pub mod complaints;
+pub mod dashboard;
 pub mod entitlement;
 pub mod handbook;
 pub mod import;

@@ -727,6 +727,7 @@ pub struct ListQuery {
     pub unit_id: Option<i64>,
     pub category: Option<String>,
     pub fault_code: Option<String>,
+    pub channel: Option<String>,
     pub model: Option<String>,
     pub completed_from: Option<DateTime<Utc>>,
     pub completed_to: Option<DateTime<Utc>>,
@@ -752,6 +753,9 @@ impl ListQuery {
         }
         if self.kind.as_deref().is_some_and(|k| Kind::parse(k).is_none()) {
             errors.push(field_error("kind", "wo.error.unknown_value"));
+        }
+        if self.channel.as_deref().is_some_and(|k| rules::work_order::Channel::parse(k).is_none()) {
+            errors.push(field_error("channel", "wo.error.unknown_value"));
         }
     }
 }
@@ -788,6 +792,7 @@ fn filter_for(actor: &Actor, q: &ListQuery) -> AppResult<store::work_orders::Fil
         unit_id: q.unit_id,
         category: q.category.clone(),
         fault_code: q.fault_code.clone(),
+        channel: q.channel.clone(),
         model: q.model.clone(),
         completed_from: q.completed_from,
         completed_to: q.completed_to,

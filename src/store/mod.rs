@@ -13,6 +13,7 @@ pub mod care_plans;
 pub mod certification;
 pub mod complaints;
 pub mod customers;
+pub mod dashboard;
 pub mod entitlement;
 pub mod handbook;
 pub mod imports;

@@ -332,6 +332,8 @@ pub struct Filter {
     pub unit_id: Option<i64>,
     pub category: Option<String>,
     pub fault_code: Option<String>,
+    /// How the request came in (hotline, web …).
+    pub channel: Option<String>,
     /// Product model code (through the unit).
     pub model: Option<String>,
     /// Completed in [from, to) (drill-down from product feedback).
@@ -415,6 +417,9 @@ where
     }
     if f.fault_code.is_some() {
         wh.push(format!("o.fault_code = {}", next()));
+    }
+    if f.channel.is_some() {
+        wh.push(format!("o.channel = {}", next()));
     }
     if f.model.is_some() {
         wh.push(format!(
@@ -526,6 +531,9 @@ where
             q = q.bind(v);
         }
         if let Some(v) = &f.fault_code {
+            q = q.bind(v);
+        }
+        if let Some(v) = &f.channel {
             q = q.bind(v);
         }
         if let Some(v) = &f.model {

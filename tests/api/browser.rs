@@ -782,4 +782,39 @@ async fn a_certification_self_assessment_in_a_browser(app: &TestApp) {
     click(&desk, "#cert-print").await;
     assert!(text_of(&desk, "#cert-report").await.contains("五星"));
     desk.close().await.unwrap();
+both!(a_manager_reads_the_dashboard_on_a_phone);
+
+/// The service manager opens the dashboard on a 360 px phone: the charts are drawn, the
+/// headline counts the demo's three requests of today, and picking the previous quarter shows
+/// that quarter's (empty) figures.
+async fn a_manager_reads_the_dashboard_on_a_phone(app: &TestApp) {
+    let Some(driver) = driver() else { return };
+    let c = browser(&driver, 360, 740).await;
+    c.goto(&app.url("/login")).await.unwrap();
+    fill(&c, "input[name=login]", "manager").await;
+    fill(&c, "input[name=password]", aftersales::demo::DEMO_PASSWORD).await;
+    click(&c, "#login-submit").await;
+    element(&c, Locator::Css("#tile-dashboard")).await;
+    click(&c, "#tile-dashboard").await;
+    assert_eq!(wait_text(&c, "h1", "管理看板").await, "管理看板");
+    let charts = c.find_all(Locator::Css("svg.chart")).await.unwrap();
+    assert_eq!(charts.len(), 7, "seven charts");
+    assert_eq!(wait_text(&c, "#fig-created strong", "3").await, "3", "the demo's three requests of today");
+    let overflow = c.execute("return document.documentElement.scrollWidth > window.innerWidth;", vec![]).await.unwrap();
+    assert_eq!(overflow, serde_json::Value::Bool(false), "horizontal scrolling on a phone");
+    // The data behind a chart opens under it.
+    click(&c, "#card-volumes summary").await;
+    assert!(text_of(&c, "#table-volumes").await.contains("服务热线"));
+    shot(&c, app, "dashboard").await;
+
+    // The previous quarter from the picker (month and days empty: the quarter counts).
+    let (y, q) = rules::period::quarter_of(aftersales::service::work_orders::today());
+    let prev = if q == 1 { format!("{}Q4", y - 1) } else { format!("{y}Q{}", q - 1) };
+    element(&c, Locator::Css("#quarter")).await.select_by_value(&prev).await.unwrap();
+    // Choosing submits the form where the browser fires `change`; the button does everywhere.
+    click(&c, "#dashboard-apply").await;
+    assert!(wait_contains(&c, "#period-label", &prev).await.contains(&prev));
+    assert_eq!(wait_text(&c, "#fig-created strong", "0").await, "0");
+    assert_eq!(c.find_all(Locator::Css("svg.chart")).await.unwrap().len(), 7);
+    c.close().await.unwrap();
 }

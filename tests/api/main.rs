@@ -11,6 +11,7 @@ mod care_plans;
 mod certification;
 mod cli;
 mod complaints;
+mod dashboard;
 mod entitlement;
 mod foundation;
 mod r#gen;

@@ -50,6 +50,7 @@ pub mod error;
 pub mod handbook;
 pub mod metrics;
 pub mod parts;
+pub mod period;
 pub mod sla;
 pub mod work_order;
 

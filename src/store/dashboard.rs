@@ -1,0 +1,412 @@
+//! The management dashboard's figures (R9.5): facts counted from orders, clocks and surveys
+//! over a time range (the aggregation job stores those of closed days in
+//! `dashboard_day_stats`; today's are counted live with the same queries), sums of the stored
+//! days, the open orders now, and the aggregation's state and lease.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::AssertSqlSafe;
+
+use crate::db::Conn;
+use crate::on_conn;
+use crate::store::work_orders::OPEN_STATUSES;
+
+/// One counted fact: `n` (and `ok`) of `measure`/`item` for a region and category.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fact {
+    pub measure: &'static str,
+    pub region: String,
+    pub category: String,
+    pub item: String,
+    pub n: i64,
+    pub ok: i64,
+}
+
+pub const MEASURES: [&str; 6] = ["channel", "kind", "completed", "fault", "sla", "survey"];
+
+/// Every fact of `[start, end)`: orders created (by channel and by kind), completed (and by
+/// fault), clocks started and since stopped (met in time or not), survey answers (satisfied
+/// from `satisfied_from`). Each query walks a time index over the range only.
+pub async fn facts(
+    mut c: Conn<'_>,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    satisfied_from: i32,
+) -> sqlx::Result<Vec<Fact>> {
+    let mut out = vec![];
+    let created: Vec<(String, String, String, String, i64)> = on_conn!(&mut c, |e| {
+        sqlx::query_as(
+            "SELECT COALESCE(region_code, '') AS r, COALESCE(category_code, '') AS c, channel, kind, COUNT(*) AS n \
+             FROM work_orders WHERE created_at >= $1 AND created_at < $2 GROUP BY 1, 2, 3, 4",
+        )
+        .bind(start)
+        .bind(end)
+        .fetch_all(&mut **e)
+        .await
+    })?;
+    for (r, c, channel, kind, n) in created {
+        out.push(Fact { measure: "channel", region: r.clone(), category: c.clone(), item: channel, n, ok: 0 });
+        out.push(Fact { measure: "kind", region: r, category: c, item: kind, n, ok: 0 });
+    }
+    let completed: Vec<(String, String, String, i64)> = on_conn!(&mut c, |e| {
+        sqlx::query_as(
+            "SELECT COALESCE(region_code, '') AS r, COALESCE(category_code, '') AS c, COALESCE(fault_code, '') AS f, \
+             COUNT(*) AS n FROM work_orders WHERE completed_at >= $1 AND completed_at < $2 GROUP BY 1, 2, 3",
+        )
+        .bind(start)
+        .bind(end)
+        .fetch_all(&mut **e)
+        .await
+    })?;
+    for (r, c, f, n) in completed {
+        if !f.is_empty() {
+            out.push(Fact { measure: "fault", region: r.clone(), category: c.clone(), item: f, n, ok: 0 });
+        }
+        out.push(Fact { measure: "completed", region: r, category: c, item: String::new(), n, ok: 0 });
+    }
+    // The same definitions as `store::sla::compliance`: cancelled clocks do not count; a stopped
+    // clock without a recorded breach was met.
+    let clocks: Vec<(String, String, String, i64, i64)> = on_conn!(&mut c, |e| {
+        sqlx::query_as(
+            "SELECT COALESCE(o.region_code, '') AS r, COALESCE(o.category_code, '') AS c, k.target, COUNT(*) AS n, \
+             CAST(SUM(CASE WHEN k.breached_at IS NULL THEN 1 ELSE 0 END) AS BIGINT) AS ok \
+             FROM work_order_clocks k JOIN work_orders o ON o.id = k.order_id \
+             WHERE k.started_at >= $1 AND k.started_at < $2 AND k.stopped_at IS NOT NULL AND k.state <> 'cancelled' \
+             GROUP BY 1, 2, 3",
+        )
+        .bind(start)
+        .bind(end)
+        .fetch_all(&mut **e)
+        .await
+    })?;
+    for (r, c, t, n, ok) in clocks {
+        out.push(Fact { measure: "sla", region: r, category: c, item: t, n, ok });
+    }
+    let surveys: Vec<(String, String, i64, i64)> = on_conn!(&mut c, |e| {
+        sqlx::query_as(
+            "SELECT COALESCE(region_code, '') AS r, COALESCE(category_code, '') AS c, COUNT(*) AS n, \
+             CAST(SUM(CASE WHEN overall >= $3 THEN 1 ELSE 0 END) AS BIGINT) AS ok \
+             FROM surveys WHERE answered_at >= $1 AND answered_at < $2 GROUP BY 1, 2",
+        )
+        .bind(start)
+        .bind(end)
+        .bind(satisfied_from)
+        .fetch_all(&mut **e)
+        .await
+    })?;
+    for (r, c, n, ok) in surveys {
+        out.push(Fact { measure: "survey", region: r, category: c, item: String::new(), n, ok });
+    }
+    Ok(merge(out))
+}
+
+/// One fact per (measure, region, category, item), counts added (completed orders arrive
+/// split by fault code).
+fn merge(facts: Vec<Fact>) -> Vec<Fact> {
+    let mut map: std::collections::BTreeMap<(&'static str, String, String, String), (i64, i64)> = Default::default();
+    for f in facts {
+        let e = map.entry((f.measure, f.region, f.category, f.item)).or_default();
+        e.0 += f.n;
+        e.1 += f.ok;
+    }
+    map.into_iter()
+        .map(|((measure, region, category, item), (n, ok))| Fact { measure, region, category, item, n, ok })
+        .collect()
+}
+
+/// Replaces the stored facts of one day (inside the caller's transaction).
+pub async fn replace_day(mut c: Conn<'_>, day: NaiveDate, facts: &[Fact]) -> sqlx::Result<()> {
+    on_conn!(&mut c, |e| {
+        sqlx::query("DELETE FROM dashboard_day_stats WHERE measure IN ('channel', 'kind', 'completed', 'fault', 'sla', 'survey') AND day = $1")
+            .bind(day)
+            .execute(&mut **e)
+            .await
+            .map(|_| ())
+    })?;
+    // Rows in chunks (SQLite allows 32,766 parameters; PostgreSQL 65,535).
+    let per = 7;
+    for chunk in facts.chunks(500) {
+        let mut sql = String::from(
+            "INSERT INTO dashboard_day_stats (measure, day, region_code, category_code, item, n, ok) VALUES ",
+        );
+        for i in 0..chunk.len() {
+            let b = i * per;
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!(
+                "(${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                b + 1,
+                b + 2,
+                b + 3,
+                b + 4,
+                b + 5,
+                b + 6,
+                b + 7
+            ));
+        }
+        on_conn!(&mut c, |e| {
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for f in chunk {
+                q = q.bind(f.measure).bind(day).bind(&f.region).bind(&f.category).bind(&f.item).bind(f.n).bind(f.ok);
+            }
+            q.execute(&mut **e).await.map(|_| ())
+        })?;
+    }
+    Ok(())
+}
+
+/// Which stored rows a sum reads: days `from..=to` (only those before `done_to` are stored),
+/// optionally one region and one category.
+#[derive(Clone, Debug, Default)]
+pub struct Scope {
+    pub region: Option<String>,
+    pub category: Option<String>,
+}
+
+fn scope_sql(s: &Scope, first: usize) -> String {
+    let mut out = String::new();
+    let mut n = first;
+    if s.region.is_some() {
+        out.push_str(&format!(" AND region_code = ${n}"));
+        n += 1;
+    }
+    if s.category.is_some() {
+        out.push_str(&format!(" AND category_code = ${n}"));
+    }
+    out
+}
+
+/// (category, item, n, ok) of a measure over the stored days `from..=to`.
+pub async fn sums(
+    c: Conn<'_>,
+    measure: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+    s: &Scope,
+) -> sqlx::Result<Vec<(String, String, i64, i64)>> {
+    let sql = format!(
+        "SELECT category_code, item, CAST(SUM(n) AS BIGINT) AS n, CAST(SUM(ok) AS BIGINT) AS ok \
+         FROM dashboard_day_stats WHERE measure = $1 AND day >= $2 AND day <= $3{} GROUP BY category_code, item",
+        scope_sql(s, 4)
+    );
+    on_conn!(c, |e| {
+        let mut q = sqlx::query_as(AssertSqlSafe(sql)).bind(measure).bind(from).bind(to);
+        if let Some(r) = &s.region {
+            q = q.bind(r);
+        }
+        if let Some(k) = &s.category {
+            q = q.bind(k);
+        }
+        q.fetch_all(&mut *e).await
+    })
+}
+
+/// (day, n, ok) of a measure per stored day `from..=to`.
+pub async fn per_day(
+    c: Conn<'_>,
+    measure: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+    s: &Scope,
+) -> sqlx::Result<Vec<(NaiveDate, i64, i64)>> {
+    let sql = format!(
+        "SELECT day, CAST(SUM(n) AS BIGINT) AS n, CAST(SUM(ok) AS BIGINT) AS ok \
+         FROM dashboard_day_stats WHERE measure = $1 AND day >= $2 AND day <= $3{} GROUP BY day ORDER BY day",
+        scope_sql(s, 4)
+    );
+    on_conn!(c, |e| {
+        let mut q = sqlx::query_as(AssertSqlSafe(sql)).bind(measure).bind(from).bind(to);
+        if let Some(r) = &s.region {
+            q = q.bind(r);
+        }
+        if let Some(k) = &s.category {
+            q = q.bind(k);
+        }
+        q.fetch_all(&mut *e).await
+    })
+}
+
+fn open_in() -> String {
+    OPEN_STATUSES.iter().map(|s| format!("'{s}'")).collect::<Vec<_>>().join(", ")
+}
+
+/// Open orders now: (status, engineer, orders, overdue) — overdue as the order lists count it:
+/// the most urgent running clock's due time has passed (`sla_due_at`).
+pub async fn open_now(
+    c: Conn<'_>,
+    s: &Scope,
+    now: DateTime<Utc>,
+) -> sqlx::Result<Vec<(String, Option<i64>, i64, i64)>> {
+    let sql = format!(
+        "SELECT status, engineer_id, COUNT(*) AS n, \
+         CAST(SUM(CASE WHEN sla_due_at < $1 THEN 1 ELSE 0 END) AS BIGINT) AS overdue \
+         FROM work_orders WHERE status IN ({}){} GROUP BY status, engineer_id",
+        open_in(),
+        scope_sql(s, 2)
+    );
+    on_conn!(c, |e| {
+        let mut q = sqlx::query_as(AssertSqlSafe(sql)).bind(now);
+        if let Some(r) = &s.region {
+            q = q.bind(r);
+        }
+        if let Some(k) = &s.category {
+            q = q.bind(k);
+        }
+        q.fetch_all(&mut *e).await
+    })
+}
+
+/// Running clocks started in `[start, end)`: (target, breached or past due, not yet due), as
+/// `store::sla::compliance` counts `breached_open` and `open`.
+pub async fn running_clocks(
+    c: Conn<'_>,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    s: &Scope,
+    now: DateTime<Utc>,
+) -> sqlx::Result<Vec<(String, i64, i64)>> {
+    let mut cond = String::new();
+    let mut n = 4;
+    if s.region.is_some() {
+        cond.push_str(&format!(" AND o.region_code = ${n}"));
+        n += 1;
+    }
+    if s.category.is_some() {
+        cond.push_str(&format!(" AND o.category_code = ${n}"));
+    }
+    let sql = format!(
+        "SELECT k.target, \
+         CAST(SUM(CASE WHEN k.breached_at IS NOT NULL OR k.due_at < $3 THEN 1 ELSE 0 END) AS BIGINT) AS late, \
+         CAST(SUM(CASE WHEN k.breached_at IS NULL AND (k.due_at IS NULL OR k.due_at >= $3) THEN 1 ELSE 0 END) AS BIGINT) \
+           AS pending \
+         FROM work_order_clocks k JOIN work_orders o ON o.id = k.order_id \
+         WHERE k.stopped_at IS NULL AND k.started_at >= $1 AND k.started_at < $2 AND k.state <> 'cancelled'{cond} \
+         GROUP BY k.target"
+    );
+    on_conn!(c, |e| {
+        let mut q = sqlx::query_as(AssertSqlSafe(sql)).bind(start).bind(end).bind(now);
+        if let Some(r) = &s.region {
+            q = q.bind(r);
+        }
+        if let Some(k) = &s.category {
+            q = q.bind(k);
+        }
+        q.fetch_all(&mut *e).await
+    })
+}
+
+/// Display names of users.
+pub async fn user_names(c: Conn<'_>, ids: &[i64]) -> sqlx::Result<Vec<(i64, String)>> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let list = ids.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", ");
+    let sql = format!("SELECT id, display_name FROM users WHERE id IN ({list})");
+    on_conn!(c, |e| sqlx::query_as(AssertSqlSafe(sql)).fetch_all(&mut *e).await)
+}
+
+// ------------------------------------------------------------------ the aggregation's state
+
+#[derive(Clone, Debug, Default)]
+pub struct State {
+    pub done_to: Option<NaiveDate>,
+    pub checked_at: Option<DateTime<Utc>>,
+    pub refreshed_at: Option<DateTime<Utc>>,
+}
+
+type MaybeTime = Option<DateTime<Utc>>;
+
+pub async fn state(c: Conn<'_>) -> sqlx::Result<State> {
+    let row: Option<(Option<NaiveDate>, MaybeTime, MaybeTime)> = on_conn!(c, |e| {
+        sqlx::query_as("SELECT done_to, checked_at, refreshed_at FROM dashboard_state WHERE id = 1")
+            .fetch_optional(&mut *e)
+            .await
+    })?;
+    Ok(row.map(|(done_to, checked_at, refreshed_at)| State { done_to, checked_at, refreshed_at }).unwrap_or_default())
+}
+
+/// Takes the lease until `until` unless another holder's lease is still running.
+pub async fn claim(c: Conn<'_>, owner: &str, now: DateTime<Utc>, until: DateTime<Utc>) -> sqlx::Result<bool> {
+    on_conn!(c, |e| {
+        sqlx::query(
+            "UPDATE dashboard_state SET lease_owner = $1, lease_until = $2 \
+             WHERE id = 1 AND (lease_until IS NULL OR lease_until < $3 OR lease_owner = $1)",
+        )
+        .bind(owner)
+        .bind(until)
+        .bind(now)
+        .execute(&mut *e)
+        .await
+        .map(|r| r.rows_affected() == 1)
+    })
+}
+
+pub async fn release(c: Conn<'_>, owner: &str) -> sqlx::Result<()> {
+    on_conn!(c, |e| {
+        sqlx::query("UPDATE dashboard_state SET lease_until = NULL WHERE id = 1 AND lease_owner = $1")
+            .bind(owner)
+            .execute(&mut *e)
+            .await
+            .map(|_| ())
+    })
+}
+
+pub async fn set_done_to(c: Conn<'_>, day: NaiveDate) -> sqlx::Result<()> {
+    on_conn!(c, |e| {
+        sqlx::query("UPDATE dashboard_state SET done_to = $1 WHERE id = 1").bind(day).execute(&mut *e).await.map(|_| ())
+    })
+}
+
+pub async fn set_checked(c: Conn<'_>, checked_at: DateTime<Utc>, refreshed_at: DateTime<Utc>) -> sqlx::Result<()> {
+    on_conn!(c, |e| {
+        sqlx::query("UPDATE dashboard_state SET checked_at = $1, refreshed_at = $2 WHERE id = 1")
+            .bind(checked_at)
+            .bind(refreshed_at)
+            .execute(&mut *e)
+            .await
+            .map(|_| ())
+    })
+}
+
+/// Refreshes the planner's statistics of the stored figures (after a backfill, so the first
+/// sums do not run on a plan made for an empty table).
+pub async fn analyze(c: Conn<'_>) -> sqlx::Result<()> {
+    on_conn!(c, |e| sqlx::query("ANALYZE dashboard_day_stats").execute(&mut *e).await.map(|_| ()))
+}
+
+/// The first instant anything the dashboard counts happened (orders, survey answers).
+pub async fn first_instant(c: Conn<'_>) -> sqlx::Result<Option<DateTime<Utc>>> {
+    let (o, s): (Option<DateTime<Utc>>, Option<DateTime<Utc>>) = on_conn!(c, |e| {
+        sqlx::query_as(
+            "SELECT (SELECT MIN(created_at) FROM work_orders) AS o, \
+             (SELECT MIN(answered_at) FROM surveys WHERE answered_at IS NOT NULL) AS s",
+        )
+        .fetch_one(&mut *e)
+        .await
+    })?;
+    Ok(match (o, s) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    })
+}
+
+/// The instants of orders changed since `since` that place facts on days: created, completed,
+/// and their clocks' starts.
+pub async fn changed_instants(c: Conn<'_>, since: DateTime<Utc>) -> sqlx::Result<Vec<DateTime<Utc>>> {
+    let rows: Vec<(DateTime<Utc>, MaybeTime, MaybeTime)> = on_conn!(c, |e| {
+        sqlx::query_as(
+            "SELECT o.created_at, o.completed_at, k.started_at FROM work_orders o \
+             LEFT JOIN work_order_clocks k ON k.order_id = o.id WHERE o.updated_at >= $1",
+        )
+        .bind(since)
+        .fetch_all(&mut *e)
+        .await
+    })?;
+    let mut out = Vec::with_capacity(rows.len() * 2);
+    for (a, b, k) in rows {
+        out.push(a);
+        out.extend(b);
+        out.extend(k);
+    }
+    Ok(out)
+}

@@ -1,0 +1,303 @@
+//! The management dashboard (R9.5) as managers meet it: orders registered through the API
+//! are counted by channel and type, completed ones by fault, clocks per promise and survey
+//! answers as satisfaction — past days after the aggregation job, today live; an order
+//! completed late on a past day is counted at the next run; a dispatcher sees only his region;
+//! every chart's table exports as .xlsx and .csv; the API's shape — on both databases.
+
+use chrono::{DateTime, TimeDelta, Utc};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::both;
+use crate::helpers::TestApp;
+use aftersales::service::work_orders::{midnight, today};
+
+both!(figures_count_the_orders_past_and_today, exports_pages_and_refusals);
+
+async fn register(app: &TestApp, token: &str, serial: &str, channel: &str, kind: &str) -> i64 {
+    let (status, u) = app.api(Method::GET, &format!("/api/v1/units?number={serial}"), token, None).await;
+    assert_eq!(status, 200, "{u}");
+    let u = &u["items"][0];
+    let body = json!({"channel": channel, "kind": kind, "priority": "normal", "customer_id": u["customer_id"],
+        "unit_id": u["id"], "problem": "不制冷", "requested_at": "2026-12-03T10:00"});
+    let (status, v) = app.api(Method::POST, "/api/v1/work-orders", token, Some(body)).await;
+    assert_eq!(status, 201, "{v}");
+    v["order"]["id"].as_i64().unwrap()
+}
+
+/// Moves an order (and its clocks) to `at`, as if registered then.
+async fn registered_at(app: &TestApp, id: i64, at: DateTime<Utc>) {
+    let mut tx = app.db.begin().await.unwrap();
+    aftersales::on_conn!(tx.conn(), |e| {
+        sqlx::query("UPDATE work_orders SET created_at = $1, updated_at = $2 WHERE id = $3")
+            .bind(at)
+            .bind(Utc::now())
+            .bind(id)
+            .execute(&mut *e)
+            .await
+            .unwrap();
+        sqlx::query("UPDATE work_order_clocks SET started_at = $1 WHERE order_id = $2")
+            .bind(at)
+            .bind(id)
+            .execute(&mut *e)
+            .await
+            .unwrap();
+    });
+    tx.commit().await.unwrap();
+}
+
+/// Completes an order at `at` with a fault code; its clocks stop then, breached or not.
+async fn completed_at(app: &TestApp, id: i64, at: DateTime<Utc>, fault: &str, late: bool) {
+    let mut tx = app.db.begin().await.unwrap();
+    aftersales::on_conn!(tx.conn(), |e| {
+        sqlx::query(
+            "UPDATE work_orders SET status = 'completed', completed_at = $1, fault_code = $2, updated_at = $3, \
+             sla_due_at = NULL WHERE id = $4",
+        )
+        .bind(at)
+        .bind(fault)
+        .bind(Utc::now())
+        .bind(id)
+        .execute(&mut *e)
+        .await
+        .unwrap();
+        sqlx::query(
+            "UPDATE work_order_clocks SET stopped_at = $1, state = $2, breached_at = $3, next_check_at = NULL \
+             WHERE order_id = $4",
+        )
+        .bind(at)
+        .bind(if late { "met_late" } else { "met" })
+        .bind(late.then_some(at))
+        .bind(id)
+        .execute(&mut *e)
+        .await
+        .unwrap();
+    });
+    tx.commit().await.unwrap();
+}
+
+/// A survey answer for the order at `at` with the overall score.
+async fn answered(app: &TestApp, id: i64, at: DateTime<Utc>, score: i32) {
+    let mut tx = app.db.begin().await.unwrap();
+    aftersales::on_conn!(tx.conn(), |e| {
+        sqlx::query(
+            "INSERT INTO surveys (token, kind, order_id, customer_id, region_code, category_code, request_kind, \
+             created_at, answered_at, overall) \
+             SELECT $1, 'job', id, customer_id, region_code, category_code, kind, $2, $2, $3 FROM work_orders \
+             WHERE id = $4",
+        )
+        .bind(format!("dash-test-{id}"))
+        .bind(at)
+        .bind(score)
+        .bind(id)
+        .execute(&mut *e)
+        .await
+        .unwrap();
+    });
+    tx.commit().await.unwrap();
+}
+
+fn count(list: &Value, code: &str) -> i64 {
+    list.as_array().unwrap().iter().find(|c| c["code"] == code).map(|c| c["count"].as_i64().unwrap()).unwrap_or(-1)
+}
+
+async fn figures_count_the_orders_past_and_today(app: &TestApp) {
+    let manager = app.token("manager").await;
+    let dispatcher = app.token("dispatcher").await; // region east
+    let today = today();
+    let (d5, d4, d3) = (today - TimeDelta::days(5), today - TimeDelta::days(4), today - TimeDelta::days(3));
+    let at = |d: chrono::NaiveDate, h: i64| midnight(d) + TimeDelta::hours(h);
+
+    // Three requests of five days ago (east, north, southwest), one of today (south); the demo's
+    // three orders are today's too (east: hotline, e-mail, walk-in).
+    let a = register(app, &dispatcher, "KF35A0002", "web", "repair").await; // east, air conditioner
+    let b = register(app, &manager, "LG120B0008", "hotline", "maintenance").await; // north, compressor
+    let c = register(app, &manager, "KF35A0010", "web", "repair").await; // southwest, air conditioner
+    let d = register(app, &manager, "LHXEV01A5N0000123", "letter", "installation").await; // south, vehicle
+    assert!(d > c);
+    for id in [a, b, c] {
+        registered_at(app, id, at(d5, 9)).await;
+    }
+    completed_at(app, a, at(d4, 10), "AC-E1", false).await;
+    completed_at(app, b, at(d4, 11), "CP-E2", true).await;
+    answered(app, a, at(d4, 15), 5).await;
+    answered(app, b, at(d4, 16), 2).await;
+    aftersales::service::dashboard::refresh_now(&app.db).await.unwrap();
+
+    // Past days: from the stored figures.
+    let past = format!("/api/v1/dashboard?from={}&to={}", today - TimeDelta::days(6), today - TimeDelta::days(1));
+    let (status, v) = app.api(Method::GET, &past, &manager, None).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["period"]["kind"], "range");
+    assert_eq!(v["stored_until"], json!(today), "every closed day is stored: {v}");
+    assert!(v["past_days_as_of"].is_string());
+    let h = &v["headline"];
+    assert_eq!((h["created"].as_i64(), h["completed"].as_i64()), (Some(3), Some(2)), "{v}");
+    assert_eq!((count(&v["by_channel"], "web"), count(&v["by_channel"], "hotline")), (2, 1));
+    assert_eq!(count(&v["by_channel"], "letter"), 0);
+    assert_eq!((count(&v["by_kind"], "repair"), count(&v["by_kind"], "maintenance")), (2, 1));
+    let faults = v["top_faults"].as_array().unwrap();
+    assert_eq!(faults.len(), 2, "{v}");
+    let ac = faults.iter().find(|f| f["code"] == "AC-E1").unwrap();
+    assert_eq!((ac["count"].as_i64(), ac["name_zh"].as_str()), (Some(1), Some("不制冷/制冷差")));
+    assert_eq!((v["satisfaction"]["answers"].as_i64(), v["satisfaction"]["satisfied"].as_i64()), (Some(2), Some(1)));
+    assert_eq!(v["satisfaction"]["pct"], 50.0);
+    assert_eq!(v["satisfaction"]["months"].as_array().unwrap().len(), 12);
+    // SLA per promise: the same figures as the SLA report of the same days (stored clocks of
+    // A and B, C's still running counted live).
+    let (_, report) = app
+        .api(
+            Method::GET,
+            &format!("/api/v1/sla/compliance?from={}&to={}", today - TimeDelta::days(6), today - TimeDelta::days(1)),
+            &manager,
+            None,
+        )
+        .await;
+    let lines = report["lines"].as_array().unwrap();
+    assert!(!lines.is_empty(), "{report}");
+    for l in lines {
+        let mine = v["sla"].as_array().unwrap().iter().find(|s| s["target"] == l["key"]).expect("every promise");
+        for k in ["met", "met_late", "breached_open", "open"] {
+            assert_eq!(mine[k], l[k], "{k} of {}: {v} vs {report}", l["key"]);
+        }
+    }
+    let first_reply = v["sla"].as_array().unwrap().iter().find(|s| s["target"] == "first_reply").unwrap();
+    assert_eq!((first_reply["met"].as_i64(), first_reply["met_late"].as_i64()), (Some(1), Some(1)), "{v}");
+
+    // Today: counted live — D and the demo's three.
+    let day = format!("/api/v1/dashboard?from={today}&to={today}");
+    let (_, t) = app.api(Method::GET, &day, &manager, None).await;
+    assert_eq!(t["headline"]["created"], 4, "{t}");
+    assert_eq!(count(&t["by_channel"], "letter"), 1);
+    assert_eq!(count(&t["by_kind"], "installation"), 1);
+    // Both together: stored and live add up.
+    let week = format!("/api/v1/dashboard?from={}&to={today}", today - TimeDelta::days(6));
+    let (_, w) = app.api(Method::GET, &week, &manager, None).await;
+    assert_eq!(w["headline"]["created"], 7, "{w}");
+    assert_eq!(count(&w["by_channel"], "web"), 2);
+    // Open now: everything but A and B; the demo's assigned order is an engineer's load.
+    assert_eq!(w["headline"]["open"], 5, "{w}");
+    let open: i64 = w["open_by_status"].as_array().unwrap().iter().map(|s| s["open"].as_i64().unwrap()).sum();
+    assert_eq!(open, 5);
+    let load = w["engineer_load"].as_array().unwrap();
+    assert_eq!(load.len(), 1, "{w}");
+    assert_eq!((load[0]["name"].as_str(), load[0]["open"].as_i64()), (Some("张伟"), Some(1)), "{w}");
+
+    // A dispatcher sees his region only, whatever he asks for: A of the past days, the demo's
+    // three today.
+    let (_, e) = app
+        .api(Method::GET, &format!("/api/v1/dashboard?from={}&to={today}&region=north", d5), &dispatcher, None)
+        .await;
+    assert_eq!(e["region"], "east", "{e}");
+    assert_eq!(e["headline"]["created"], 4, "{e}");
+    assert_eq!(e["headline"]["completed"], 1);
+    assert_eq!(count(&e["by_channel"], "hotline"), 1, "the demo's hotline call, not B");
+    assert_eq!(e["satisfaction"]["answers"], 1);
+    // A manager may pick a region.
+    let (_, n) = app
+        .api(
+            Method::GET,
+            &format!("/api/v1/dashboard?from={d5}&to={today}&region=north&category=compressor"),
+            &manager,
+            None,
+        )
+        .await;
+    assert_eq!((n["headline"]["created"].as_i64(), n["headline"]["completed"].as_i64()), (Some(1), Some(1)), "{n}");
+
+    // C completed late on a past day: counted again at the next run.
+    completed_at(app, c, at(d3, 12), "AC-E1", false).await;
+    let o = aftersales::service::dashboard::refresh_now(&app.db).await.unwrap();
+    assert!(o.recounted >= 2, "the days of C's registration and completion: {o:?}");
+    let (_, v) = app.api(Method::GET, &past, &manager, None).await;
+    assert_eq!(v["headline"]["completed"], 3, "{v}");
+    let ac = v["top_faults"].as_array().unwrap().iter().find(|f| f["code"] == "AC-E1").cloned().unwrap();
+    assert_eq!(ac["count"], 2);
+    assert_eq!(v["top_faults"][0]["code"], "AC-E1", "most frequent first");
+
+    // Running it again changes nothing.
+    aftersales::service::dashboard::refresh_now(&app.db).await.unwrap();
+    let (_, again) = app.api(Method::GET, &past, &manager, None).await;
+    assert_eq!(again["headline"], v["headline"]);
+    assert_eq!(again["by_channel"], v["by_channel"]);
+}
+
+async fn exports_pages_and_refusals(app: &TestApp) {
+    let manager = app.token("manager").await;
+    let today = today();
+    // The default: this quarter.
+    let (status, v) = app.api(Method::GET, "/api/v1/dashboard", &manager, None).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["period"]["kind"], "quarter");
+    let (y, q) = rules::period::quarter_of(today);
+    assert_eq!(v["period"]["label"], format!("{y}Q{q}"));
+    for key in
+        ["headline", "by_channel", "by_kind", "open_by_status", "sla", "satisfaction", "top_faults", "engineer_load"]
+    {
+        assert!(!v[key].is_null(), "{key} in {v}");
+    }
+    assert_eq!(v["by_channel"].as_array().unwrap().len(), 6);
+    assert_eq!(v["open_by_status"].as_array().unwrap().len(), 8);
+    let (_, m) = app.api(Method::GET, "/api/v1/dashboard?month=2026-02", &manager, None).await;
+    assert_eq!((m["period"]["from"].as_str(), m["period"]["to"].as_str()), (Some("2026-02-01"), Some("2026-02-28")));
+
+    // Bad input and the wrong roles are refused.
+    let (status, e) = app.api(Method::GET, "/api/v1/dashboard?quarter=2026Q5", &manager, None).await;
+    assert_eq!(status, 422);
+    assert!(e["error"]["fields"]["quarter"].is_array(), "{e}");
+    let (status, e) = app.api(Method::GET, "/api/v1/dashboard?from=2026-12-05&to=2026-12-01", &manager, None).await;
+    assert_eq!(status, 422);
+    assert!(e["error"]["fields"]["from"].is_array(), "{e}");
+    for login in ["engineer", "warehouse"] {
+        let t = app.token(login).await;
+        let (status, _) = app.api(Method::GET, "/api/v1/dashboard", &t, None).await;
+        assert_eq!(status, 403, "{login}");
+    }
+    let (_, doc) = app.api(Method::GET, "/api/v1/openapi.json", &manager, None).await;
+    assert!(doc["paths"]["/api/v1/dashboard"]["get"].is_object());
+
+    // Every chart's table as a spreadsheet, with the page's filters.
+    let c = app.login("manager", aftersales::demo::DEMO_PASSWORD).await;
+    for chart in ["summary", "volumes", "open", "sla", "satisfaction", "faults", "load"] {
+        let res = c
+            .get(app.url(&format!("/dashboard/export?chart={chart}&format=xlsx&quarter={y}Q{q}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "{chart}");
+        assert!(res.headers()["content-type"].to_str().unwrap().contains("spreadsheetml"));
+        let bytes = res.bytes().await.unwrap();
+        assert_eq!(&bytes[..2], b"PK", "{chart}: a zip file");
+    }
+    let csv = c
+        .get(app.url(&format!("/dashboard/export?chart=volumes&format=csv&from={today}&to={today}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 1 + 6 + 7, "{csv}");
+    assert!(lines.iter().any(|l| l.contains("hotline") && l.ends_with(",1")), "the demo's hotline call: {csv}");
+    let res = c.get(app.url("/dashboard/export?chart=nope&format=csv")).send().await.unwrap();
+    assert_eq!(res.status(), 422);
+
+    // The page: charts drawn as SVG, each with its table and exports; the link in the menu.
+    let page = c.get(app.url("/dashboard")).send().await.unwrap().text().await.unwrap();
+    assert_eq!(page.matches("<svg class=\"chart\"").count(), 7, "seven charts");
+    assert!(page.contains("id=\"table-volumes\""));
+    assert!(page.contains("/dashboard/export?chart=faults&") && page.contains("format=csv"));
+    assert!(page.contains("id=\"nav-dashboard\""));
+    assert!(page.contains("/work-orders?from="), "figures link to their orders");
+    let home = c.get(app.url("/")).send().await.unwrap().text().await.unwrap();
+    assert!(home.contains("id=\"tile-dashboard\""));
+    // The channel filter the drill-down uses.
+    let (status, list) = app.api(Method::GET, "/api/v1/work-orders?channel=walk_in", &manager, None).await;
+    assert_eq!(status, 200, "{list}");
+    assert_eq!(list["items"].as_array().unwrap().len(), 1, "the demo's walk-in: {list}");
+    let (status, _) = app.api(Method::GET, "/api/v1/work-orders?channel=pigeon", &manager, None).await;
+    assert_eq!(status, 422);
+    let eng = app.login("engineer", aftersales::demo::DEMO_PASSWORD).await;
+    let res = eng.get(app.url("/dashboard")).send().await.unwrap();
+    assert_eq!(res.status(), 403);
+}
