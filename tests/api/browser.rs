@@ -782,6 +782,8 @@ async fn a_certification_self_assessment_in_a_browser(app: &TestApp) {
     click(&desk, "#cert-print").await;
     assert!(text_of(&desk, "#cert-report").await.contains("五星"));
     desk.close().await.unwrap();
+}
+
 both!(a_manager_reads_the_dashboard_on_a_phone);
 
 /// The service manager opens the dashboard on a 360 px phone: the charts are drawn, the
