@@ -34,6 +34,6 @@ CREATE TABLE dashboard_state (
 INSERT INTO dashboard_state (id) VALUES (1);
 
 -- Today's orders counted live; changed orders found by the aggregation; running clocks.
-CREATE INDEX work_orders_created ON work_orders(created_at);
+CREATE INDEX IF NOT EXISTS work_orders_created ON work_orders(created_at, id); -- also the calls register's (0020)
 CREATE INDEX work_orders_updated ON work_orders(updated_at);
 CREATE INDEX work_order_clocks_running ON work_order_clocks(started_at) WHERE stopped_at IS NULL;
