@@ -257,7 +257,9 @@ pub async fn open_now(
 }
 
 /// Running clocks started in `[start, end)`: (target, breached or past due, not yet due), as
-/// `store::sla::compliance` counts `breached_open` and `open`.
+/// `store::sla::compliance` counts `breached_open` and `open`. CROSS JOIN keeps SQLite on the
+/// running clocks' index: narrowed to a region it walked the region's orders instead (4.3 s
+/// for 1.25 M orders at 5 M, 0.2 s this way); PostgreSQL plans it as any join.
 pub async fn running_clocks(
     c: Conn<'_>,
     start: DateTime<Utc>,
@@ -279,8 +281,8 @@ pub async fn running_clocks(
          CAST(SUM(CASE WHEN k.breached_at IS NOT NULL OR k.due_at < $3 THEN 1 ELSE 0 END) AS BIGINT) AS late, \
          CAST(SUM(CASE WHEN k.breached_at IS NULL AND (k.due_at IS NULL OR k.due_at >= $3) THEN 1 ELSE 0 END) AS BIGINT) \
            AS pending \
-         FROM work_order_clocks k JOIN work_orders o ON o.id = k.order_id \
-         WHERE k.stopped_at IS NULL AND k.started_at >= $1 AND k.started_at < $2 AND k.state <> 'cancelled'{cond} \
+         FROM work_order_clocks k CROSS JOIN work_orders o \
+         WHERE o.id = k.order_id AND k.stopped_at IS NULL AND k.started_at >= $1 AND k.started_at < $2 AND k.state <> 'cancelled'{cond} \
          GROUP BY k.target"
     );
     on_conn!(c, |e| {
