@@ -679,6 +679,9 @@ async fn the_handbook_is_revised_and_issued_and_the_registers_read_in_a_browser(
     desk.goto(&app.url("/reports")).await.unwrap();
     click(&desk, "#tile-calls").await;
     assert!(!text_of(&desk, "#calls-register tbody").await.is_empty());
+    desk.goto(&app.url("/reports")).await.unwrap();
+    click(&desk, "#tile-dispatches").await;
+    element(&desk, Locator::Css("#dispatch-register")).await;
     desk.close().await.unwrap();
 }
 

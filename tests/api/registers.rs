@@ -79,7 +79,7 @@ async fn the_calls_register_lists_requests_and_feedback(app: &TestApp) {
     let (_, p2) = app
         .api(
             Method::GET,
-            &format!("/api/v1/reports/calls?channel=letter&limit=2&before={}", urlencode(&cursor)),
+            &format!("/api/v1/reports/calls?channel=letter&limit=2&before={}", aftersales::http::urlencode(&cursor)),
             &manager,
             None,
         )
@@ -123,10 +123,6 @@ async fn the_calls_register_lists_requests_and_feedback(app: &TestApp) {
     assert_eq!(&xlsx.bytes().await.unwrap()[..2], b"PK");
     let index = web.get(app.url("/reports")).send().await.unwrap().text().await.unwrap();
     assert!(index.contains("/reports/dispatches") && index.contains("/reports/costs"));
-}
-
-fn urlencode(s: &str) -> String {
-    s.replace('+', "%2B").replace(':', "%3A")
 }
 
 async fn the_dispatch_records_hold_every_assignment(app: &TestApp) {
