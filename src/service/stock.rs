@@ -12,7 +12,9 @@
 //! his own van's stock: he issues from it to his own orders, returns unused and faulty pieces
 //! into it, and sends pieces back from it to a warehouse.
 
-use chrono::{DateTime, Utc};
+use std::collections::HashMap;
+
+use chrono::{DateTime, SubsecRound, Utc};
 use rules::FieldError;
 use rules::parts::{Bin, MovementInput, MovementKind};
 use serde::{Deserialize, Serialize};
@@ -78,6 +80,77 @@ fn may_move_anything(actor: &Actor) -> bool {
     actor.can(Perm::MoveStock)
 }
 
+/// What movements read before they write: the parts, locations, orders and actors' names
+/// they name. The group writer reads them once for a whole group (four statements instead of
+/// four per movement: on SQLite every statement is a round trip to the connection's thread);
+/// anything not read ahead is read on demand. Movements change none of the fields used from
+/// them (an order's status, engineer and entitlement; a part; a location), and a group reads
+/// them inside its own write transaction.
+#[derive(Default)]
+struct Lookups {
+    parts: HashMap<i64, Part>,
+    warehouses: HashMap<i64, Warehouse>,
+    orders: HashMap<i64, WorkOrder>,
+    names: HashMap<i64, String>,
+}
+
+impl Lookups {
+    /// Everything the requests name, read in four statements.
+    async fn read_ahead(tx: &mut Tx, jobs: &[&MovementRequest], actors: &[&Actor]) -> AppResult<Lookups> {
+        let ids = |f: &dyn Fn(&MovementRequest) -> Vec<Option<i64>>| {
+            let mut v: Vec<i64> = jobs.iter().flat_map(|r| f(r)).flatten().collect();
+            v.sort_unstable();
+            v.dedup();
+            v
+        };
+        let parts = ids(&|r| vec![r.part_id]);
+        let warehouses = ids(&|r| vec![r.from_id, r.to_id]);
+        let orders = ids(&|r| vec![r.order_id]);
+        let mut users: Vec<i64> = actors.iter().filter_map(|a| a.user_id).collect();
+        users.sort_unstable();
+        users.dedup();
+        Ok(Lookups {
+            parts: store::parts::get_parts(tx.conn(), &parts).await?.into_iter().map(|p| (p.id, p)).collect(),
+            warehouses: store::parts::get_warehouses(tx.conn(), &warehouses)
+                .await?
+                .into_iter()
+                .map(|w| (w.id, w))
+                .collect(),
+            orders: store::work_orders::get_many(tx.conn(), &orders).await?.into_iter().map(|o| (o.id, o)).collect(),
+            names: store::users::display_names(tx.conn(), &users).await?.into_iter().collect(),
+        })
+    }
+
+    async fn part(&self, tx: &mut Tx, id: i64) -> AppResult<Option<Part>> {
+        match self.parts.get(&id) {
+            Some(p) => Ok(Some(p.clone())),
+            None => Ok(store::parts::get_part(tx.conn(), id).await?),
+        }
+    }
+
+    async fn warehouse(&self, tx: &mut Tx, id: i64) -> AppResult<Option<Warehouse>> {
+        match self.warehouses.get(&id) {
+            Some(w) => Ok(Some(w.clone())),
+            None => Ok(store::parts::get_warehouse(tx.conn(), id).await?),
+        }
+    }
+
+    async fn order(&self, tx: &mut Tx, id: i64) -> AppResult<Option<WorkOrder>> {
+        match self.orders.get(&id) {
+            Some(o) => Ok(Some(o.clone())),
+            None => Ok(store::work_orders::get(tx.conn(), id).await?),
+        }
+    }
+
+    async fn name(&self, tx: &mut Tx, user_id: Option<i64>) -> AppResult<Option<String>> {
+        let Some(id) = user_id else { return Ok(None) };
+        if let Some(n) = self.names.get(&id) {
+            return Ok(Some(n.clone()));
+        }
+        Ok(store::users::display_names(tx.conn(), &[id]).await?.pop().map(|(_, n)| n))
+    }
+}
+
 /// The engineer's own van, for an engineer without the warehouse's rights.
 async fn own_van(tx: &mut Tx, actor: &Actor) -> AppResult<Option<Warehouse>> {
     if !actor.roles.contains(&Role::Engineer) {
@@ -91,19 +164,22 @@ async fn own_van(tx: &mut Tx, actor: &Actor) -> AppResult<Option<Warehouse>> {
 /// the API and pages ([`post`]), the opening-stock import ([`receive_in_tx`]) and the picking
 /// of requests.
 pub async fn post_in_tx(tx: &mut Tx, actor: &Actor, r: &MovementRequest, now: DateTime<Utc>) -> AppResult<i64> {
-    Ok(write(tx, actor, r, now).await?.0.id)
+    Ok(write(tx, actor, r, now, &Lookups::default()).await?.0.id)
 }
 
-/// [`post_in_tx`], also handing back what it read after writing: the movement as stored and
-/// the stock rows of the locations it took from, so [`post`] need not read them again (on
-/// SQLite every statement is a round trip to the connection's thread, and an issue's
-/// transaction was 14 of them).
+/// [`post_in_tx`], also handing back the movement as stored and the stock rows of the
+/// locations it touched, built from what it read and what its writes returned rather than
+/// read again (on SQLite every statement is a round trip to the connection's thread, and an
+/// issue's transaction was 14 of them).
 async fn write(
     tx: &mut Tx,
     actor: &Actor,
     r: &MovementRequest,
     now: DateTime<Utc>,
+    look: &Lookups,
 ) -> AppResult<(Movement, Vec<StockRow>)> {
+    // As stored: PostgreSQL keeps microseconds.
+    let now = now.trunc_subsecs(6);
     let mut errors = vec![];
     let Some(kind) = MovementKind::parse(&r.kind) else {
         return Err(AppError::one("kind", "stock.error.kind"));
@@ -122,7 +198,7 @@ async fn write(
 
     // The catalogue's part.
     let part: Option<Part> = match (r.part_id, r.part_no.as_deref().map(str::trim).filter(|s| !s.is_empty())) {
-        (Some(id), _) => store::parts::get_part(tx.conn(), id).await?,
+        (Some(id), _) => look.part(tx, id).await?,
         (None, Some(no)) => store::parts::part_by_no(tx.conn(), no).await?,
         (None, None) => None,
     };
@@ -143,7 +219,7 @@ async fn write(
     let mut to = None;
     for (field, id, slot) in [("from_id", r.from_id, &mut from), ("to_id", r.to_id, &mut to)] {
         if let Some(id) = id {
-            match store::parts::get_warehouse(tx.conn(), id).await? {
+            match look.warehouse(tx, id).await? {
                 Some(w) if w.active || field == "from_id" => *slot = Some(w),
                 Some(_) => errors.push(field_error(field, "stock.error.inactive_location")),
                 None => errors.push(field_error(field, "stock.error.no_location")),
@@ -187,7 +263,7 @@ async fn write(
     // The order it concerns.
     let order: Option<WorkOrder> = match r.order_id {
         Some(id) if kind.shape().order != rules::parts::Need::Forbidden => {
-            let o = store::work_orders::get(tx.conn(), id).await?;
+            let o = look.order(tx, id).await?;
             if o.is_none() {
                 errors.push(field_error("order_id", "stock.error.no_order"));
             }
@@ -286,11 +362,13 @@ async fn write(
 
     // The stock, before the movement is written: a short bin fails the whole transaction.
     let mut low = vec![];
+    // The levels each location was left with (the last change's, when one has two).
+    let mut levels: Vec<(i64, store::stock::Levels)> = vec![];
     // In location order, so concurrent movements lock stock and totals rows in one order.
     let mut effects = rules::parts::effects(kind, &input);
     effects.sort_by_key(|e| e.warehouse);
     for e in effects {
-        if !store::stock::apply(tx.conn(), e.warehouse, part.id, e.bin, e.delta, now).await? {
+        let Some(left) = store::stock::apply(tx.conn(), e.warehouse, part.id, e.bin, e.delta, now).await? else {
             let held = store::stock::held(tx.conn(), e.warehouse, part.id, e.bin).await?;
             let w = if Some(e.warehouse) == r.from_id { from.as_ref() } else { to.as_ref() };
             let name = w.map(|w| w.name.clone()).unwrap_or_default();
@@ -301,10 +379,12 @@ async fn write(
                 tr_args("zh-CN", key, &args),
                 tr_args("en", key, &args),
             )]));
-        }
+        };
         if e.bin == Bin::Usable && e.delta < 0 {
-            low.push(e);
+            low.push((e, left.clone()));
         }
+        levels.retain(|(w, _)| *w != e.warehouse);
+        levels.push((e.warehouse, left));
     }
     let supplier = supplier_in.or_else(|| {
         matches!(kind, MovementKind::Receipt | MovementKind::ReturnFaulty)
@@ -360,19 +440,67 @@ async fn write(
         store::work_orders::insert_event(tx.conn(), &ev).await?;
     }
 
+    // The movement as stored, and the stock it left where it was taken from and put.
+    let name_of = |id: Option<i64>| id.and_then(|id| [&from, &to].into_iter().flatten().find(|w| w.id == id));
+    let m = Movement {
+        id,
+        kind: new.kind.to_string(),
+        part_id: part.id,
+        part_no: part.part_no.clone(),
+        part_name_zh: part.name_zh.clone(),
+        part_name_en: part.name_en.clone(),
+        qty,
+        from_id: r.from_id,
+        from_name: name_of(r.from_id).map(|w| w.name.clone()),
+        to_id: r.to_id,
+        to_name: name_of(r.to_id).map(|w| w.name.clone()),
+        order_id: r.order_id,
+        ref_id: r.ref_id,
+        serial,
+        old_serial,
+        batch,
+        supplier,
+        unit_cost_cents: unit_cost,
+        price_cents: price,
+        note: note.to_string(),
+        actor_id: actor.user_id,
+        actor_name: look.name(tx, actor.user_id).await?,
+        created_at: now,
+    };
+    let rows: Vec<StockRow> =
+        levels.into_iter().filter_map(|(w, l)| name_of(Some(w)).map(|w| stock_row(w, &part, l))).collect();
+
     // A location that just reached its reorder point tells the warehouse.
-    let mut rows = vec![];
-    for e in low {
-        if let Some(row) = store::stock::row(tx.conn(), e.warehouse, part.id).await? {
-            if row.reorder_point > 0 && row.on_hand <= row.reorder_point && row.on_hand - e.delta > row.reorder_point {
-                notify_low(tx, &row, now).await?;
+    for (e, left) in low {
+        if left.reorder_point > 0 && left.on_hand <= left.reorder_point && left.on_hand - e.delta > left.reorder_point {
+            if let Some(row) = rows.iter().find(|r| r.warehouse_id == e.warehouse) {
+                notify_low(tx, row, now).await?;
             }
-            rows.push(row);
         }
     }
-    let m = store::stock::get_movement(tx.conn(), id).await?.ok_or(AppError::NotFound)?;
     audit::record::<(), _>(tx, actor, now, "create", "stock_movement", &id.to_string(), None, Some(&m)).await?;
     Ok((m, rows))
+}
+
+/// A location's stock row of a part from what a movement read and its write returned.
+fn stock_row(w: &Warehouse, p: &Part, l: store::stock::Levels) -> StockRow {
+    StockRow {
+        warehouse_id: w.id,
+        warehouse_code: w.code.clone(),
+        warehouse_name: w.name.clone(),
+        part_id: p.id,
+        part_no: p.part_no.clone(),
+        name_zh: p.name_zh.clone(),
+        name_en: p.name_en.clone(),
+        key_part: p.key_part,
+        serial_tracked: p.serial_tracked,
+        on_hand: l.on_hand,
+        faulty: l.faulty,
+        reorder_point: l.reorder_point,
+        reorder_qty: l.reorder_qty,
+        unit_cost_cents: p.unit_cost_cents,
+        updated_at: l.updated_at,
+    }
 }
 
 /// E-mails the warehouse staff that a location reached its reorder point (sent from the outbox).
@@ -392,7 +520,7 @@ async fn notify_low(tx: &mut Tx, row: &StockRow, now: DateTime<Utc>) -> AppResul
 /// Posts one movement: one transaction, idempotent with a key.
 pub async fn post(db: &Db, actor: &Actor, r: &MovementRequest, idem: Option<&Idem<'_>>) -> AppResult<Posted> {
     let mut tx = db.begin().await?;
-    let posted = post_on(&mut tx, actor, r, idem, Utc::now()).await?;
+    let posted = post_on(&mut tx, actor, r, idem, Utc::now(), &Lookups::default()).await?;
     tx.commit().await?;
     Ok(posted)
 }
@@ -404,8 +532,9 @@ async fn post_on(
     r: &MovementRequest,
     idem: Option<&Idem<'_>>,
     now: DateTime<Utc>,
+    look: &Lookups,
 ) -> AppResult<Posted> {
-    let (movement, rows) = write(tx, actor, r, now).await?;
+    let (movement, rows) = write(tx, actor, r, now, look).await?;
     let posted = posted(tx, movement, rows).await?;
     if let Some(idem) = idem {
         super::remember(tx, actor, idem, 201, &posted).await?;
@@ -518,13 +647,22 @@ async fn post_group(db: &Db, mut jobs: Vec<PostJob>) {
             return;
         }
     };
+    let requests: Vec<&MovementRequest> = jobs.iter().map(|j| &j.request).collect();
+    let actors: Vec<&Actor> = jobs.iter().map(|j| &j.actor).collect();
+    let look = match Lookups::read_ahead(&mut tx, &requests, &actors).await {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::warn!(error = ?e, "stock group: reading ahead failed; reading per movement");
+            Lookups::default()
+        }
+    };
     let mut answers = Vec::with_capacity(jobs.len());
     for j in &jobs {
         let idem = j.idem.as_ref().map(|(key, scope)| Idem { key, scope });
         let answer = match savepoint(&mut tx, "SAVEPOINT movement").await {
             Err(e) => Err(e.into()),
             Ok(()) => {
-                let answer = post_on(&mut tx, &j.actor, &j.request, idem.as_ref(), now).await;
+                let answer = post_on(&mut tx, &j.actor, &j.request, idem.as_ref(), now, &look).await;
                 let end = if answer.is_ok() { "RELEASE movement" } else { "ROLLBACK TO movement" };
                 match savepoint(&mut tx, end).await {
                     Ok(()) if answer.is_err() => {

@@ -77,6 +77,36 @@ pub async fn get_warehouse(c: Conn<'_>, id: i64) -> sqlx::Result<Option<Warehous
     on_conn!(c, |e| sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(&mut *e).await)
 }
 
+/// Several parts at once (a group of stock movements' parts), in no particular order.
+pub async fn get_parts(c: Conn<'_>, ids: &[i64]) -> sqlx::Result<Vec<Part>> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let sql = format!("SELECT {PART_COLUMNS} FROM parts WHERE id IN ({})", super::placeholders(1, ids.len()));
+    on_conn!(c, |e| {
+        let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+        for id in ids {
+            q = q.bind(id);
+        }
+        q.fetch_all(&mut *e).await
+    })
+}
+
+/// Several locations at once, in no particular order.
+pub async fn get_warehouses(c: Conn<'_>, ids: &[i64]) -> sqlx::Result<Vec<Warehouse>> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let sql = format!("SELECT {WAREHOUSE_COLUMNS} FROM warehouses WHERE id IN ({})", super::placeholders(1, ids.len()));
+    on_conn!(c, |e| {
+        let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+        for id in ids {
+            q = q.bind(id);
+        }
+        q.fetch_all(&mut *e).await
+    })
+}
+
 /// An engineer's van, if he has one.
 pub async fn van_of(c: Conn<'_>, engineer_id: i64) -> sqlx::Result<Option<Warehouse>> {
     let sql = format!("SELECT {WAREHOUSE_COLUMNS} FROM warehouses WHERE engineer_id = $1");

@@ -66,9 +66,23 @@ fn column(bin: Bin) -> &'static str {
     }
 }
 
-/// Changes one bin of one location by `delta`. Taking more than the bin holds changes nothing
-/// and returns false; the row is locked by the update itself (PostgreSQL) or by the write
-/// transaction (SQLite), so two takers of the last piece cannot both succeed.
+/// A location's levels of one part, as a movement left them.
+#[derive(Debug, Clone)]
+pub struct Levels {
+    pub on_hand: i64,
+    pub faulty: i64,
+    pub reorder_point: i64,
+    pub reorder_qty: i64,
+    pub updated_at: DateTime<Utc>,
+}
+from_row!(Levels { on_hand: i64, faulty: i64, reorder_point: i64, reorder_qty: i64, updated_at: DateTime<Utc> });
+
+const LEVELS: &str = "RETURNING on_hand, faulty, reorder_point, reorder_qty, updated_at";
+
+/// Changes one bin of one location by `delta` and returns the levels it left. Taking more
+/// than the bin holds changes nothing and returns `None`; the row is locked by the update
+/// itself (PostgreSQL) or by the write transaction (SQLite), so two takers of the last piece
+/// cannot both succeed.
 pub async fn apply(
     c: Conn<'_>,
     warehouse_id: i64,
@@ -76,42 +90,40 @@ pub async fn apply(
     bin: Bin,
     delta: i64,
     now: DateTime<Utc>,
-) -> sqlx::Result<bool> {
+) -> sqlx::Result<Option<Levels>> {
     let col = column(bin);
     if delta >= 0 {
         let (usable, faulty) = if bin == Bin::Usable { (delta, 0) } else { (0, delta) };
-        on_conn!(c, |e| {
-            sqlx::query(
-                "INSERT INTO stock (warehouse_id, part_id, on_hand, faulty, updated_at) VALUES ($1, $2, $3, $4, $5) \
-                 ON CONFLICT (warehouse_id, part_id) DO UPDATE SET on_hand = stock.on_hand + excluded.on_hand, \
-                 faulty = stock.faulty + excluded.faulty, updated_at = excluded.updated_at",
-            )
-            .bind(warehouse_id)
-            .bind(part_id)
-            .bind(usable)
-            .bind(faulty)
-            .bind(now)
-            .execute(&mut *e)
-            .await
-            .map(|_| ())
-        })?;
-        return Ok(true);
+        let sql = format!(
+            "INSERT INTO stock (warehouse_id, part_id, on_hand, faulty, updated_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (warehouse_id, part_id) DO UPDATE SET on_hand = stock.on_hand + excluded.on_hand, \
+             faulty = stock.faulty + excluded.faulty, updated_at = excluded.updated_at {LEVELS}"
+        );
+        return on_conn!(c, |e| {
+            sqlx::query_as(AssertSqlSafe(sql))
+                .bind(warehouse_id)
+                .bind(part_id)
+                .bind(usable)
+                .bind(faulty)
+                .bind(now)
+                .fetch_optional(&mut *e)
+                .await
+        });
     }
     let sql = format!(
-        "UPDATE stock SET {col} = {col} + $1, updated_at = $2 WHERE warehouse_id = $3 AND part_id = $4 AND {col} >= $5"
+        "UPDATE stock SET {col} = {col} + $1, updated_at = $2 WHERE warehouse_id = $3 AND part_id = $4 AND {col} >= $5 \
+         {LEVELS}"
     );
-    let done = on_conn!(c, |e| {
-        sqlx::query(AssertSqlSafe(sql))
+    on_conn!(c, |e| {
+        sqlx::query_as(AssertSqlSafe(sql))
             .bind(delta)
             .bind(now)
             .bind(warehouse_id)
             .bind(part_id)
             .bind(-delta)
-            .execute(&mut *e)
+            .fetch_optional(&mut *e)
             .await
-            .map(|r| r.rows_affected())
-    })?;
-    Ok(done == 1)
+    })
 }
 
 /// What one bin of a location holds (0 without a row).

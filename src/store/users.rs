@@ -152,6 +152,21 @@ pub async fn get(mut c: Conn<'_>, id: i64) -> sqlx::Result<Option<User>> {
     Ok(with_roles(c, row.into_iter().collect()).await?.pop())
 }
 
+/// Users' display names by id (those that exist).
+pub async fn display_names(c: Conn<'_>, ids: &[i64]) -> sqlx::Result<Vec<(i64, String)>> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let sql = format!("SELECT id, display_name FROM users WHERE id IN ({})", super::placeholders(1, ids.len()));
+    on_conn!(c, |e| {
+        let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+        for id in ids {
+            q = q.bind(id);
+        }
+        q.fetch_all(&mut *e).await
+    })
+}
+
 pub async fn by_login(mut c: Conn<'_>, login: &str) -> sqlx::Result<Option<User>> {
     let sql = format!("SELECT {COLUMNS} FROM users WHERE login = $1");
     let row: Option<UserRow> =

@@ -125,7 +125,18 @@ async fn movements_keep_stock_equal_to_their_sum(app: &TestApp) {
     assert_eq!(a["movement"]["unit_cost_cents"], 8000, "the catalogue's cost");
     assert_eq!(a["movement"]["supplier"], "华东电机厂");
 
-    ok(app, &wh, json!({"kind": "transfer", "part_id": p, "qty": 4, "from_id": central, "to_id": east})).await;
+    let t = ok(app, &wh, json!({"kind": "transfer", "part_id": p, "qty": 4, "from_id": central, "to_id": east})).await;
+    // The answer is built from what the movement read and wrote: it matches what is stored.
+    let id = t["movement"]["id"].as_i64().unwrap();
+    let (status, stored) = app.api(Method::GET, &format!("/api/v1/stock/movements/{id}"), &wh, None).await;
+    assert_eq!(status, 200, "{stored}");
+    assert_eq!(t["movement"], stored, "the posted movement is the stored one");
+    for (w, row) in [(central, &t["stock"][0]), (east, &t["stock"][1])] {
+        let (status, page) = app.api(Method::GET, &format!("/api/v1/stock?warehouse_id={w}"), &wh, None).await;
+        assert_eq!(status, 200, "{page}");
+        let listed = page["rows"].as_array().unwrap().iter().find(|r| r["part_id"] == p).unwrap();
+        assert_eq!(row, listed, "the answer's stock row is the listed one");
+    }
     ok(app, &wh, json!({"kind": "scrap", "part_id": p, "qty": 1, "from_id": east, "note": "运输损坏"})).await;
     let v = ok(app, &wh, json!({"kind": "adjust", "part_id": p, "counted": 2, "to_id": east})).await;
     assert_eq!(v["movement"]["qty"], -1, "the count found one piece fewer");
