@@ -543,8 +543,8 @@ async fn post_on(
 }
 
 /// Where movements are posted: on SQLite by a group writer that posts whatever has queued up
-/// in one transaction, each movement in a savepoint of its own (a refused movement is rolled
-/// back alone and its caller gets its own error), so a busy store pays one commit per group
+/// in one transaction (a refused movement changes nothing and its caller gets its own error;
+/// see [`post_group`]), so a busy store pays one commit per group
 /// instead of per movement (SQLite has one writer, and its commits, not the statements,
 /// were most of an issue's cost). On PostgreSQL each post is its own transaction: they run
 /// side by side there, and one transaction taking several locations' rows in whatever order
@@ -626,15 +626,15 @@ async fn savepoint(tx: &mut Tx, sql: &'static str) -> sqlx::Result<()> {
     crate::on_conn!(tx.conn(), |e| sqlx::query(sql).execute(&mut *e).await.map(|_| ()))
 }
 
-/// Posts a group in one transaction, each movement in its own savepoint; answers after the
-/// commit. When the commit itself fails, the movements are posted again one by one.
-async fn post_group(db: &Db, mut jobs: Vec<PostJob>) {
+/// Posts a group in one transaction and answers after the commit. A movement between two
+/// locations runs in a savepoint of its own (its second location may be short after the first
+/// was written); any other movement is refused, if at all, before its first write, so it needs
+/// none. When the commit fails, or a movement fails after writing, the group is rolled back
+/// and its movements are posted one by one.
+async fn post_group(db: &Db, jobs: Vec<PostJob>) {
     if jobs.len() == 1 {
         // Alone in the queue: its own transaction, no savepoint.
-        let j = jobs.pop().expect("one job");
-        let idem = j.idem.as_ref().map(|(key, scope)| Idem { key, scope });
-        let _ = j.reply.send(post(db, &j.actor, &j.request, idem.as_ref()).await);
-        return;
+        return post_each(db, jobs).await;
     }
     let now = Utc::now();
     let mut tx = match db.begin().await {
@@ -659,20 +659,33 @@ async fn post_group(db: &Db, mut jobs: Vec<PostJob>) {
     let mut answers = Vec::with_capacity(jobs.len());
     for j in &jobs {
         let idem = j.idem.as_ref().map(|(key, scope)| Idem { key, scope });
-        let answer = match savepoint(&mut tx, "SAVEPOINT movement").await {
-            Err(e) => Err(e.into()),
-            Ok(()) => {
-                let answer = post_on(&mut tx, &j.actor, &j.request, idem.as_ref(), now, &look).await;
-                let end = if answer.is_ok() { "RELEASE movement" } else { "ROLLBACK TO movement" };
-                match savepoint(&mut tx, end).await {
-                    Ok(()) if answer.is_err() => {
-                        savepoint(&mut tx, "RELEASE movement").await.map_err(Into::into).and(answer)
+        let guarded = j.request.from_id.is_some() && j.request.to_id.is_some();
+        let answer = if guarded {
+            match savepoint(&mut tx, "SAVEPOINT movement").await {
+                Err(e) => Err(e.into()),
+                Ok(()) => {
+                    let answer = post_on(&mut tx, &j.actor, &j.request, idem.as_ref(), now, &look).await;
+                    let end = if answer.is_ok() { "RELEASE movement" } else { "ROLLBACK TO movement" };
+                    match savepoint(&mut tx, end).await {
+                        Ok(()) if answer.is_err() => {
+                            savepoint(&mut tx, "RELEASE movement").await.map_err(Into::into).and(answer)
+                        }
+                        Ok(()) => answer,
+                        Err(e) => Err(e.into()),
                     }
-                    Ok(()) => answer,
-                    Err(e) => Err(e.into()),
                 }
             }
+        } else {
+            post_on(&mut tx, &j.actor, &j.request, idem.as_ref(), now, &look).await
         };
+        if let Err(e) = &answer
+            && !guarded
+            && !matches!(e, AppError::Validation(_) | AppError::Forbidden | AppError::NotFound)
+        {
+            tracing::warn!(movements = jobs.len(), error = ?e, "stock group: a movement failed; posting one by one");
+            drop(tx);
+            return post_each(db, jobs).await;
+        }
         answers.push(answer);
     }
     match tx.commit().await {
@@ -683,11 +696,16 @@ async fn post_group(db: &Db, mut jobs: Vec<PostJob>) {
         }
         Err(e) => {
             tracing::warn!(movements = jobs.len(), error = %e, "stock group commit failed; posting one by one");
-            for j in jobs {
-                let idem = j.idem.as_ref().map(|(key, scope)| Idem { key, scope });
-                let _ = j.reply.send(post(db, &j.actor, &j.request, idem.as_ref()).await);
-            }
+            post_each(db, jobs).await
         }
+    }
+}
+
+/// Posts each movement in its own transaction.
+async fn post_each(db: &Db, jobs: Vec<PostJob>) {
+    for j in jobs {
+        let idem = j.idem.as_ref().map(|(key, scope)| Idem { key, scope });
+        let _ = j.reply.send(post(db, &j.actor, &j.request, idem.as_ref()).await);
     }
 }
 

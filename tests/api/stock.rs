@@ -9,6 +9,10 @@ use chrono::Utc;
 use reqwest::Method;
 use serde_json::{Value, json};
 
+use aftersales::error::AppError;
+use aftersales::service::Actor;
+use aftersales::service::stock::{MovementRequest, Poster};
+
 use crate::both;
 use crate::helpers::TestApp;
 use crate::work_orders::user_id;
@@ -405,6 +409,46 @@ async fn concurrent_issues_of_the_last_pieces(app: &TestApp) {
     }
     statuses.sort();
     assert_eq!(statuses, [201, 201, 201, 422, 422, 422, 422, 422, 422, 422]);
+    assert_eq!(on_hand(app, &wh, van, p).await, (0, 0));
+    ledger_is_balanced(app).await;
+
+    // Through the group writer itself, so the posts queue up and are written in groups:
+    // transfers into a location with the lower id put their piece in before taking it out
+    // (location order), so a refused one must undo its first write; issues from the van are
+    // refused before writing anything. Exactly three of each succeed.
+    let into = location(app, "R-IN", "regional", None).await;
+    let out = location(app, "R-OUT", "regional", None).await;
+    assert!(into < out);
+    ok(app, &wh, json!({"kind": "receipt", "part_id": p, "qty": 3, "to_id": out})).await;
+    ok(app, &wh, json!({"kind": "receipt", "part_id": p, "qty": 3, "to_id": van})).await;
+    let poster = Poster::spawn(&app.db);
+    let actor = Actor::system("test");
+    let request = |from: i64, to: Option<i64>, order: Option<i64>| MovementRequest {
+        kind: if to.is_some() { "transfer" } else { "issue" }.into(),
+        part_id: Some(p),
+        qty: Some(1),
+        from_id: Some(from),
+        to_id: to,
+        order_id: order,
+        ..Default::default()
+    };
+    let posts = (0..20).map(|i| {
+        let (poster, actor) = (poster.clone(), actor.clone());
+        let r = if i % 2 == 0 { request(out, Some(into), None) } else { request(van, None, Some(order)) };
+        async move { (r.to_id.is_some(), poster.post(&actor, &r, None).await) }
+    });
+    let (mut moved, mut issued) = (0, 0);
+    for (transfer, answer) in futures_util::future::join_all(posts).await {
+        match answer {
+            Ok(_) if transfer => moved += 1,
+            Ok(_) => issued += 1,
+            Err(AppError::Validation(f)) => assert_eq!(f[0].field, "qty", "{f:?}"),
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+    assert_eq!((moved, issued), (3, 3));
+    assert_eq!(on_hand(app, &wh, out, p).await, (0, 0));
+    assert_eq!(on_hand(app, &wh, into, p).await, (3, 0), "refused transfers put nothing in");
     assert_eq!(on_hand(app, &wh, van, p).await, (0, 0));
     ledger_is_balanced(app).await;
     other.stop().await;
