@@ -281,10 +281,12 @@ pub fn encode_tasks(
                     a.add(created.clone())?;
                     k += 1;
                 }
+                // OR IGNORE: a row whose key exists is skipped, as ON CONFLICT DO NOTHING would,
+                // and no row can make the statement fail halfway, so SQLite keeps no statement
+                // journal of the pages it changes (migration 0024).
                 let sql = format!(
-                    "INSERT INTO visit_tasks (customer_id, region_code, rule_code, period_key, due_on, order_id, \
-                     survey_id, in_warranty, unit_id, created_at) VALUES {} \
-                     ON CONFLICT (customer_id, rule_code, period_key) DO NOTHING",
+                    "INSERT OR IGNORE INTO visit_tasks (customer_id, region_code, rule_code, period_key, due_on, \
+                     order_id, survey_id, in_warranty, unit_id, created_at) VALUES {}",
                     values(backend, k, SQLITE_TASK_COLS, 1, "")
                 );
                 out.push((sql, a));
