@@ -163,21 +163,8 @@ async fn plan_customers(
             let Some(batch) = batches.lock().await.recv().await else { return AppResult::Ok(()) };
             let mut tx = db.begin().await?;
             store::care::plan_write_settings(tx.conn()).await?;
-            let added = match store::care::insert_absent(tx.conn(), batch.tasks).await? {
-                Ok(added) => {
-                    tx.commit().await?;
-                    added
-                }
-                Err(tasks) => {
-                    // Another instance planned some of these visits meanwhile: skip those.
-                    drop(tx);
-                    let mut tx = db.begin().await?;
-                    store::care::plan_write_settings(tx.conn()).await?;
-                    let added = store::care::insert_encoded(tx.conn(), tasks).await?;
-                    tx.commit().await?;
-                    added
-                }
-            };
+            let added = store::care::insert_encoded(tx.conn(), batch.tasks).await?;
+            tx.commit().await?;
             let customers = {
                 let mut o = out.lock().unwrap_or_else(|e| e.into_inner());
                 o.customers += batch.customers;

@@ -228,13 +228,6 @@ const PG_INSERT_TASKS: &str = "INSERT INTO visit_tasks (customer_id, region_code
     SELECT *, $10::timestamptz FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::text[], $5::date[], \
     $6::bigint[], $7::bigint[], $8::boolean[], $9::bigint[]) \
     ON CONFLICT (customer_id, rule_code, period_key) DO NOTHING";
-/// [`PG_INSERT_TASKS`] as a plain insert of the rows whose key is absent (see [`insert_absent`]).
-const PG_INSERT_ABSENT_TASKS: &str = "INSERT INTO visit_tasks (customer_id, region_code, rule_code, period_key, \
-    due_on, order_id, survey_id, in_warranty, unit_id, created_at) \
-    SELECT n.*, $10::timestamptz FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::text[], $5::date[], \
-    $6::bigint[], $7::bigint[], $8::boolean[], $9::bigint[]) AS n(c, r, ru, p, d, o, s, w, u) \
-    WHERE NOT EXISTS (SELECT 1 FROM visit_tasks t WHERE t.customer_id = n.c AND t.rule_code = n.ru \
-    AND t.period_key = n.p)";
 const SQLITE_TASK_COLS: usize = 10;
 const PG_TASK_CHUNK: usize = 20_000;
 
@@ -340,30 +333,6 @@ pub async fn insert_encoded(c: Conn<'_>, tasks: EncodedTasks) -> sqlx::Result<u6
         _ => return Err(sqlx::Error::Protocol("tasks encoded for the other database".into())),
     }
     Ok(added)
-}
-
-/// Writes a planner's batch (tasks with distinct keys). On PostgreSQL they go in as a plain
-/// insert of the rows whose key is absent, a quarter cheaper than ON CONFLICT's speculative
-/// insertion (measured on a million rows); should another writer add one of the keys at the
-/// same time, the statement fails and the tasks come back (`Ok(Err(tasks))`) for the caller to
-/// roll back and write with [`insert_encoded`]. SQLite's OR IGNORE costs nothing extra.
-pub async fn insert_absent(c: Conn<'_>, tasks: EncodedTasks) -> sqlx::Result<Result<u64, EncodedTasks>> {
-    match (c, tasks.chunks) {
-        (Conn::Pg(e), EncodedChunks::Pg(chunks)) => {
-            let mut added = 0;
-            for k in 0..chunks.len() {
-                match sqlx::query_with(PG_INSERT_ABSENT_TASKS, chunks[k].clone()).execute(&mut *e).await {
-                    Ok(r) => added += r.rows_affected(),
-                    Err(sqlx::Error::Database(d)) if d.is_unique_violation() => {
-                        return Ok(Err(EncodedTasks { chunks: EncodedChunks::Pg(chunks) }));
-                    }
-                    Err(e) => return Err(e),
-                }
-            }
-            Ok(Ok(added))
-        }
-        (c, chunks) => insert_encoded(c, EncodedTasks { chunks }).await.map(Ok),
-    }
 }
 
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]

@@ -210,40 +210,6 @@ async fn visits_are_planned_by_rule_once_and_worked_from_the_queue(app: &TestApp
     assert_eq!(a.added + b.added, a.planned, "each visit once: {a:?} {b:?}");
     other.stop().await;
 
-    // The planner's plain insert meets a key it did not see (here: twice in one batch; in
-    // production another instance's uncommitted visit): PostgreSQL hands the batch back to be
-    // written skipping it, SQLite skips it at once. Either way the visit is there once.
-    use aftersales::store::care::{NewTask, encode_tasks, insert_absent, insert_encoded};
-    let task = NewTask {
-        customer_id: 1,
-        region_code: None,
-        rule_code: "test".into(),
-        period_key: "twice".into(),
-        due_on: today,
-        order_id: None,
-        survey_id: None,
-        in_warranty: false,
-        unit_id: None,
-    };
-    let backend = app.db.backend();
-    let tasks = encode_tasks(backend, vec![task.clone(), task], Utc::now()).unwrap();
-    let mut tx = app.db.begin().await.unwrap();
-    let added = match insert_absent(tx.conn(), tasks).await.unwrap() {
-        Ok(added) => {
-            assert_eq!(backend, aftersales::db::Backend::Sqlite, "PostgreSQL cannot skip a key of its own statement");
-            tx.commit().await.unwrap();
-            added
-        }
-        Err(tasks) => {
-            drop(tx);
-            let mut tx = app.db.begin().await.unwrap();
-            let added = insert_encoded(tx.conn(), tasks).await.unwrap();
-            tx.commit().await.unwrap();
-            added
-        }
-    };
-    assert_eq!(added, 1);
-
     // After downtime the planner plans the days it missed, from its watermark on.
     let caught = care::catch_up(&app.db, Utc::now() + Duration::days(200), 14).await.unwrap().expect("days to plan");
     assert!(caught.added > 0, "{caught:?}");
