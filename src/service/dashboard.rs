@@ -5,7 +5,8 @@
 //! Speed at millions of orders: the figures of closed days (before the company's today) are
 //! summed from `dashboard_day_stats`, which [`refresh`] fills: it catches up every closed day
 //! not yet stored (the first run after the migration is the backfill), and recounts the days of
-//! orders changed since its last run (a late completion, an edit, a clock stopped) — so a past
+//! orders changed since its last run (a late completion, an edit, a clock stopped, and the
+//! completion day a reopened order no longer names, marked by the reopening) — so a past
 //! day is at most one run (five minutes) stale, and the page says as of when. Days from the
 //! stored end to today, and the orders open now and the clocks still running, are counted live
 //! from indexed rows. One instance works at a time (a lease in `dashboard_state`); a day is
@@ -594,6 +595,8 @@ async fn run(
         let mut c = db.read().await?;
         let instants = store::dashboard::changed_instants(c.conn(), since).await?;
         dirty = instants.into_iter().map(local_day).filter(|d| *d < done_to).collect();
+        // Days the orders no longer name (a reopened order's completion).
+        dirty.extend(store::dashboard::recount_days(c.conn(), since).await?.into_iter().filter(|d| *d < done_to));
         dirty.sort();
         dirty.dedup();
     }
@@ -625,6 +628,9 @@ async fn run(
         store::dashboard::set_done_to(tx.conn(), today).await?;
     }
     store::dashboard::set_checked(tx.conn(), started, Utc::now()).await?;
+    if let Some(checked) = state.checked_at {
+        store::dashboard::forget_recounts(tx.conn(), checked - TimeDelta::seconds(CHANGE_MARGIN_SECONDS)).await?;
+    }
     tx.commit().await?;
     Ok(out)
 }

@@ -1299,6 +1299,12 @@ async fn apply(
     {
         return Err(AppError::Conflict("error.stale"));
     }
+    if action == Action::Reopen
+        && let Some(done) = before.completed_at
+    {
+        // The order no longer names its completion day: the dashboard counts that day again.
+        store::dashboard::mark_recount(tx.conn(), local_day(done), now).await?;
+    }
     event(&mut tx, actor, id, now, action.code(), Some(from), Some(to), &note).await?;
     sla.on_action(db, &mut tx, actor, &o, from, action, &clock_change, now).await?;
     let after = store::work_orders::get(tx.conn(), id).await?.ok_or(AppError::NotFound)?;

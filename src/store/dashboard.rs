@@ -412,3 +412,40 @@ pub async fn changed_instants(c: Conn<'_>, since: DateTime<Utc>) -> sqlx::Result
     }
     Ok(out)
 }
+
+/// Marks a stored day to be counted again at the next run (inside the caller's transaction):
+/// a reopened order's completion day, which the order no longer names.
+pub async fn mark_recount(c: Conn<'_>, day: NaiveDate, now: DateTime<Utc>) -> sqlx::Result<()> {
+    on_conn!(c, |e| {
+        sqlx::query(
+            "INSERT INTO dashboard_recount (day, marked_at) VALUES ($1, $2) \
+             ON CONFLICT (day) DO UPDATE SET marked_at = excluded.marked_at",
+        )
+        .bind(day)
+        .bind(now)
+        .execute(&mut *e)
+        .await
+        .map(|_| ())
+    })
+}
+
+/// The days marked since `since`.
+pub async fn recount_days(c: Conn<'_>, since: DateTime<Utc>) -> sqlx::Result<Vec<NaiveDate>> {
+    on_conn!(c, |e| {
+        sqlx::query_scalar("SELECT day FROM dashboard_recount WHERE marked_at >= $1")
+            .bind(since)
+            .fetch_all(&mut *e)
+            .await
+    })
+}
+
+/// Forgets the marks older than `before` (every run after them has counted their days).
+pub async fn forget_recounts(c: Conn<'_>, before: DateTime<Utc>) -> sqlx::Result<()> {
+    on_conn!(c, |e| {
+        sqlx::query("DELETE FROM dashboard_recount WHERE marked_at < $1")
+            .bind(before)
+            .execute(&mut *e)
+            .await
+            .map(|_| ())
+    })
+}

@@ -1,7 +1,8 @@
 //! The management dashboard (R9.5) as managers meet it: orders registered through the API
 //! are counted by channel and type, completed ones by fault, clocks per promise and survey
 //! answers as satisfaction — past days after the aggregation job, today live; an order
-//! completed late on a past day is counted at the next run; a dispatcher sees only his region;
+//! completed late on a past day is counted at the next run, and one reopened no longer counts
+//! as completed on its old day; a dispatcher sees only his region;
 //! every chart's table exports as .xlsx and .csv; the API's shape — on both databases.
 
 use chrono::{DateTime, TimeDelta, Utc};
@@ -12,7 +13,7 @@ use crate::both;
 use crate::helpers::TestApp;
 use aftersales::service::work_orders::{midnight, today};
 
-both!(figures_count_the_orders_past_and_today, exports_pages_and_refusals);
+both!(figures_count_the_orders_past_and_today, exports_pages_and_refusals, a_reopened_order_leaves_its_completion_day);
 
 async fn register(app: &TestApp, token: &str, serial: &str, channel: &str, kind: &str) -> i64 {
     let (status, u) = app.api(Method::GET, &format!("/api/v1/units?number={serial}"), token, None).await;
@@ -300,4 +301,42 @@ async fn exports_pages_and_refusals(app: &TestApp) {
     let eng = app.login("engineer", aftersales::demo::DEMO_PASSWORD).await;
     let res = eng.get(app.url("/dashboard")).send().await.unwrap();
     assert_eq!(res.status(), 403);
+}
+
+async fn a_reopened_order_leaves_its_completion_day(app: &TestApp) {
+    let manager = app.token("manager").await;
+    let today = today();
+    let (d5, d4) = (today - TimeDelta::days(5), today - TimeDelta::days(4));
+    let at = |d: chrono::NaiveDate, h: i64| midnight(d) + TimeDelta::hours(h);
+    let a = register(app, &manager, "KF35A0002", "web", "repair").await;
+    registered_at(app, a, at(d5, 9)).await;
+    completed_at(app, a, at(d4, 10), "AC-E1", false).await;
+    aftersales::service::dashboard::refresh_now(&app.db).await.unwrap();
+    let day = format!("/api/v1/dashboard?from={d4}&to={d4}");
+    let (_, v) = app.api(Method::GET, &day, &manager, None).await;
+    assert_eq!(v["headline"]["completed"], 1, "{v}");
+    assert_eq!(v["top_faults"].as_array().unwrap().len(), 1, "{v}");
+
+    // Reopened today: the order no longer says it was completed on d4, and d4 stops counting it.
+    let (_, o) = app.api(Method::GET, &format!("/api/v1/work-orders/{a}"), &manager, None).await;
+    let body = json!({"version": o["order"]["version"], "note": "客户反映仍不制冷"});
+    let (status, o) =
+        app.api(Method::POST, &format!("/api/v1/work-orders/{a}/actions/reopen"), &manager, Some(body)).await;
+    assert_eq!(status, 200, "{o}");
+    assert!(o["order"]["completed_at"].is_null(), "{o}");
+    let out = aftersales::service::dashboard::refresh_now(&app.db).await.unwrap();
+    let (_, v) = app.api(Method::GET, &day, &manager, None).await;
+    assert_eq!(v["headline"]["completed"], 0, "{v}");
+    assert!(v["top_faults"].as_array().unwrap().is_empty(), "{v}");
+    assert!(out.recounted >= 2, "the days of the registration and of the old completion: {out:?}");
+    let (_, w) = app.api(Method::GET, &format!("/api/v1/dashboard?from={d5}&to={today}"), &manager, None).await;
+    assert_eq!(w["headline"]["completed"], 0, "{w}");
+
+    // Completed again today: counted today (live), not on d4.
+    completed_at(app, a, at(today, 0), "AC-E1", false).await;
+    aftersales::service::dashboard::refresh_now(&app.db).await.unwrap();
+    let (_, v) = app.api(Method::GET, &day, &manager, None).await;
+    assert_eq!(v["headline"]["completed"], 0, "{v}");
+    let (_, w) = app.api(Method::GET, &format!("/api/v1/dashboard?from={d5}&to={today}"), &manager, None).await;
+    assert_eq!(w["headline"]["completed"], 1, "{w}");
 }
