@@ -128,6 +128,18 @@ pub enum SqliteSync {
 }
 
 impl Db {
+    /// Which database this is (its file, or server and name): in-process caches keyed by it
+    /// never mix two databases one process serves (the tests serve many at once).
+    pub fn identity(&self) -> String {
+        match self {
+            Db::Sqlite { write, .. } => write.connect_options().get_filename().display().to_string(),
+            Db::Pg(pool) => {
+                let o = pool.connect_options();
+                format!("{}:{}/{}", o.get_host(), o.get_port(), o.get_database().unwrap_or(""))
+            }
+        }
+    }
+
     pub fn backend(&self) -> Backend {
         match self {
             Db::Sqlite { .. } => Backend::Sqlite,
