@@ -446,4 +446,16 @@ async fn a_team_sees_the_orders_of_its_engineers(app: &TestApp) {
     let d = app.login("dispatcher", aftersales::demo::DEMO_PASSWORD).await;
     let page = d.get(app.url("/dashboard")).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("华东维修一组") && !page.contains("华南服务组"), "his region's teams only");
+
+    // Reopened, X has no engineer and no team until it is assigned again.
+    let (_, o) = app.api(Method::GET, &format!("/api/v1/work-orders/{x}"), &manager, None).await;
+    let body = json!({"version": o["order"]["version"], "note": "仍不制冷"});
+    let (status, o) =
+        app.api(Method::POST, &format!("/api/v1/work-orders/{x}/actions/reopen"), &manager, Some(body)).await;
+    assert_eq!(status, 200, "{o}");
+    let (_, list) = app.api(Method::GET, &format!("/api/v1/work-orders?team={south_id}"), &manager, None).await;
+    assert!(list["items"].as_array().unwrap().is_empty(), "{list}");
+    aftersales::service::dashboard::refresh_now(&app.db).await.unwrap();
+    let (_, s2) = app.api(Method::GET, &week(south_id), &manager, None).await;
+    assert_eq!((s2["headline"]["created"].as_i64(), s2["headline"]["completed"].as_i64()), (Some(0), Some(0)), "{s2}");
 }
