@@ -128,6 +128,18 @@ pub enum SqliteSync {
 }
 
 impl Db {
+    /// Which database this is (its file, or server and name): in-process caches keyed by it
+    /// never mix two databases one process serves (the tests serve many at once).
+    pub fn identity(&self) -> String {
+        match self {
+            Db::Sqlite { write, .. } => write.connect_options().get_filename().display().to_string(),
+            Db::Pg(pool) => {
+                let o = pool.connect_options();
+                format!("{}:{}/{}", o.get_host(), o.get_port(), o.get_database().unwrap_or(""))
+            }
+        }
+    }
+
     pub fn backend(&self) -> Backend {
         match self {
             Db::Sqlite { .. } => Backend::Sqlite,
@@ -325,8 +337,8 @@ macro_rules! migrations {
 /// The SQLite writer's page cache in KiB (readers keep 16 MB each).
 pub const WRITE_CACHE_KIB: i64 = 32_000;
 
-const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = migrations!("sqlite": 1 "0001_foundation", 2 "0002_entitlement", 3 "0003_archive", 4 "0004_imports", 5 "0005_calendars", 6 "0006_work_orders", 7 "0007_notifications", 8 "0008_sla", 9 "0009_care", 10 "0010_complaints", 11 "0011_service_reminders", 12 "0012_care_plans", 13 "0013_parts", 15 "0015_certification", 16 "0016_objectives", 17 "0017_corrective_actions", 18 "0018_dashboard", 19 "0019_appraisal", 20 "0020_registers_handbook", 21 "0021_stock_totals", 22 "0022_fault_analysis", 24 "0024_visit_tasks_lean");
-const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = migrations!("postgres": 1 "0001_foundation", 2 "0002_entitlement", 3 "0003_archive", 4 "0004_imports", 5 "0005_calendars", 6 "0006_work_orders", 7 "0007_notifications", 8 "0008_sla", 9 "0009_care", 10 "0010_complaints", 11 "0011_service_reminders", 12 "0012_care_plans", 13 "0013_parts", 15 "0015_certification", 16 "0016_objectives", 17 "0017_corrective_actions", 18 "0018_dashboard", 19 "0019_appraisal", 20 "0020_registers_handbook", 21 "0021_stock_totals", 22 "0022_fault_analysis", 24 "0024_visit_tasks_lean");
+const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = migrations!("sqlite": 1 "0001_foundation", 2 "0002_entitlement", 3 "0003_archive", 4 "0004_imports", 5 "0005_calendars", 6 "0006_work_orders", 7 "0007_notifications", 8 "0008_sla", 9 "0009_care", 10 "0010_complaints", 11 "0011_service_reminders", 12 "0012_care_plans", 13 "0013_parts", 15 "0015_certification", 16 "0016_objectives", 17 "0017_corrective_actions", 18 "0018_dashboard", 19 "0019_appraisal", 20 "0020_registers_handbook", 21 "0021_stock_totals", 22 "0022_fault_analysis", 23 "0023_teams", 24 "0024_visit_tasks_lean");
+const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = migrations!("postgres": 1 "0001_foundation", 2 "0002_entitlement", 3 "0003_archive", 4 "0004_imports", 5 "0005_calendars", 6 "0006_work_orders", 7 "0007_notifications", 8 "0008_sla", 9 "0009_care", 10 "0010_complaints", 11 "0011_service_reminders", 12 "0012_care_plans", 13 "0013_parts", 15 "0015_certification", 16 "0016_objectives", 17 "0017_corrective_actions", 18 "0018_dashboard", 19 "0019_appraisal", 20 "0020_registers_handbook", 21 "0021_stock_totals", 22 "0022_fault_analysis", 23 "0023_teams", 24 "0024_visit_tasks_lean");
 
 /// `sqlite://path`, `sqlite:path` or a bare path.
 fn sqlite_path(url: &str) -> anyhow::Result<PathBuf> {

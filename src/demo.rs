@@ -345,6 +345,26 @@ async fn load_work_orders(db: &Db, actor: &Actor) -> anyhow::Result<()> {
     }
     tx.commit().await?;
     let fail = |what: &str, e: AppError| anyhow::anyhow!("loading the demo {what} failed: {e:?}");
+    // A team in each engineer's region, led by its engineer (the dashboard's team filter).
+    for (name, region, login) in [("华东维修一组", "east", "engineer"), ("华南服务组", "south", "engineer2")]
+    {
+        let member = {
+            let mut c = db.read().await?;
+            store::users::by_login(c.conn(), login).await?
+        };
+        let Some(u) = member else { continue };
+        let input = crate::service::teams::TeamInput {
+            name: name.into(),
+            region: region.into(),
+            leader_id: Some(u.id),
+            members: vec![u.id],
+        };
+        match crate::service::teams::create(db, actor, &input, None).await {
+            Ok(_) => {}
+            Err(AppError::Validation(v)) if v.iter().any(|f| f.field == "name") => {} // already there
+            Err(e) => return Err(fail("team", e)),
+        }
+    }
     let unit = |serial: &'static str| async move {
         let mut c = db.read().await?;
         store::units::by_serial(c.conn(), serial).await?.ok_or_else(|| anyhow::anyhow!("demo unit {serial} missing"))

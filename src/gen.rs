@@ -296,7 +296,7 @@ async fn generate_orders(db: &Db, opts: &Options, now: DateTime<Utc>, progress: 
     let mut tx = db.begin().await?;
     crate::demo::install_fault_codes(&mut tx).await?;
     let categories: Vec<String> = store::products::categories(tx.conn()).await?.into_iter().map(|c| c.code).collect();
-    let regions: Vec<String> = store::settings::regions(tx.conn()).await?.into_iter().map(|r| r.code).collect();
+    let regions = store::settings::regions(tx.conn()).await?;
     if opts.engineers > 0 {
         create_engineers(&mut tx, Rng::for_batch(opts.seed, 4, 0), opts.engineers, &regions, &categories, now).await?;
     }
@@ -304,7 +304,7 @@ async fn generate_orders(db: &Db, opts: &Options, now: DateTime<Utc>, progress: 
     let engineers: Vec<orders::GenEngineer> = store::work_orders::engineers(tx.conn(), day)
         .await?
         .into_iter()
-        .map(|e| orders::GenEngineer { id: e.user_id, label: e.display_name, region: e.region_code })
+        .map(|e| orders::GenEngineer { id: e.user_id, label: e.display_name, region: e.region_code, team: e.team_id })
         .collect();
     let first_id = store::bulk::max_order_id(tx.conn()).await? + 1;
     let faults = store::work_orders::fault_codes(tx.conn(), None).await?;
@@ -366,23 +366,51 @@ async fn generate_orders(db: &Db, opts: &Options, now: DateTime<Utc>, progress: 
     Ok(())
 }
 
+/// Engineers per generated team.
+const TEAM_SIZE: usize = 8;
+
 /// Creates `n` engineers (login engNNNNN after the users there, the demo password) spread
-/// over the regions, each with a random set of skills.
+/// over the regions, each with a random set of skills, each region's in teams of
+/// [`TEAM_SIZE`] (named after the region and numbered on from the teams already there).
 async fn create_engineers(
     tx: &mut crate::db::Tx,
     mut rng: Rng,
     n: u64,
-    regions: &[String],
+    regions: &[store::settings::Region],
     categories: &[String],
     now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
     // One hash for all: they share the demo password, and argon2 takes a while each.
     let hash = crate::service::auth::hash_password(crate::demo::DEMO_PASSWORD).await?;
     let taken = store::users::count(tx.conn()).await?;
+    let mut teams_made = store::teams::names(tx.conn()).await?.len();
+    // Per region: the team being filled and how many it has.
+    let mut filling: std::collections::HashMap<Option<String>, (i64, usize)> = Default::default();
     for n in 0..n as i64 {
         let login = format!("eng{:05}", taken + n);
         let (name, _) = person_name(&mut rng, false);
-        let region = regions.get(n as usize % regions.len().max(1)).cloned();
+        let region = regions.get(n as usize % regions.len().max(1));
+        let key = region.map(|r| r.code.clone());
+        let team = match filling.get(&key) {
+            Some((id, size)) if *size < TEAM_SIZE => *id,
+            _ => {
+                teams_made += 1;
+                let label = region.map(|r| r.name_zh.as_str()).unwrap_or("综合");
+                let data = store::teams::TeamData {
+                    name: &format!("{label}服务{teams_made}组"),
+                    region_code: key.as_deref(),
+                    leader_id: None,
+                    active: true,
+                };
+                let id = store::teams::insert(tx.conn(), &data, now).await?;
+                filling.insert(key.clone(), (id, 0));
+                id
+            }
+        };
+        if let Some(f) = filling.get_mut(&key) {
+            f.1 += 1;
+        }
+        let region = key;
         let u = store::users::NewUser {
             login: &login,
             display_name: &name,
@@ -394,6 +422,7 @@ async fn create_engineers(
             roles: &[crate::domain::Role::Engineer],
         };
         let id = store::users::insert(tx.conn(), &u, now).await?;
+        store::teams::add_member(tx.conn(), team, id).await?;
         let skills: Vec<String> = categories.iter().filter(|_| rng.percent(60)).cloned().collect();
         store::work_orders::set_skills(tx.conn(), id, &skills).await?;
     }
@@ -438,11 +467,10 @@ async fn generate_parts(
     let vans = plan.warehouses().iter().filter(|w| w.kind == "van").count() as u64;
     let mut engineers = store::bulk::engineers_without_van(tx.conn()).await?;
     if (engineers.len() as u64) < vans {
-        let codes: Vec<String> = regions.iter().map(|r| r.code.clone()).collect();
         let categories: Vec<String> =
             store::products::categories(tx.conn()).await?.into_iter().map(|c| c.code).collect();
         let missing = vans - engineers.len() as u64;
-        create_engineers(&mut tx, Rng::for_batch(opts.seed, 22, 0), missing, &codes, &categories, now).await?;
+        create_engineers(&mut tx, Rng::for_batch(opts.seed, 22, 0), missing, &regions, &categories, now).await?;
         engineers = store::bulk::engineers_without_van(tx.conn()).await?;
     }
     plan.engineers = engineers;

@@ -116,6 +116,9 @@ if [ $Q = 1 ]; then PQ="$((Y - 1))Q4"; else PQ="${Y}Q$((Q - 1))"; fi
 LAST_MONTH=$(TZ=Asia/Shanghai date -d "$(TZ=Asia/Shanghai date +%Y-%m-15) - 1 month" +%Y-%m)
 YEAR_AGO=$(TZ=Asia/Shanghai date -d "$TODAY - 364 days" +%Y-%m-%d)
 
+# A generated team of the dispatcher's region (east) and one of another region.
+TEAM=$(sql "SELECT MIN(id) FROM teams WHERE region_code = 'east' AND name <> '华东维修一组'")
+TEAM2=$(sql "SELECT MIN(id) FROM teams WHERE region_code = 'south' AND name <> '华南服务组'")
 # name | path | header
 SCENARIOS=(
   "page, this quarter, all regions (first request after start: also counts today)|/dashboard|Cookie: $MANAGER"
@@ -126,6 +129,11 @@ SCENARIOS=(
   "page, last month ($LAST_MONTH)|/dashboard?month=$LAST_MONTH|Cookie: $MANAGER"
   "page, a year of days ($YEAR_AGO to $TODAY)|/dashboard?from=$YEAR_AGO&to=$TODAY|Cookie: $MANAGER"
   "page, dispatcher (own region), this quarter|/dashboard|Cookie: $DISPATCHER"
+  "page, this quarter, one team (east)|/dashboard?team=$TEAM|Cookie: $MANAGER"
+  "API, this quarter, another team (south)|/api/v1/dashboard?team=$TEAM2|Authorization: Bearer $TOKEN"
+  "page, previous quarter ($PQ), one team (south)|/dashboard?quarter=$PQ&team=$TEAM2|Cookie: $MANAGER"
+  "page, a year of days, one team (east)|/dashboard?from=$YEAR_AGO&to=$TODAY&team=$TEAM|Cookie: $MANAGER"
+  "page, dispatcher (own region), this quarter, a team of his region|/dashboard?team=$TEAM|Cookie: $DISPATCHER"
   "fault analysis, this quarter by fault code (API, not cached)|/api/v1/analysis/faults|Authorization: Bearer $TOKEN"
   "fault analysis, this quarter by cost (page)|/analysis/faults?rank=cost|Cookie: $MANAGER"
   "fault analysis, this quarter by region (API)|/api/v1/analysis/faults?by=region|Authorization: Bearer $TOKEN"

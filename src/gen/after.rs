@@ -383,8 +383,9 @@ mod tests {
     fn plan(seed: u64) -> OrderPlan {
         let units =
             (1..=500).map(|i| (i, i / 2 + 1, Some("east".to_string()), "air_conditioner".to_string())).collect();
-        let engineers: Vec<GenEngineer> =
-            (1..=6).map(|i| GenEngineer { id: i, label: format!("工程师{i}"), region: Some("east".into()) }).collect();
+        let engineers: Vec<GenEngineer> = (1..=6)
+            .map(|i| GenEngineer { id: i, label: format!("工程师{i}"), region: Some("east".into()), team: None })
+            .collect();
         OrderPlan {
             seed,
             first_id: 1,

@@ -24,6 +24,8 @@ pub struct GenEngineer {
     /// How the time line names them.
     pub label: String,
     pub region: Option<String>,
+    /// The engineer's team: his orders count for it.
+    pub team: Option<i64>,
 }
 
 pub struct OrderPlan {
@@ -316,6 +318,7 @@ impl OrderPlan {
             requested_at,
             entitlement,
             engineer_id: engineer.map(|e| e.id),
+            team_id: engineer.and_then(|e| e.team),
             scheduled_at,
             assigned_at,
             accepted_at,

@@ -65,6 +65,10 @@ pub struct Params {
     /// A product category code.
     #[serde(default)]
     category: String,
+    /// A team's id: the orders its engineers were assigned (users who see one region pick a
+    /// team of their region).
+    #[serde(default)]
+    team: String,
     /// The export's table: summary | volumes | open | sla | satisfaction | faults | load.
     #[serde(default)]
     chart: String,
@@ -77,11 +81,21 @@ fn query(p: &Params) -> AppResult<svc::Query> {
     let mut errors = vec![];
     let from = crate::domain::archive::parse_date("from", &p.from, &mut errors);
     let to = crate::domain::archive::parse_date("to", &p.to, &mut errors);
+    let team = match p.team.trim() {
+        "" => None,
+        t => match t.parse::<i64>() {
+            Ok(id) if id > 0 => Some(id),
+            _ => {
+                errors.push(crate::i18n::field_error("team", "dashboard.error.team"));
+                None
+            }
+        },
+    };
     AppError::check(errors)?;
     let period = rules::period::resolve(Some(&p.quarter), Some(&p.month), from, to, today())
         .map_err(|e| AppError::one(e.field, &format!("dashboard.error.{}", e.field)))?;
     let some = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
-    Ok(svc::Query { period, region: some(&p.region), category: some(&p.category) })
+    Ok(svc::Query { period, region: some(&p.region), category: some(&p.category), team })
 }
 
 /// Every chart's figures for a period, region and product category: request volumes by
@@ -120,6 +134,9 @@ impl View<'_> {
         if let Some(c) = &self.d.category {
             s.push_str(&format!("&category={}", urlencode(c)));
         }
+        if let Some(t) = self.d.team {
+            s.push_str(&format!("&team={t}"));
+        }
         s
     }
     fn created(&self, extra: &str) -> String {
@@ -152,7 +169,10 @@ impl View<'_> {
         }
     }
     fn fault(&self, f: &FaultCount) -> String {
-        let region = self.d.region.as_deref().map(|r| format!("&region={}", urlencode(r))).unwrap_or_default();
+        let mut region = self.d.region.as_deref().map(|r| format!("&region={}", urlencode(r))).unwrap_or_default();
+        if let Some(t) = self.d.team {
+            region.push_str(&format!("&team={t}"));
+        }
         format!(
             "/work-orders?completed_from={}&completed_to={}&category={}&fault_code={}{region}",
             self.d.period.from,
@@ -300,6 +320,8 @@ struct Page {
     d: Arc<Dashboard>,
     regions: Vec<store::settings::Region>,
     categories: Vec<store::products::Category>,
+    /// The teams the user may pick: (id, name).
+    teams: Vec<(i64, String)>,
     quarters: Vec<String>,
     all_regions: bool,
     /// The SVG of each chart, in [`CHARTS`] order after the summary.
@@ -386,6 +408,9 @@ impl Page {
     }
     fn is_category(&self, code: &str) -> bool {
         self.d.category.as_deref() == Some(code)
+    }
+    fn is_team(&self, id: &i64) -> bool {
+        self.d.team == Some(*id)
     }
     fn is_quarter(&self, q: &str) -> bool {
         self.d.period.kind == "quarter" && self.d.period.label == q
@@ -511,10 +536,24 @@ async fn page(State(st): State<AppState>, ctx: Ctx, Query(p): Query<Params>) -> 
     let actor = ctx.actor()?;
     let q = query(&p)?;
     let d = svc::dashboard(&st.db, &actor, &q).await?;
-    let (regions, categories) = {
+    let (regions, categories, all_teams) = {
         let mut c = st.db.read().await?;
-        (store::settings::regions(c.conn()).await?, store::products::categories(c.conn()).await?)
+        (
+            store::settings::regions(c.conn()).await?,
+            store::products::categories(c.conn()).await?,
+            store::teams::names(c.conn()).await?,
+        )
     };
+    // Active teams of the user's region (all, for those who see every region), and the one
+    // shown even if deactivated since.
+    let mine = crate::service::archive::region_scope(&actor);
+    let teams = all_teams
+        .into_iter()
+        .filter(|(id, _, region, active)| {
+            (*active || d.team == Some(*id)) && mine.as_ref().is_none_or(|m| region.as_ref() == Some(m))
+        })
+        .map(|(id, name, _, _)| (id, name))
+        .collect();
     let (y, qn) = rules::period::quarter_of(today());
     let mut quarters = vec![];
     let (mut yy, mut qq) = (y, qn);
@@ -529,6 +568,7 @@ async fn page(State(st): State<AppState>, ctx: Ctx, Query(p): Query<Params>) -> 
         d,
         regions,
         categories,
+        teams,
         quarters,
         volumes_channel,
         volumes_kind,

@@ -22,6 +22,7 @@ pub mod reports;
 pub mod sla;
 pub mod stock;
 pub mod svg;
+pub mod teams;
 pub mod web;
 pub mod work_orders;
 
@@ -329,6 +330,7 @@ pub fn openapi_doc() -> utoipa::openapi::OpenApi {
     doc.merge(handbook::ApiDoc::openapi());
     doc.merge(appraisal::ApiDoc::openapi());
     doc.merge(dashboard::ApiDoc::openapi());
+    doc.merge(teams::ApiDoc::openapi());
     doc
 }
 
@@ -354,7 +356,8 @@ pub fn router(state: AppState) -> Router {
         .merge(certification::pages())
         .merge(handbook::pages())
         .merge(appraisal::pages())
-        .merge(dashboard::pages());
+        .merge(dashboard::pages())
+        .merge(teams::pages());
     let api = api::routes()
         .merge(archive::api())
         .merge(import::api())
@@ -375,7 +378,8 @@ pub fn router(state: AppState) -> Router {
         .merge(certification::api())
         .merge(handbook::api())
         .merge(appraisal::api())
-        .merge(dashboard::api());
+        .merge(dashboard::api())
+        .merge(teams::api());
     Router::new()
         .merge(pages)
         .nest("/api/v1", api)

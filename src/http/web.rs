@@ -480,6 +480,8 @@ struct UsersPage {
     l: Layout,
     users: Vec<store::users::User>,
     regions: Vec<store::settings::Region>,
+    /// Every team's (id, name), for the team column.
+    teams: Vec<(i64, String)>,
     all_roles: Vec<Role>,
     q: String,
     role: String,
@@ -489,6 +491,9 @@ struct UsersPage {
 }
 
 impl UsersPage {
+    fn team_name(&self, id: &Option<i64>) -> String {
+        id.and_then(|id| self.teams.iter().find(|(t, _)| *t == id)).map(|(_, n)| n.clone()).unwrap_or_default()
+    }
     fn region_name(&self, code: &Option<String>) -> String {
         match code {
             Some(c) => self
@@ -536,10 +541,12 @@ async fn users_page(State(st): State<AppState>, ctx: Ctx, Query(q): Query<UsersQ
     };
     let mut c = st.db.read().await?;
     let regions = store::settings::regions(c.conn()).await?;
+    let teams = store::teams::names(c.conn()).await?.into_iter().map(|(id, name, _, _)| (id, name)).collect();
     Ok(render(&UsersPage {
         l: Layout::new(&ctx, "users.title"),
         users: list,
         regions,
+        teams,
         all_roles: Role::ALL.to_vec(),
         q: q.q,
         role: q.role,

@@ -219,6 +219,8 @@ struct ListParams {
     #[serde(default)]
     region: String,
     engineer_id: Option<i64>,
+    /// A team's id: orders counted for it (its engineer's team when assigned).
+    team: Option<i64>,
     customer_id: Option<i64>,
     unit_id: Option<i64>,
     /// Product category code.
@@ -289,6 +291,7 @@ fn list_query(p: &ListParams, limit: i64) -> AppResult<svc::ListQuery> {
         kind: some(&p.kind),
         region: some(&p.region),
         engineer_id: p.engineer_id,
+        team_id: p.team,
         customer_id: p.customer_id,
         unit_id: p.unit_id,
         category: some(&p.category),
@@ -413,7 +416,9 @@ fn query_string(p: &ListParams) -> String {
             s.append_pair(k, v);
         }
     }
-    for (k, v) in [("engineer_id", p.engineer_id), ("customer_id", p.customer_id), ("unit_id", p.unit_id)] {
+    for (k, v) in
+        [("engineer_id", p.engineer_id), ("team", p.team), ("customer_id", p.customer_id), ("unit_id", p.unit_id)]
+    {
         if let Some(v) = v {
             s.append_pair(k, &v.to_string());
         }

@@ -5,12 +5,18 @@
 //! Speed at millions of orders: the figures of closed days (before the company's today) are
 //! summed from `dashboard_day_stats`, which [`refresh`] fills: it catches up every closed day
 //! not yet stored (the first run after the migration is the backfill), and recounts the days of
-//! orders changed since its last run (a late completion, an edit, a clock stopped) — so a past
+//! orders changed since its last run (a late completion, an edit, a clock stopped, and the
+//! completion day a reopened order no longer names, marked by the reopening) — so a past
 //! day is at most one run (five minutes) stale, and the page says as of when. Days from the
 //! stored end to today, and the orders open now and the clocks still running, are counted live
 //! from indexed rows. One instance works at a time (a lease in `dashboard_state`); a day is
 //! replaced in one transaction, so running it again changes nothing. Results are kept for
-//! [`CACHE_SECONDS`] per (period, region, category) in each instance.
+//! [`CACHE_SECONDS`] per (period, region, category, team) in each instance.
+//!
+//! Teams: an order counts for the team its engineer was in when it was assigned to him
+//! (`work_orders.team_id`, written by the assignment), so a team's past figures do not move
+//! when engineers change teams. The day figures hold every fact twice — in the totals and in
+//! its team's rows — so a team's dashboard reads its own rows only.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -56,6 +62,8 @@ pub struct Query {
     pub period: Period,
     pub region: Option<String>,
     pub category: Option<String>,
+    /// A team's id: the orders of its engineers.
+    pub team: Option<i64>,
 }
 
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
@@ -165,6 +173,10 @@ pub struct Dashboard {
     /// The region shown (a user without all regions always sees his own).
     pub region: Option<String>,
     pub category: Option<String>,
+    /// The team shown: orders handled by its engineers (an order belongs to the team its
+    /// engineer was in when assigned).
+    pub team: Option<i64>,
+    pub team_name: Option<String>,
     pub headline: Headline,
     pub by_channel: Vec<Count>,
     pub by_kind: Vec<Count>,
@@ -193,8 +205,8 @@ fn result_cache() -> &'static CacheMap<String, Dashboard> {
 
 /// Live facts of a day, shared by every filter and user (today's change; past days only while
 /// the aggregation catches up).
-fn day_cache() -> &'static CacheMap<NaiveDate, Vec<Fact>> {
-    static C: OnceLock<CacheMap<NaiveDate, Vec<Fact>>> = OnceLock::new();
+fn day_cache() -> &'static CacheMap<(String, NaiveDate), Vec<Fact>> {
+    static C: OnceLock<CacheMap<(String, NaiveDate), Vec<Fact>>> = OnceLock::new();
     C.get_or_init(Default::default)
 }
 
@@ -218,7 +230,8 @@ pub fn forget() {
 }
 
 async fn live_day(db: &Db, day: NaiveDate) -> AppResult<Arc<Vec<Fact>>> {
-    if let Some(f) = cached(day_cache(), &day) {
+    let key = (db.identity(), day);
+    if let Some(f) = cached(day_cache(), &key) {
         return Ok(f);
     }
     let mut c = db.read().await?;
@@ -230,7 +243,7 @@ async fn live_day(db: &Db, day: NaiveDate) -> AppResult<Arc<Vec<Fact>>> {
     )
     .await?;
     let facts = Arc::new(facts);
-    keep(day_cache(), day, facts.clone());
+    keep(day_cache(), key, facts.clone());
     Ok(facts)
 }
 
@@ -245,7 +258,27 @@ pub fn scoped_region(actor: &Actor, asked: Option<String>) -> Option<String> {
 }
 
 fn matches(f: &Fact, s: &Scope) -> bool {
-    s.region.as_ref().is_none_or(|r| &f.region == r) && s.category.as_ref().is_none_or(|c| &f.category == c)
+    f.team == s.team.unwrap_or(0)
+        && s.region.as_ref().is_none_or(|r| &f.region == r)
+        && s.category.as_ref().is_none_or(|c| &f.category == c)
+}
+
+/// The team asked for, if the actor may see it: a user who sees one region picks among the
+/// teams of his region.
+async fn team_of(db: &Db, actor: &Actor, id: i64) -> AppResult<store::teams::Team> {
+    let team = {
+        let mut c = db.read().await?;
+        store::teams::get(c.conn(), id).await?
+    };
+    match team {
+        Some(t)
+            if super::archive::region_scope(actor)
+                .is_none_or(|mine| t.region_code.as_deref() == Some(mine.as_str())) =>
+        {
+            Ok(t)
+        }
+        _ => Err(AppError::one("team", "dashboard.error.team")),
+    }
 }
 
 /// (category, item) → (n, ok), summed.
@@ -255,12 +288,30 @@ pub async fn dashboard(db: &Db, actor: &Actor, q: &Query) -> AppResult<Arc<Dashb
     if !may_read(actor) {
         return Err(AppError::Forbidden);
     }
-    let scope = Scope { region: scoped_region(actor, q.region.clone()), category: q.category.clone() };
-    let key = format!("{}|{}|{:?}|{:?}", q.period.from, q.period.to, scope.region, scope.category);
+    let team = match q.team {
+        Some(id) => Some(team_of(db, actor, id).await?),
+        None => None,
+    };
+    let scope = Scope {
+        region: scoped_region(actor, q.region.clone()),
+        category: q.category.clone(),
+        team: team.as_ref().map(|t| t.id),
+    };
+    let key = format!(
+        "{}|{}|{}|{:?}|{:?}|{:?}",
+        db.identity(),
+        q.period.from,
+        q.period.to,
+        scope.region,
+        scope.category,
+        scope.team
+    );
     if let Some(d) = cached(result_cache(), &key) {
         return Ok(d);
     }
-    let d = Arc::new(compute(db, q, &scope, Utc::now()).await?);
+    let mut d = compute(db, q, &scope, Utc::now()).await?;
+    d.team_name = team.map(|t| t.name);
+    let d = Arc::new(d);
     keep(result_cache(), key, d.clone());
     Ok(d)
 }
@@ -486,6 +537,8 @@ async fn compute(db: &Db, q: &Query, scope: &Scope, now: DateTime<Utc>) -> AppRe
         period: PeriodView { kind: p.kind.into(), label: p.label.clone(), from: p.from, to: p.to, previous, next },
         region: scope.region.clone(),
         category: scope.category.clone(),
+        team: scope.team,
+        team_name: None,
         headline: Headline {
             created,
             completed,
@@ -594,6 +647,8 @@ async fn run(
         let mut c = db.read().await?;
         let instants = store::dashboard::changed_instants(c.conn(), since).await?;
         dirty = instants.into_iter().map(local_day).filter(|d| *d < done_to).collect();
+        // Days the orders no longer name (a reopened order's completion).
+        dirty.extend(store::dashboard::recount_days(c.conn(), since).await?.into_iter().filter(|d| *d < done_to));
         dirty.sort();
         dirty.dedup();
     }
@@ -625,6 +680,9 @@ async fn run(
         store::dashboard::set_done_to(tx.conn(), today).await?;
     }
     store::dashboard::set_checked(tx.conn(), started, Utc::now()).await?;
+    if let Some(checked) = state.checked_at {
+        store::dashboard::forget_recounts(tx.conn(), checked - TimeDelta::seconds(CHANGE_MARGIN_SECONDS)).await?;
+    }
     tx.commit().await?;
     Ok(out)
 }

@@ -24,6 +24,7 @@ pub mod parts;
 pub mod reports;
 pub mod sla;
 pub mod stock;
+pub mod teams;
 pub mod tokens;
 pub mod users;
 pub mod work_orders;

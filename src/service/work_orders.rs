@@ -723,6 +723,7 @@ pub struct ListQuery {
     pub kind: Option<String>,
     pub region: Option<String>,
     pub engineer_id: Option<i64>,
+    pub team_id: Option<i64>,
     pub customer_id: Option<i64>,
     pub unit_id: Option<i64>,
     pub category: Option<String>,
@@ -785,6 +786,7 @@ fn filter_for(actor: &Actor, q: &ListQuery) -> AppResult<store::work_orders::Fil
     let filter = store::work_orders::Filter {
         region_scope: if engineer_only(actor) { None } else { super::archive::region_scope(actor) },
         engineer_id,
+        team_id: q.team_id,
         statuses: q.statuses.clone(),
         kind: q.kind.clone(),
         region: q.region.clone(),
@@ -1298,6 +1300,24 @@ async fn apply(
         && !store::work_orders::decide_approval(tx.conn(), a).await?
     {
         return Err(AppError::Conflict("error.stale"));
+    }
+    // The order counts for the team its engineer is in when assigned (dashboard::team filter).
+    match action {
+        Action::Assign => {
+            let team = match o.engineer_id {
+                Some(e) => store::teams::of_user(tx.conn(), e).await?,
+                None => None,
+            };
+            store::teams::set_order_team(tx.conn(), id, team).await?;
+        }
+        Action::Decline | Action::Reopen => store::teams::set_order_team(tx.conn(), id, None).await?,
+        _ => {}
+    }
+    if action == Action::Reopen
+        && let Some(done) = before.completed_at
+    {
+        // The order no longer names its completion day: the dashboard counts that day again.
+        store::dashboard::mark_recount(tx.conn(), local_day(done), now).await?;
     }
     event(&mut tx, actor, id, now, action.code(), Some(from), Some(to), &note).await?;
     sla.on_action(db, &mut tx, actor, &o, from, action, &clock_change, now).await?;

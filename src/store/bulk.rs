@@ -388,6 +388,8 @@ pub struct NewOrder {
     pub requested_at: Option<DateTime<Utc>>,
     pub entitlement: &'static str,
     pub engineer_id: Option<i64>,
+    /// The engineer's team (orders count for it).
+    pub team_id: Option<i64>,
     pub scheduled_at: Option<DateTime<Utc>>,
     pub assigned_at: Option<DateTime<Utc>>,
     pub accepted_at: Option<DateTime<Utc>>,
@@ -479,11 +481,11 @@ pub struct NewComplaintEvent {
 }
 
 pub async fn insert_orders(mut c: Conn<'_>, backend: Backend, rows: &[NewOrder]) -> sqlx::Result<()> {
-    const COLS: usize = 39;
+    const COLS: usize = 40;
     for chunk in rows.chunks(rows_per_statement(backend, COLS)) {
         let sql = format!(
             "INSERT INTO work_orders (id, status, channel, kind, priority, customer_id, unit_id, region_code, \
-             category_code, contact_name, contact_phone, address, problem, requested_at, entitlement, engineer_id, \
+             category_code, contact_name, contact_phone, address, problem, requested_at, entitlement, engineer_id, team_id, \
              scheduled_at, assigned_at, accepted_at, arrived_at, completed_at, closed_at, cancelled_at, fault_code, \
              work_done, labour_minutes, travel_km, parts_cents, labour_cents, collected_cents, rating, public_token, \
              created_by, version, created_at, updated_at, signed_by, sla_due_at, sla_warn_at) VALUES {}",
@@ -516,6 +518,7 @@ pub async fn insert_orders(mut c: Conn<'_>, backend: Backend, rows: &[NewOrder])
                     .bind(o.requested_at)
                     .bind(o.entitlement)
                     .bind(o.engineer_id)
+                    .bind(o.team_id)
                     .bind(o.scheduled_at)
                     .bind(o.assigned_at)
                     .bind(o.accepted_at)

@@ -10,10 +10,12 @@ use crate::db::Conn;
 use crate::on_conn;
 use crate::store::work_orders::OPEN_STATUSES;
 
-/// One counted fact: `n` (and `ok`) of `measure`/`item` for a region and category.
+/// One counted fact: `n` (and `ok`) of `measure`/`item` for a region and category, of all
+/// orders (`team` 0) or of one team's orders.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Fact {
     pub measure: &'static str,
+    pub team: i64,
     pub region: String,
     pub category: String,
     pub item: String,
@@ -25,7 +27,8 @@ pub const MEASURES: [&str; 6] = ["channel", "kind", "completed", "fault", "sla",
 
 /// Every fact of `[start, end)`: orders created (by channel and by kind), completed (and by
 /// fault), clocks started and since stopped (met in time or not), survey answers (satisfied
-/// from `satisfied_from`). Each query walks a time index over the range only.
+/// from `satisfied_from`). Each query walks a time index over the range only. Every fact comes
+/// once as a total (team 0) and once more for the team of its orders, if they have one.
 pub async fn facts(
     mut c: Conn<'_>,
     start: DateTime<Utc>,
@@ -33,59 +36,76 @@ pub async fn facts(
     satisfied_from: i32,
 ) -> sqlx::Result<Vec<Fact>> {
     let mut out = vec![];
-    let created: Vec<(String, String, String, String, i64)> = on_conn!(&mut c, |e| {
+    let created: Vec<(String, String, String, String, i64, i64)> = on_conn!(&mut c, |e| {
         sqlx::query_as(
-            "SELECT COALESCE(region_code, '') AS r, COALESCE(category_code, '') AS c, channel, kind, COUNT(*) AS n \
-             FROM work_orders WHERE created_at >= $1 AND created_at < $2 GROUP BY 1, 2, 3, 4",
+            "SELECT COALESCE(region_code, '') AS r, COALESCE(category_code, '') AS c, channel, kind, \
+             COALESCE(team_id, 0) AS t, COUNT(*) AS n \
+             FROM work_orders WHERE created_at >= $1 AND created_at < $2 GROUP BY 1, 2, 3, 4, 5",
         )
         .bind(start)
         .bind(end)
         .fetch_all(&mut **e)
         .await
     })?;
-    for (r, c, channel, kind, n) in created {
-        out.push(Fact { measure: "channel", region: r.clone(), category: c.clone(), item: channel, n, ok: 0 });
-        out.push(Fact { measure: "kind", region: r, category: c, item: kind, n, ok: 0 });
+    for (r, c, channel, kind, t, n) in created {
+        push(
+            &mut out,
+            t,
+            Fact { measure: "channel", team: 0, region: r.clone(), category: c.clone(), item: channel, n, ok: 0 },
+        );
+        push(&mut out, t, Fact { measure: "kind", team: 0, region: r, category: c, item: kind, n, ok: 0 });
     }
-    let completed: Vec<(String, String, String, i64)> = on_conn!(&mut c, |e| {
+    let completed: Vec<(String, String, String, i64, i64)> = on_conn!(&mut c, |e| {
         sqlx::query_as(
             "SELECT COALESCE(region_code, '') AS r, COALESCE(category_code, '') AS c, COALESCE(fault_code, '') AS f, \
-             COUNT(*) AS n FROM work_orders WHERE completed_at >= $1 AND completed_at < $2 GROUP BY 1, 2, 3",
+             COALESCE(team_id, 0) AS t, COUNT(*) AS n FROM work_orders WHERE completed_at >= $1 AND completed_at < $2 \
+             GROUP BY 1, 2, 3, 4",
         )
         .bind(start)
         .bind(end)
         .fetch_all(&mut **e)
         .await
     })?;
-    for (r, c, f, n) in completed {
+    for (r, c, f, t, n) in completed {
         if !f.is_empty() {
-            out.push(Fact { measure: "fault", region: r.clone(), category: c.clone(), item: f, n, ok: 0 });
+            push(
+                &mut out,
+                t,
+                Fact { measure: "fault", team: 0, region: r.clone(), category: c.clone(), item: f, n, ok: 0 },
+            );
         }
-        out.push(Fact { measure: "completed", region: r, category: c, item: String::new(), n, ok: 0 });
+        push(
+            &mut out,
+            t,
+            Fact { measure: "completed", team: 0, region: r, category: c, item: String::new(), n, ok: 0 },
+        );
     }
     // The same definitions as `store::sla::compliance`: cancelled clocks do not count; a stopped
     // clock without a recorded breach was met.
-    let clocks: Vec<(String, String, String, i64, i64)> = on_conn!(&mut c, |e| {
+    let clocks: Vec<(String, String, String, i64, i64, i64)> = on_conn!(&mut c, |e| {
         sqlx::query_as(
-            "SELECT COALESCE(o.region_code, '') AS r, COALESCE(o.category_code, '') AS c, k.target, COUNT(*) AS n, \
+            "SELECT COALESCE(o.region_code, '') AS r, COALESCE(o.category_code, '') AS c, k.target, \
+             COALESCE(o.team_id, 0) AS t, COUNT(*) AS n, \
              CAST(SUM(CASE WHEN k.breached_at IS NULL THEN 1 ELSE 0 END) AS BIGINT) AS ok \
              FROM work_order_clocks k JOIN work_orders o ON o.id = k.order_id \
              WHERE k.started_at >= $1 AND k.started_at < $2 AND k.stopped_at IS NOT NULL AND k.state <> 'cancelled' \
-             GROUP BY 1, 2, 3",
+             GROUP BY 1, 2, 3, 4",
         )
         .bind(start)
         .bind(end)
         .fetch_all(&mut **e)
         .await
     })?;
-    for (r, c, t, n, ok) in clocks {
-        out.push(Fact { measure: "sla", region: r, category: c, item: t, n, ok });
+    for (r, c, target, t, n, ok) in clocks {
+        push(&mut out, t, Fact { measure: "sla", team: 0, region: r, category: c, item: target, n, ok });
     }
-    let surveys: Vec<(String, String, i64, i64)> = on_conn!(&mut c, |e| {
+    // A survey's team is its order's.
+    let surveys: Vec<(String, String, i64, i64, i64)> = on_conn!(&mut c, |e| {
         sqlx::query_as(
-            "SELECT COALESCE(region_code, '') AS r, COALESCE(category_code, '') AS c, COUNT(*) AS n, \
-             CAST(SUM(CASE WHEN overall >= $3 THEN 1 ELSE 0 END) AS BIGINT) AS ok \
-             FROM surveys WHERE answered_at >= $1 AND answered_at < $2 GROUP BY 1, 2",
+            "SELECT COALESCE(s.region_code, '') AS r, COALESCE(s.category_code, '') AS c, COALESCE(o.team_id, 0) AS t, \
+             COUNT(*) AS n, CAST(SUM(CASE WHEN s.overall >= $3 THEN 1 ELSE 0 END) AS BIGINT) AS ok \
+             FROM surveys s LEFT JOIN work_orders o ON o.id = s.order_id \
+             WHERE s.answered_at >= $1 AND s.answered_at < $2 GROUP BY 1, 2, 3",
         )
         .bind(start)
         .bind(end)
@@ -93,23 +113,32 @@ pub async fn facts(
         .fetch_all(&mut **e)
         .await
     })?;
-    for (r, c, n, ok) in surveys {
-        out.push(Fact { measure: "survey", region: r, category: c, item: String::new(), n, ok });
+    for (r, c, t, n, ok) in surveys {
+        push(&mut out, t, Fact { measure: "survey", team: 0, region: r, category: c, item: String::new(), n, ok });
     }
     Ok(merge(out))
 }
 
-/// One fact per (measure, region, category, item), counts added (completed orders arrive
-/// split by fault code).
+/// The fact as a total, and once more as its team's (`team` 0: the orders have none).
+fn push(out: &mut Vec<Fact>, team: i64, total: Fact) {
+    if team != 0 {
+        out.push(Fact { team, ..total.clone() });
+    }
+    out.push(total);
+}
+
+/// One fact per (measure, team, region, category, item), counts added (completed orders
+/// arrive split by fault code, totals by team).
 fn merge(facts: Vec<Fact>) -> Vec<Fact> {
-    let mut map: std::collections::BTreeMap<(&'static str, String, String, String), (i64, i64)> = Default::default();
+    type Key = (&'static str, i64, String, String, String);
+    let mut map: std::collections::BTreeMap<Key, (i64, i64)> = Default::default();
     for f in facts {
-        let e = map.entry((f.measure, f.region, f.category, f.item)).or_default();
+        let e = map.entry((f.measure, f.team, f.region, f.category, f.item)).or_default();
         e.0 += f.n;
         e.1 += f.ok;
     }
     map.into_iter()
-        .map(|((measure, region, category, item), (n, ok))| Fact { measure, region, category, item, n, ok })
+        .map(|((measure, team, region, category, item), (n, ok))| Fact { measure, team, region, category, item, n, ok })
         .collect()
 }
 
@@ -123,10 +152,10 @@ pub async fn replace_day(mut c: Conn<'_>, day: NaiveDate, facts: &[Fact]) -> sql
             .map(|_| ())
     })?;
     // Rows in chunks (SQLite allows 32,766 parameters; PostgreSQL 65,535).
-    let per = 7;
+    let per = 8;
     for chunk in facts.chunks(500) {
         let mut sql = String::from(
-            "INSERT INTO dashboard_day_stats (measure, day, region_code, category_code, item, n, ok) VALUES ",
+            "INSERT INTO dashboard_day_stats (measure, team_id, day, region_code, category_code, item, n, ok) VALUES ",
         );
         for i in 0..chunk.len() {
             let b = i * per;
@@ -134,20 +163,29 @@ pub async fn replace_day(mut c: Conn<'_>, day: NaiveDate, facts: &[Fact]) -> sql
                 sql.push_str(", ");
             }
             sql.push_str(&format!(
-                "(${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
                 b + 1,
                 b + 2,
                 b + 3,
                 b + 4,
                 b + 5,
                 b + 6,
-                b + 7
+                b + 7,
+                b + 8
             ));
         }
         on_conn!(&mut c, |e| {
             let mut q = sqlx::query(AssertSqlSafe(sql));
             for f in chunk {
-                q = q.bind(f.measure).bind(day).bind(&f.region).bind(&f.category).bind(&f.item).bind(f.n).bind(f.ok);
+                q = q
+                    .bind(f.measure)
+                    .bind(f.team)
+                    .bind(day)
+                    .bind(&f.region)
+                    .bind(&f.category)
+                    .bind(&f.item)
+                    .bind(f.n)
+                    .bind(f.ok);
             }
             q.execute(&mut **e).await.map(|_| ())
         })?;
@@ -156,13 +194,15 @@ pub async fn replace_day(mut c: Conn<'_>, day: NaiveDate, facts: &[Fact]) -> sql
 }
 
 /// Which stored rows a sum reads: days `from..=to` (only those before `done_to` are stored),
-/// optionally one region and one category.
+/// optionally one region, one category and one team.
 #[derive(Clone, Debug, Default)]
 pub struct Scope {
     pub region: Option<String>,
     pub category: Option<String>,
+    pub team: Option<i64>,
 }
 
+/// The scope's conditions on region and category, numbered from `first` (bound in that order).
 fn scope_sql(s: &Scope, first: usize) -> String {
     let mut out = String::new();
     let mut n = first;
@@ -172,6 +212,24 @@ fn scope_sql(s: &Scope, first: usize) -> String {
     }
     if s.category.is_some() {
         out.push_str(&format!(" AND category_code = ${n}"));
+    }
+    out
+}
+
+/// The scope's conditions on the orders themselves (open now): region, category, team.
+fn orders_scope_sql(s: &Scope, prefix: &str, first: usize) -> String {
+    let mut out = String::new();
+    let mut n = first;
+    if s.region.is_some() {
+        out.push_str(&format!(" AND {prefix}region_code = ${n}"));
+        n += 1;
+    }
+    if s.category.is_some() {
+        out.push_str(&format!(" AND {prefix}category_code = ${n}"));
+        n += 1;
+    }
+    if s.team.is_some() {
+        out.push_str(&format!(" AND {prefix}team_id = ${n}"));
     }
     out
 }
@@ -186,11 +244,12 @@ pub async fn sums(
 ) -> sqlx::Result<Vec<(String, String, i64, i64)>> {
     let sql = format!(
         "SELECT category_code, item, CAST(SUM(n) AS BIGINT) AS n, CAST(SUM(ok) AS BIGINT) AS ok \
-         FROM dashboard_day_stats WHERE measure = $1 AND day >= $2 AND day <= $3{} GROUP BY category_code, item",
-        scope_sql(s, 4)
+         FROM dashboard_day_stats WHERE measure = $1 AND team_id = $4 AND day >= $2 AND day <= $3{} \
+         GROUP BY category_code, item",
+        scope_sql(s, 5)
     );
     on_conn!(c, |e| {
-        let mut q = sqlx::query_as(AssertSqlSafe(sql)).bind(measure).bind(from).bind(to);
+        let mut q = sqlx::query_as(AssertSqlSafe(sql)).bind(measure).bind(from).bind(to).bind(s.team.unwrap_or(0));
         if let Some(r) = &s.region {
             q = q.bind(r);
         }
@@ -211,11 +270,12 @@ pub async fn per_day(
 ) -> sqlx::Result<Vec<(NaiveDate, i64, i64)>> {
     let sql = format!(
         "SELECT day, CAST(SUM(n) AS BIGINT) AS n, CAST(SUM(ok) AS BIGINT) AS ok \
-         FROM dashboard_day_stats WHERE measure = $1 AND day >= $2 AND day <= $3{} GROUP BY day ORDER BY day",
-        scope_sql(s, 4)
+         FROM dashboard_day_stats WHERE measure = $1 AND team_id = $4 AND day >= $2 AND day <= $3{} \
+         GROUP BY day ORDER BY day",
+        scope_sql(s, 5)
     );
     on_conn!(c, |e| {
-        let mut q = sqlx::query_as(AssertSqlSafe(sql)).bind(measure).bind(from).bind(to);
+        let mut q = sqlx::query_as(AssertSqlSafe(sql)).bind(measure).bind(from).bind(to).bind(s.team.unwrap_or(0));
         if let Some(r) = &s.region {
             q = q.bind(r);
         }
@@ -242,7 +302,7 @@ pub async fn open_now(
          CAST(SUM(CASE WHEN sla_due_at < $1 THEN 1 ELSE 0 END) AS BIGINT) AS overdue \
          FROM work_orders WHERE status IN ({}){} GROUP BY status, engineer_id",
         open_in(),
-        scope_sql(s, 2)
+        orders_scope_sql(s, "", 2)
     );
     on_conn!(c, |e| {
         let mut q = sqlx::query_as(AssertSqlSafe(sql)).bind(now);
@@ -251,6 +311,9 @@ pub async fn open_now(
         }
         if let Some(k) = &s.category {
             q = q.bind(k);
+        }
+        if let Some(t) = s.team {
+            q = q.bind(t);
         }
         q.fetch_all(&mut *e).await
     })
@@ -267,15 +330,7 @@ pub async fn running_clocks(
     s: &Scope,
     now: DateTime<Utc>,
 ) -> sqlx::Result<Vec<(String, i64, i64)>> {
-    let mut cond = String::new();
-    let mut n = 4;
-    if s.region.is_some() {
-        cond.push_str(&format!(" AND o.region_code = ${n}"));
-        n += 1;
-    }
-    if s.category.is_some() {
-        cond.push_str(&format!(" AND o.category_code = ${n}"));
-    }
+    let cond = orders_scope_sql(s, "o.", 4);
     let sql = format!(
         "SELECT k.target, \
          CAST(SUM(CASE WHEN k.breached_at IS NOT NULL OR k.due_at < $3 THEN 1 ELSE 0 END) AS BIGINT) AS late, \
@@ -292,6 +347,9 @@ pub async fn running_clocks(
         }
         if let Some(k) = &s.category {
             q = q.bind(k);
+        }
+        if let Some(t) = s.team {
+            q = q.bind(t);
         }
         q.fetch_all(&mut *e).await
     })
@@ -393,22 +451,70 @@ pub async fn first_instant(c: Conn<'_>) -> sqlx::Result<Option<DateTime<Utc>>> {
 }
 
 /// The instants of orders changed since `since` that place facts on days: created, completed,
-/// and their clocks' starts.
-pub async fn changed_instants(c: Conn<'_>, since: DateTime<Utc>) -> sqlx::Result<Vec<DateTime<Utc>>> {
-    let rows: Vec<(DateTime<Utc>, MaybeTime, MaybeTime)> = on_conn!(c, |e| {
+/// their clocks' starts and their surveys' answers.
+pub async fn changed_instants(mut c: Conn<'_>, since: DateTime<Utc>) -> sqlx::Result<Vec<DateTime<Utc>>> {
+    let rows: Vec<(DateTime<Utc>, MaybeTime, MaybeTime)> = on_conn!(&mut c, |e| {
         sqlx::query_as(
             "SELECT o.created_at, o.completed_at, k.started_at FROM work_orders o \
              LEFT JOIN work_order_clocks k ON k.order_id = o.id WHERE o.updated_at >= $1",
         )
         .bind(since)
+        .fetch_all(&mut **e)
+        .await
+    })?;
+    // Survey answers count for their order's team: a changed team moves them.
+    let answers: Vec<DateTime<Utc>> = on_conn!(c, |e| {
+        sqlx::query_scalar(
+            "SELECT s.answered_at FROM work_orders o JOIN surveys s ON s.order_id = o.id \
+             WHERE o.updated_at >= $1 AND s.answered_at IS NOT NULL",
+        )
+        .bind(since)
         .fetch_all(&mut *e)
         .await
     })?;
-    let mut out = Vec::with_capacity(rows.len() * 2);
+    let mut out = Vec::with_capacity(rows.len() * 2 + answers.len());
     for (a, b, k) in rows {
         out.push(a);
         out.extend(b);
         out.extend(k);
     }
+    out.extend(answers);
     Ok(out)
+}
+
+/// Marks a stored day to be counted again at the next run (inside the caller's transaction):
+/// a reopened order's completion day, which the order no longer names.
+pub async fn mark_recount(c: Conn<'_>, day: NaiveDate, now: DateTime<Utc>) -> sqlx::Result<()> {
+    on_conn!(c, |e| {
+        sqlx::query(
+            "INSERT INTO dashboard_recount (day, marked_at) VALUES ($1, $2) \
+             ON CONFLICT (day) DO UPDATE SET marked_at = excluded.marked_at",
+        )
+        .bind(day)
+        .bind(now)
+        .execute(&mut *e)
+        .await
+        .map(|_| ())
+    })
+}
+
+/// The days marked since `since`.
+pub async fn recount_days(c: Conn<'_>, since: DateTime<Utc>) -> sqlx::Result<Vec<NaiveDate>> {
+    on_conn!(c, |e| {
+        sqlx::query_scalar("SELECT day FROM dashboard_recount WHERE marked_at >= $1")
+            .bind(since)
+            .fetch_all(&mut *e)
+            .await
+    })
+}
+
+/// Forgets the marks older than `before` (every run after them has counted their days).
+pub async fn forget_recounts(c: Conn<'_>, before: DateTime<Utc>) -> sqlx::Result<()> {
+    on_conn!(c, |e| {
+        sqlx::query("DELETE FROM dashboard_recount WHERE marked_at < $1")
+            .bind(before)
+            .execute(&mut *e)
+            .await
+            .map(|_| ())
+    })
 }

@@ -27,6 +27,7 @@ pub mod reports;
 pub mod settings;
 pub mod sla;
 pub mod stock;
+pub mod teams;
 pub mod units;
 pub mod users;
 pub mod work_orders;

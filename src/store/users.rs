@@ -18,6 +18,8 @@ pub struct User {
     pub region_code: Option<String>,
     pub locale: String,
     pub active: bool,
+    /// The service team (set on the team's page).
+    pub team_id: Option<i64>,
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -35,13 +37,14 @@ struct UserRow {
     region_code: Option<String>,
     locale: String,
     active: bool,
+    team_id: Option<i64>,
     version: i64,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
 from_row!(UserRow { id: i64, login: String, display_name: String, email: Option<String>,
     phone: Option<String>, password_hash: String, region_code: Option<String>, locale: String,
-    active: bool, version: i64, created_at: DateTime<Utc>, updated_at: DateTime<Utc> });
+    active: bool, team_id: Option<i64>, version: i64, created_at: DateTime<Utc>, updated_at: DateTime<Utc> });
 
 impl UserRow {
     fn into_user(self, roles: Vec<Role>) -> User {
@@ -55,6 +58,7 @@ impl UserRow {
             region_code: self.region_code,
             locale: self.locale,
             active: self.active,
+            team_id: self.team_id,
             version: self.version,
             created_at: self.created_at,
             updated_at: self.updated_at,
@@ -64,7 +68,7 @@ impl UserRow {
 }
 
 const COLUMNS: &str = "id, login, display_name, email, phone, password_hash, region_code, locale, \
-                       active, version, created_at, updated_at";
+                       active, team_id, version, created_at, updated_at";
 
 pub struct NewUser<'a> {
     pub login: &'a str,

@@ -325,6 +325,8 @@ pub struct Filter {
     pub region_scope: Option<String>,
     /// Only this engineer's orders (engineers see their own).
     pub engineer_id: Option<i64>,
+    /// Orders counted for this team (its engineer's when assigned).
+    pub team_id: Option<i64>,
     pub statuses: Vec<String>,
     pub kind: Option<String>,
     pub region: Option<String>,
@@ -399,6 +401,9 @@ where
     }
     if f.engineer_id.is_some() {
         wh.push(format!("o.engineer_id = {}", next()));
+    }
+    if f.team_id.is_some() {
+        wh.push(format!("o.team_id = {}", next()));
     }
     if f.kind.is_some() {
         wh.push(format!("o.kind = {}", next()));
@@ -513,6 +518,9 @@ where
             q = q.bind(v);
         }
         if let Some(v) = f.engineer_id {
+            q = q.bind(v);
+        }
+        if let Some(v) = f.team_id {
             q = q.bind(v);
         }
         if let Some(v) = &f.kind {
@@ -961,9 +969,12 @@ pub struct Engineer {
     pub day_orders: i64,
     /// The engineer's own working calendar (None: the company's default).
     pub calendar_code: Option<String>,
+    pub team_id: Option<i64>,
+    pub team_name: Option<String>,
 }
 from_row!(Engineer { user_id: i64, display_name: String, phone: Option<String>, region_code: Option<String>,
-    skills: String, open_orders: i64, day_orders: i64, calendar_code: Option<String> });
+    skills: String, open_orders: i64, day_orders: i64, calendar_code: Option<String>, team_id: Option<i64>,
+    team_name: Option<String> });
 
 /// Every active engineer with their load; `day` is the visit day's [start, end).
 pub async fn engineers(c: Conn<'_>, day: (DateTime<Utc>, DateTime<Utc>)) -> sqlx::Result<Vec<Engineer>> {
@@ -974,13 +985,14 @@ pub async fn engineers(c: Conn<'_>, day: (DateTime<Utc>, DateTime<Utc>)) -> sqlx
         "group_concat(s.category_code, ',')"
     };
     let sql = format!(
-        "SELECT u.id AS user_id, u.display_name, u.phone, u.region_code, u.calendar_code, \
+        "SELECT u.id AS user_id, u.display_name, u.phone, u.region_code, u.calendar_code, u.team_id, \
+         t.name AS team_name, \
          COALESCE((SELECT {agg} FROM engineer_skills s WHERE s.user_id = u.id), '') AS skills, \
          (SELECT COUNT(*) FROM work_orders o WHERE o.engineer_id = u.id AND o.status IN ({open})) AS open_orders, \
          (SELECT COUNT(*) FROM work_orders o WHERE o.engineer_id = u.id AND o.status IN ({open}) \
             AND o.scheduled_at >= $1 AND o.scheduled_at < $2) AS day_orders \
          FROM users u JOIN user_roles r ON r.user_id = u.id AND r.role = 'engineer' \
-         WHERE u.active ORDER BY u.id",
+         LEFT JOIN teams t ON t.id = u.team_id WHERE u.active ORDER BY u.id",
         open = open.join(", ")
     );
     on_conn!(c, |e| sqlx::query_as(AssertSqlSafe(sql)).bind(day.0).bind(day.1).fetch_all(&mut *e).await)

@@ -790,8 +790,8 @@ async fn a_certification_self_assessment_in_a_browser(app: &TestApp) {
 both!(a_manager_reads_the_dashboard_on_a_phone);
 
 /// The service manager opens the dashboard on a 360 px phone: the charts are drawn, the
-/// headline counts the demo's three requests of today, and picking the previous quarter shows
-/// that quarter's (empty) figures.
+/// headline counts the demo's three requests of today, a team's shows its one, and picking the
+/// previous quarter shows that quarter's (empty) figures.
 async fn a_manager_reads_the_dashboard_on_a_phone(app: &TestApp) {
     let Some(driver) = driver() else { return };
     let c = browser(&driver, 360, 740).await;
@@ -811,6 +811,14 @@ async fn a_manager_reads_the_dashboard_on_a_phone(app: &TestApp) {
     click(&c, "#card-volumes summary").await;
     assert!(text_of(&c, "#table-volumes").await.contains("服务热线"));
     shot(&c, app, "dashboard").await;
+
+    // A team: the demo's order assigned to 张伟 of 华东维修一组 is its only one today.
+    element(&c, Locator::Css("#team")).await.select_by_label("华东维修一组").await.unwrap();
+    click(&c, "#dashboard-apply").await;
+    assert_eq!(wait_text(&c, "#fig-created strong", "1").await, "1", "the team's order");
+    let overflow = c.execute("return document.documentElement.scrollWidth > window.innerWidth;", vec![]).await.unwrap();
+    assert_eq!(overflow, serde_json::Value::Bool(false), "the team picker fits the phone");
+    element(&c, Locator::Css("#team")).await.select_by_value("").await.unwrap();
 
     // The previous quarter from the picker (month and days empty: the quarter counts).
     let (y, q) = rules::period::quarter_of(aftersales::service::work_orders::today());

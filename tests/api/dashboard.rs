@@ -1,7 +1,9 @@
 //! The management dashboard (R9.5) as managers meet it: orders registered through the API
 //! are counted by channel and type, completed ones by fault, clocks per promise and survey
 //! answers as satisfaction — past days after the aggregation job, today live; an order
-//! completed late on a past day is counted at the next run; a dispatcher sees only his region;
+//! completed late on a past day is counted at the next run, and one reopened no longer counts
+//! as completed on its old day; a team's figures are those of the orders its engineers were
+//! assigned, and stay so when an engineer changes team; a dispatcher sees only his region;
 //! every chart's table exports as .xlsx and .csv; the API's shape — on both databases.
 
 use chrono::{DateTime, TimeDelta, Utc};
@@ -12,7 +14,12 @@ use crate::both;
 use crate::helpers::TestApp;
 use aftersales::service::work_orders::{midnight, today};
 
-both!(figures_count_the_orders_past_and_today, exports_pages_and_refusals);
+both!(
+    figures_count_the_orders_past_and_today,
+    exports_pages_and_refusals,
+    a_reopened_order_leaves_its_completion_day,
+    a_team_sees_the_orders_of_its_engineers
+);
 
 async fn register(app: &TestApp, token: &str, serial: &str, channel: &str, kind: &str) -> i64 {
     let (status, u) = app.api(Method::GET, &format!("/api/v1/units?number={serial}"), token, None).await;
@@ -300,4 +307,155 @@ async fn exports_pages_and_refusals(app: &TestApp) {
     let eng = app.login("engineer", aftersales::demo::DEMO_PASSWORD).await;
     let res = eng.get(app.url("/dashboard")).send().await.unwrap();
     assert_eq!(res.status(), 403);
+}
+
+async fn a_reopened_order_leaves_its_completion_day(app: &TestApp) {
+    let manager = app.token("manager").await;
+    let today = today();
+    let (d5, d4) = (today - TimeDelta::days(5), today - TimeDelta::days(4));
+    let at = |d: chrono::NaiveDate, h: i64| midnight(d) + TimeDelta::hours(h);
+    let a = register(app, &manager, "KF35A0002", "web", "repair").await;
+    registered_at(app, a, at(d5, 9)).await;
+    completed_at(app, a, at(d4, 10), "AC-E1", false).await;
+    aftersales::service::dashboard::refresh_now(&app.db).await.unwrap();
+    let day = format!("/api/v1/dashboard?from={d4}&to={d4}");
+    let (_, v) = app.api(Method::GET, &day, &manager, None).await;
+    assert_eq!(v["headline"]["completed"], 1, "{v}");
+    assert_eq!(v["top_faults"].as_array().unwrap().len(), 1, "{v}");
+
+    // Reopened today: the order no longer says it was completed on d4, and d4 stops counting it.
+    let (_, o) = app.api(Method::GET, &format!("/api/v1/work-orders/{a}"), &manager, None).await;
+    let body = json!({"version": o["order"]["version"], "note": "客户反映仍不制冷"});
+    let (status, o) =
+        app.api(Method::POST, &format!("/api/v1/work-orders/{a}/actions/reopen"), &manager, Some(body)).await;
+    assert_eq!(status, 200, "{o}");
+    assert!(o["order"]["completed_at"].is_null(), "{o}");
+    let out = aftersales::service::dashboard::refresh_now(&app.db).await.unwrap();
+    let (_, v) = app.api(Method::GET, &day, &manager, None).await;
+    assert_eq!(v["headline"]["completed"], 0, "{v}");
+    assert!(v["top_faults"].as_array().unwrap().is_empty(), "{v}");
+    assert!(out.recounted >= 2, "the days of the registration and of the old completion: {out:?}");
+    let (_, w) = app.api(Method::GET, &format!("/api/v1/dashboard?from={d5}&to={today}"), &manager, None).await;
+    assert_eq!(w["headline"]["completed"], 0, "{w}");
+
+    // Completed again today: counted today (live), not on d4.
+    completed_at(app, a, at(today, 0), "AC-E1", false).await;
+    aftersales::service::dashboard::refresh_now(&app.db).await.unwrap();
+    let (_, v) = app.api(Method::GET, &day, &manager, None).await;
+    assert_eq!(v["headline"]["completed"], 0, "{v}");
+    let (_, w) = app.api(Method::GET, &format!("/api/v1/dashboard?from={d5}&to={today}"), &manager, None).await;
+    assert_eq!(w["headline"]["completed"], 1, "{w}");
+}
+
+async fn a_team_sees_the_orders_of_its_engineers(app: &TestApp) {
+    let admin = app.token("admin").await;
+    let manager = app.token("manager").await;
+    let dispatcher = app.token("dispatcher").await; // region east
+    let today = today();
+    let (d5, d4) = (today - TimeDelta::days(5), today - TimeDelta::days(4));
+    let at = |d: chrono::NaiveDate, h: i64| midnight(d) + TimeDelta::hours(h);
+    let (_, teams) = app.api(Method::GET, "/api/v1/teams", &admin, None).await;
+    let team = |name: &str| -> Value {
+        teams.as_array().unwrap().iter().find(|t| t["name"] == name).cloned().unwrap_or_else(|| panic!("{teams}"))
+    };
+    let (east, south) = (team("华东维修一组"), team("华南服务组"));
+    let (east_id, south_id) = (east["id"].as_i64().unwrap(), south["id"].as_i64().unwrap());
+    let liu = south["members"][0]["id"].as_i64().unwrap(); // 刘洋
+
+    // X: registered five days ago, assigned to 刘洋 (south team), completed four days ago.
+    let x = register(app, &manager, "KF35A0002", "web", "repair").await;
+    let (_, o) = app.api(Method::GET, &format!("/api/v1/work-orders/{x}"), &manager, None).await;
+    let body = json!({"version": o["order"]["version"], "engineer_id": liu});
+    let (status, o) =
+        app.api(Method::POST, &format!("/api/v1/work-orders/{x}/actions/assign"), &manager, Some(body)).await;
+    assert_eq!(status, 200, "{o}");
+    registered_at(app, x, at(d5, 9)).await;
+    completed_at(app, x, at(d4, 10), "AC-E1", false).await;
+    answered(app, x, at(d4, 15), 5).await;
+    aftersales::service::dashboard::refresh_now(&app.db).await.unwrap();
+
+    let week = |team: i64| format!("/api/v1/dashboard?from={d5}&to={today}&team={team}");
+    let (status, s) = app.api(Method::GET, &week(south_id), &manager, None).await;
+    assert_eq!(status, 200, "{s}");
+    assert_eq!((s["team"].as_i64(), s["team_name"].as_str()), (Some(south_id), Some("华南服务组")));
+    let h = &s["headline"];
+    assert_eq!(
+        (h["created"].as_i64(), h["completed"].as_i64(), h["open"].as_i64()),
+        (Some(1), Some(1), Some(0)),
+        "{s}"
+    );
+    assert_eq!(s["satisfaction"]["answers"], 1, "{s}");
+    assert_eq!(count(&s["by_channel"], "web"), 1);
+    // The east team: the demo's order assigned to 张伟 today, open, his load.
+    let (_, e) = app.api(Method::GET, &week(east_id), &manager, None).await;
+    let h = &e["headline"];
+    assert_eq!(
+        (h["created"].as_i64(), h["completed"].as_i64(), h["open"].as_i64()),
+        (Some(1), Some(0), Some(1)),
+        "{e}"
+    );
+    assert_eq!(e["engineer_load"][0]["name"], "张伟", "{e}");
+    assert_eq!(e["satisfaction"]["answers"], 0);
+    // Without a team: everything (X and the demo's three).
+    let (_, all) = app.api(Method::GET, &format!("/api/v1/dashboard?from={d5}&to={today}"), &manager, None).await;
+    assert_eq!(all["headline"]["created"], 4, "{all}");
+    assert!(all["team"].is_null());
+
+    // 刘洋 moves to the east team: X stays the south team's (its engineer's team when assigned).
+    let (_, t) = app.api(Method::GET, &format!("/api/v1/teams/{east_id}"), &admin, None).await;
+    let mut members: Vec<i64> = t["members"].as_array().unwrap().iter().map(|m| m["id"].as_i64().unwrap()).collect();
+    members.push(liu);
+    let edit = json!({"version": t["version"], "name": t["name"], "region": "east", "leader_id": t["leader_id"],
+        "members": members, "active": true});
+    let (status, _) = app.api(Method::PUT, &format!("/api/v1/teams/{east_id}"), &admin, Some(edit)).await;
+    assert_eq!(status, 200);
+    aftersales::service::dashboard::refresh_now(&app.db).await.unwrap();
+    let (_, again) = app.api(Method::GET, &week(south_id), &manager, None).await;
+    assert_eq!(again["headline"], s["headline"], "{again}");
+    // The drill-down: the team's orders.
+    let (status, list) = app.api(Method::GET, &format!("/api/v1/work-orders?team={south_id}"), &manager, None).await;
+    assert_eq!(status, 200, "{list}");
+    let ids: Vec<i64> = list["items"].as_array().unwrap().iter().map(|o| o["id"].as_i64().unwrap()).collect();
+    assert_eq!(ids, vec![x]);
+
+    // A dispatcher picks only teams of his region.
+    let (status, err) = app.api(Method::GET, &week(south_id), &dispatcher, None).await;
+    assert_eq!(status, 422, "{err}");
+    assert!(err["error"]["fields"]["team"].is_array(), "{err}");
+    let (status, mine) = app.api(Method::GET, &week(east_id), &dispatcher, None).await;
+    assert_eq!(status, 200, "{mine}");
+    assert_eq!(mine["headline"]["created"], 1);
+    let (status, _) = app.api(Method::GET, "/api/v1/dashboard?team=abc", &manager, None).await;
+    assert_eq!(status, 422);
+
+    // The exports and the page honour the team.
+    let c = app.login("manager", aftersales::demo::DEMO_PASSWORD).await;
+    let csv = c
+        .get(app.url(&format!("/dashboard/export?chart=summary&format=csv&from={d5}&to={today}&team={south_id}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(csv.lines().nth(1).is_some_and(|l| l.ends_with(",1")), "created 1: {csv}");
+    assert!(csv.lines().nth(3).is_some_and(|l| l.ends_with(",0")), "open 0: {csv}");
+    let page = c.get(app.url(&format!("/dashboard?team={south_id}"))).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains(&format!("<option value=\"{south_id}\" selected>华南服务组</option>")), "{page}");
+    assert!(page.contains(&format!("team={south_id}")), "links keep the team");
+    let d = app.login("dispatcher", aftersales::demo::DEMO_PASSWORD).await;
+    let page = d.get(app.url("/dashboard")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("华东维修一组") && !page.contains("华南服务组"), "his region's teams only");
+
+    // Reopened, X has no engineer and no team until it is assigned again.
+    let (_, o) = app.api(Method::GET, &format!("/api/v1/work-orders/{x}"), &manager, None).await;
+    let body = json!({"version": o["order"]["version"], "note": "仍不制冷"});
+    let (status, o) =
+        app.api(Method::POST, &format!("/api/v1/work-orders/{x}/actions/reopen"), &manager, Some(body)).await;
+    assert_eq!(status, 200, "{o}");
+    let (_, list) = app.api(Method::GET, &format!("/api/v1/work-orders?team={south_id}"), &manager, None).await;
+    assert!(list["items"].as_array().unwrap().is_empty(), "{list}");
+    aftersales::service::dashboard::refresh_now(&app.db).await.unwrap();
+    let (_, s2) = app.api(Method::GET, &week(south_id), &manager, None).await;
+    assert_eq!((s2["headline"]["created"].as_i64(), s2["headline"]["completed"].as_i64()), (Some(0), Some(0)), "{s2}");
 }

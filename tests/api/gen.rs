@@ -206,6 +206,19 @@ async fn gen_adds_work_orders_the_app_reads(app: &TestApp) {
     // The engineers exist, and a new order takes the id after the generated ones.
     let (_, engineers) = app.api(Method::GET, "/api/v1/engineers", &token, None).await;
     assert!(engineers.as_array().unwrap().len() >= 8 + 2);
+    // Generated engineers are in teams of their region, and their orders count for their team.
+    let in_teams: Vec<&Value> = engineers.as_array().unwrap().iter().filter(|e| e["team_id"].is_i64()).collect();
+    assert!(in_teams.len() >= 8, "{engineers}");
+    let team =
+        in_teams.iter().find(|e| e["team_name"].as_str().is_some_and(|n| n.contains("服务"))).unwrap()["team_id"]
+            .as_i64()
+            .unwrap();
+    let members: Vec<&Value> = in_teams.iter().copied().filter(|e| e["team_id"] == team).collect();
+    assert!(members.iter().all(|e| e["region_code"] == members[0]["region_code"]), "one region: {members:?}");
+    let (_, of_team) = app.api(Method::GET, &format!("/api/v1/work-orders?team={team}&limit=200"), &token, None).await;
+    let of_team = of_team["items"].as_array().unwrap();
+    assert!(!of_team.is_empty());
+    assert!(of_team.iter().all(|o| members.iter().any(|m| m["user_id"] == o["engineer_id"])), "{of_team:?}");
     let u = units.values().next().unwrap();
     let body = serde_json::json!({"channel": "hotline", "kind": "repair", "customer_id": u.customer_id, "unit_id": u.id, "problem": "不制冷"});
     let (status, created) = app.api(Method::POST, "/api/v1/work-orders", &token, Some(body)).await;

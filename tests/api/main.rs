@@ -23,4 +23,5 @@ mod registers;
 mod reminders;
 mod sla;
 mod stock;
+mod teams;
 mod work_orders;
