@@ -472,10 +472,12 @@ async fn write(
 
     // A location that just reached its reorder point tells the warehouse.
     for (e, left) in low {
-        if left.reorder_point > 0 && left.on_hand <= left.reorder_point && left.on_hand - e.delta > left.reorder_point {
-            if let Some(row) = rows.iter().find(|r| r.warehouse_id == e.warehouse) {
-                notify_low(tx, row, now).await?;
-            }
+        if left.reorder_point > 0
+            && left.on_hand <= left.reorder_point
+            && left.on_hand - e.delta > left.reorder_point
+            && let Some(row) = rows.iter().find(|r| r.warehouse_id == e.warehouse)
+        {
+            notify_low(tx, row, now).await?;
         }
     }
     audit::record::<(), _>(tx, actor, now, "create", "stock_movement", &id.to_string(), None, Some(&m)).await?;
