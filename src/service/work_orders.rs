@@ -1303,13 +1303,7 @@ async fn apply(
     }
     // The order counts for the team its engineer is in when assigned (dashboard::team filter).
     match action {
-        Action::Assign => {
-            let team = match o.engineer_id {
-                Some(e) => store::teams::of_user(tx.conn(), e).await?,
-                None => None,
-            };
-            store::teams::set_order_team(tx.conn(), id, team).await?;
-        }
+        Action::Assign => store::teams::set_order_team_of_engineer(tx.conn(), id).await?,
         Action::Decline | Action::Reopen => store::teams::set_order_team(tx.conn(), id, None).await?,
         _ => {}
     }

@@ -236,16 +236,22 @@ pub async fn engineers(c: Conn<'_>) -> sqlx::Result<Vec<(i64, String, Option<Str
     })
 }
 
-/// The team of a user (the engineer an order is assigned to).
-pub async fn of_user(c: Conn<'_>, user_id: i64) -> sqlx::Result<Option<i64>> {
+/// Sets the team an order counts for to its engineer's team, in one statement (the
+/// assignment has just written the engineer; none without one).
+pub async fn set_order_team_of_engineer(c: Conn<'_>, order_id: i64) -> sqlx::Result<()> {
     on_conn!(c, |e| {
-        sqlx::query_scalar("SELECT team_id FROM users WHERE id = $1").bind(user_id).fetch_optional(&mut *e).await
+        sqlx::query(
+            "UPDATE work_orders SET team_id = (SELECT u.team_id FROM users u WHERE u.id = work_orders.engineer_id) \
+             WHERE id = $1",
+        )
+        .bind(order_id)
+        .execute(&mut *e)
+        .await
+        .map(|_| ())
     })
-    .map(Option::flatten)
 }
 
-/// Sets the team an order counts for (the assignment writes its engineer's; none when the
-/// order loses its engineer).
+/// Sets the team an order counts for (none when the order loses its engineer).
 pub async fn set_order_team(c: Conn<'_>, order_id: i64, team_id: Option<i64>) -> sqlx::Result<()> {
     on_conn!(c, |e| {
         sqlx::query("UPDATE work_orders SET team_id = $1 WHERE id = $2")
