@@ -773,16 +773,7 @@ pub async fn queue(db: &Db, actor: &Actor, view: View, after: Option<&str>, limi
         let f = QueueFilter { scope: scope.clone(), due_to, after, limit: limit + 1 };
         store::care::queue(c.conn(), &f).await?
     } else {
-        // Several regions: merge their keys from the index, then read the rows shown.
-        let mut keys = vec![];
-        for scope in scopes {
-            let f = QueueFilter { scope, due_to, after, limit: limit + 1 };
-            keys.extend(store::care::queue_keys(c.conn(), &f).await?);
-        }
-        keys.sort_unstable();
-        keys.truncate(limit as usize + 1);
-        let ids: Vec<i64> = keys.iter().map(|k| k.1).collect();
-        store::care::tasks_by_ids(c.conn(), &ids).await?
+        store::care::queue_of_regions(c.conn(), &regions, due_to, after, limit + 1).await?
     };
     let next_after = if tasks.len() as i64 > limit {
         tasks.truncate(limit as usize);
@@ -791,12 +782,7 @@ pub async fn queue(db: &Db, actor: &Actor, view: View, after: Option<&str>, limi
         None
     };
     const CAP: i64 = 1000;
-    let mut missed = 0;
-    for r in &regions {
-        if missed < CAP {
-            missed += store::care::count_missed(c.conn(), r.as_deref(), today, CAP - missed).await?;
-        }
-    }
+    let missed = store::care::count_missed(c.conn(), &regions, today, CAP).await?;
     Ok(Queue { tasks, next_after, missed })
 }
 
