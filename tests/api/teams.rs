@@ -2,7 +2,9 @@
 //! for a repeated request, taking its engineer from his former team; bad input refused field
 //! by field; a stale edit refused; deactivation releasing the members; every change audited;
 //! only administrators change teams, a dispatcher reads his region's; the pages (list, form,
-//! the team column of the user list, the teams on the dispatch board) — on both databases.
+//! the team column of the user list, the teams on the dispatch board); an order shows the
+//! team it counts for (page, JSON, list, export) and the user export names each user's team
+//! — on both databases.
 
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -10,7 +12,11 @@ use serde_json::{Value, json};
 use crate::both;
 use crate::helpers::TestApp;
 
-both!(an_admin_manages_teams_and_their_engineers, team_pages_and_refusals);
+both!(
+    an_admin_manages_teams_and_their_engineers,
+    team_pages_and_refusals,
+    an_order_shows_its_team_and_the_user_export_names_teams,
+);
 
 async fn user_id(app: &TestApp, admin: &str, login: &str) -> i64 {
     let (_, v) = app.api(Method::GET, &format!("/api/v1/users?q={login}"), admin, None).await;
@@ -184,4 +190,99 @@ async fn team_pages_and_refusals(app: &TestApp) {
     // Only administrators open the pages.
     let res = m.get(app.url("/admin/teams")).send().await.unwrap();
     assert_eq!(res.status(), 403);
+}
+
+/// Registers a repair for the demo unit `serial` (as `token`) and returns its id.
+async fn register(app: &TestApp, token: &str, serial: &str) -> i64 {
+    let (status, u) = app.api(Method::GET, &format!("/api/v1/units?number={serial}"), token, None).await;
+    assert_eq!(status, 200, "{u}");
+    let u = &u["items"][0];
+    let body = json!({"channel": "hotline", "kind": "repair", "priority": "normal", "customer_id": u["customer_id"],
+        "unit_id": u["id"], "problem": "不制冷"});
+    let (status, v) = app.api(Method::POST, "/api/v1/work-orders", token, Some(body)).await;
+    assert_eq!(status, 201, "{v}");
+    v["order"]["id"].as_i64().unwrap()
+}
+
+async fn assign(app: &TestApp, token: &str, order: i64, engineer: i64) -> Value {
+    let (_, o) = app.api(Method::GET, &format!("/api/v1/work-orders/{order}"), token, None).await;
+    let body = json!({"version": o["order"]["version"], "engineer_id": engineer});
+    let (status, o) =
+        app.api(Method::POST, &format!("/api/v1/work-orders/{order}/actions/assign"), token, Some(body)).await;
+    assert_eq!(status, 200, "{o}");
+    o
+}
+
+async fn text(c: &reqwest::Client, url: String) -> (u16, String) {
+    let res = c.get(url).send().await.unwrap();
+    (res.status().as_u16(), res.text().await.unwrap())
+}
+
+async fn an_order_shows_its_team_and_the_user_export_names_teams(app: &TestApp) {
+    let admin = app.token("admin").await;
+    let manager = app.token("manager").await;
+    let (_, list) = app.api(Method::GET, "/api/v1/teams", &admin, None).await;
+    let east_id = team(&list, "华东维修一组")["id"].as_i64().unwrap();
+    let zhang = user_id(app, &admin, "engineer").await;
+    let web = app.login("manager", aftersales::demo::DEMO_PASSWORD).await;
+
+    // Not assigned yet: no team.
+    let x = register(app, &manager, "KF35A0002").await;
+    let (_, o) = app.api(Method::GET, &format!("/api/v1/work-orders/{x}"), &manager, None).await;
+    assert!(o["order"]["team_id"].is_null() && o["order"]["team_name"].is_null(), "{o}");
+    let (status, page) = text(&web, app.url(&format!("/work-orders/{x}"))).await;
+    assert_eq!(status, 200);
+    assert!(!page.contains("id=\"order-team\""), "no team before the assignment");
+
+    // Assigned to 张伟: the order counts for his team, shown on the page, in its JSON and the list.
+    let o = assign(app, &manager, x, zhang).await;
+    assert_eq!(
+        (o["order"]["team_id"].as_i64(), o["order"]["team_name"].as_str()),
+        (Some(east_id), Some("华东维修一组"))
+    );
+    let (_, o) = app.api(Method::GET, &format!("/api/v1/work-orders/{x}"), &manager, None).await;
+    assert_eq!(
+        (o["order"]["team_id"].as_i64(), o["order"]["team_name"].as_str()),
+        (Some(east_id), Some("华东维修一组"))
+    );
+    let (_, page) = text(&web, app.url(&format!("/work-orders/{x}"))).await;
+    assert!(page.contains("<dd id=\"order-team\">华东维修一组</dd>"), "{page}");
+    let (_, items) = app.api(Method::GET, &format!("/api/v1/work-orders?team={east_id}"), &manager, None).await;
+    let item = items["items"].as_array().unwrap().iter().find(|i| i["id"] == x).expect("the order is listed");
+    assert_eq!((item["team_id"].as_i64(), item["team_name"].as_str()), (Some(east_id), Some("华东维修一组")));
+    let (status, csv) =
+        text(&web, app.url(&format!("/work-orders/export?format=csv&team={east_id}&status=assigned"))).await;
+    assert_eq!(status, 200, "{csv}");
+    let header = csv.lines().next().unwrap();
+    assert!(header.contains(",服务工程师,班组,"), "a team column after the engineer: {header}");
+    let row = csv.lines().find(|l| l.starts_with(&format!("WO{x:08}"))).unwrap_or_else(|| panic!("{csv}"));
+    assert!(row.contains(",张伟,华东维修一组,"), "{row}");
+    let (_, doc) = app.api(Method::GET, "/api/v1/openapi.json", &admin, None).await;
+    for schema in ["WorkOrder", "Summary"] {
+        let props = &doc["components"]["schemas"][schema]["properties"];
+        assert!(props["team_id"].is_object() && props["team_name"].is_object(), "{schema}: {props}");
+    }
+
+    // The user export names each user's team (none for those without).
+    let a = app.login("admin", aftersales::demo::DEMO_PASSWORD).await;
+    for path in ["/admin/users/export?format=csv", "/api/v1/users/export?format=csv"] {
+        let (status, csv) = if path.starts_with("/api") {
+            let res = reqwest::Client::new().get(app.url(path)).bearer_auth(&admin).send().await.unwrap();
+            (res.status().as_u16(), res.text().await.unwrap())
+        } else {
+            text(&a, app.url(path)).await
+        };
+        assert_eq!(status, 200, "{path}: {csv}");
+        let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+        let col = header.iter().position(|h| *h == "班组").unwrap_or_else(|| panic!("a team column: {header:?}"));
+        let team_of = |login: &str| -> String {
+            let line = csv.lines().find(|l| l.starts_with(&format!("{login},"))).unwrap_or_else(|| panic!("{csv}"));
+            line.split(',').nth(col).unwrap_or_default().to_string()
+        };
+        assert_eq!(team_of("engineer"), "华东维修一组", "{csv}");
+        assert_eq!(team_of("engineer2"), "华南服务组", "{csv}");
+        assert_eq!(team_of("dispatcher"), "", "{csv}");
+    }
+    let (status, xlsx) = text(&a, app.url("/admin/users/export?format=xlsx")).await;
+    assert_eq!(status, 200, "{xlsx}");
 }
