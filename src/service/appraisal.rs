@@ -1118,3 +1118,46 @@ pub async fn remind_overdue_plans(db: &Db, now: DateTime<Utc>) -> AppResult<u64>
         tx.commit().await?;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::appraisal::Recipient;
+
+    fn who(id: i64, email: Option<&str>, locale: &str) -> Recipient {
+        Recipient { id, display_name: format!("u{id}"), email: email.map(str::to_string), locale: locale.into() }
+    }
+
+    #[test]
+    fn plan_mails_go_once_to_each_address_in_his_language() {
+        let p = PlanMail {
+            row_id: 7,
+            month: "2026-11".into(),
+            role: "engineer".into(),
+            user_id: 1,
+            user_name: "刘洋".into(),
+            place: Some(3),
+            due: NaiveDate::from_ymd_opt(2026, 12, 14).unwrap(),
+            transfer: true,
+        };
+        let person = who(1, Some("liu@x.cn"), "zh-CN");
+        // The person again among the followers, one without an address, one blank, one English.
+        let followers = [
+            who(1, Some("liu@x.cn"), "zh-CN"),
+            who(2, None, "zh-CN"),
+            who(3, Some(" "), "en"),
+            who(4, Some("m@x.cn"), "en"),
+        ];
+        let mails = plan_mails(PlanEvent::Due, &p, Some(&person), &followers);
+        let to: Vec<&str> = mails.iter().map(|m| m.0.as_str()).collect();
+        assert_eq!(to, ["liu@x.cn", "m@x.cn"]);
+        let (own, boss) = (&mails[0], &mails[1]);
+        assert!(own.1.contains("2026-12-14") && own.2.starts_with("刘洋，您在 2026-11 售后服务工程师"), "{own:?}");
+        assert!(own.2.contains("%{base}/appraisal/rows/7") && own.2.ends_with("按规则考虑调岗。"), "{own:?}");
+        assert!(boss.2.starts_with("刘洋 ranked 3 in the Field engineer appraisal of 2026-11"), "{boss:?}");
+        assert!(boss.2.ends_with("a transfer is to be considered."), "{boss:?}");
+        let overdue = plan_mails(PlanEvent::Overdue, &PlanMail { transfer: false, ..p }, None, &followers);
+        assert_eq!(overdue.len(), 2, "without the person's row, the followers");
+        assert!(overdue.iter().all(|m| !m.2.contains("调岗") && !m.2.contains("transfer")), "{overdue:?}");
+    }
+}
