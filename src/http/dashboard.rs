@@ -157,9 +157,19 @@ impl View<'_> {
     fn status(&self, status: &str, overdue: bool) -> String {
         format!("/work-orders?status={status}{}{}", self.scope(), if overdue { "&overdue=1" } else { "" })
     }
+    /// The SLA report of the figures' period, region and team (`target` empty: every target).
     fn sla(&self, target: &str) -> String {
-        let region = self.d.region.as_deref().map(|r| format!("&region={}", urlencode(r))).unwrap_or_default();
-        format!("/sla?from={}&to={}&target={}{region}", self.d.period.from, self.d.period.to, urlencode(target))
+        let mut s = format!("/sla?from={}&to={}", self.d.period.from, self.d.period.to);
+        if !target.is_empty() {
+            s.push_str(&format!("&target={}", urlencode(target)));
+        }
+        if let Some(r) = &self.d.region {
+            s.push_str(&format!("&region={}", urlencode(r)));
+        }
+        if let Some(t) = self.d.team {
+            s.push_str(&format!("&team={t}"));
+        }
+        s
     }
     fn month(&self, m: &str) -> String {
         let first = chrono::NaiveDate::parse_from_str(&format!("{m}-01"), "%Y-%m-%d").ok();
@@ -383,6 +393,10 @@ impl Page {
     }
     fn sla_link(&self, l: &SlaLine) -> String {
         self.view().sla(&l.target)
+    }
+    /// The SLA report of the figures' period, region and team.
+    fn sla_report(&self) -> String {
+        self.view().sla("")
     }
     fn month_link(&self, m: &MonthRate) -> String {
         self.view().month(&m.month)

@@ -111,6 +111,11 @@ async fn users_export(
         limit: 100_000,
     };
     let list = users::list(&st.db, &ctx.actor()?, &filter).await?;
+    // Teams by id, for the team column (deactivated teams have no members, so no user names one).
+    let teams: std::collections::HashMap<i64, String> = {
+        let mut c = st.db.read().await?;
+        store::teams::names(c.conn()).await?.into_iter().map(|(id, name, _, _)| (id, name)).collect()
+    };
     let rows = list
         .into_iter()
         .map(|u| {
@@ -120,6 +125,7 @@ async fn users_export(
                 u.display_name.into(),
                 roles.join("、").into(),
                 u.region_code.into(),
+                u.team_id.and_then(|t| teams.get(&t).cloned()).into(),
                 u.email.into(),
                 u.phone.into(),
                 ctx.t(if u.active { "users.active" } else { "users.disabled" }).into(),
@@ -132,6 +138,7 @@ async fn users_export(
         "field.display_name",
         "field.roles",
         "field.region",
+        "field.team",
         "field.email",
         "field.phone",
         "field.status",

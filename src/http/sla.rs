@@ -80,6 +80,10 @@ pub struct ReportQuery {
     region: String,
     #[serde(default)]
     engineer_id: Option<i64>,
+    /// A team's id: the orders counted for it (its engineer's team when assigned), as on the
+    /// dashboard; users who see one region pick a team of their region.
+    #[serde(default)]
+    team: String,
     /// A target code (first_reply, on_site, resolution …).
     #[serde(default)]
     target: String,
@@ -115,12 +119,23 @@ fn report_period(q: &ReportQuery) -> AppResult<Period> {
             GroupBy::Target
         }),
     };
+    let team_id = match q.team.trim() {
+        "" => None,
+        t => match t.parse::<i64>() {
+            Ok(id) if id > 0 => Some(id),
+            _ => {
+                errors.push(field_error("team", "sla.error.team"));
+                None
+            }
+        },
+    };
     AppError::check(errors)?;
     let filter = ReportFilter {
         from: Some(midnight(from)),
         to: Some(midnight(to + Duration::days(1))),
         region: Some(q.region.trim().to_owned()).filter(|r| !r.is_empty()),
         engineer_id: q.engineer_id,
+        team_id,
         target: Some(q.target.trim().to_owned()).filter(|t| !t.is_empty()),
     };
     Ok(Period { from, to, filter, group })
@@ -305,6 +320,8 @@ struct ReportQueryForm {
     #[serde(default)]
     engineer_id: String,
     #[serde(default)]
+    team: String,
+    #[serde(default)]
     target: String,
 }
 
@@ -320,6 +337,7 @@ impl ReportQueryForm {
             group: self.group.clone(),
             region: self.region.clone(),
             engineer_id,
+            team: self.team.clone(),
             target: self.target.clone(),
             limit: None,
         })
@@ -558,11 +576,16 @@ struct ReportPage {
     breaches: Vec<Breach>,
     alerts: Vec<Alert>,
     regions: Vec<store::settings::Region>,
+    /// The teams the user may pick: (id, name).
+    teams: Vec<(i64, String)>,
     export_query: String,
     errors: FormErrors,
 }
 
 impl ReportPage {
+    fn is_team(&self, id: &i64) -> bool {
+        self.q.team.trim() == id.to_string()
+    }
     fn group_title(&self) -> String {
         self.l.t(&format!("sla.group_{}", self.group.code()))
     }
@@ -616,25 +639,39 @@ pub fn span(locale: &str, minutes: i64) -> String {
 
 async fn report_page(State(st): State<AppState>, ctx: Ctx, Query(form): Query<ReportQueryForm>) -> AppResult<Response> {
     let actor = ctx.actor()?;
-    let regions = {
+    let (regions, all_teams) = {
         let mut c = st.db.read().await?;
-        store::settings::regions(c.conn()).await?
+        (store::settings::regions(c.conn()).await?, store::teams::names(c.conn()).await?)
     };
+    // Active teams of the user's region (all, for those who see every region), and the one
+    // asked for even if deactivated since — as the dashboard's picker.
+    let mine = crate::service::archive::region_scope(&actor);
+    let teams = all_teams
+        .into_iter()
+        .filter(|(id, _, region, active)| {
+            (*active || form.team.trim() == id.to_string()) && mine.as_ref().is_none_or(|m| region.as_ref() == Some(m))
+        })
+        .map(|(id, name, _, _)| (id, name))
+        .collect();
     let groups = GroupBy::ALL.iter().map(|g| (g.code(), ctx.t(&format!("sla.group_{}", g.code())))).collect();
-    let parsed = form.query().and_then(|q| report_period(&q).map(|p| (q, p)));
-    let (from, to, group, report, breaches, errors) = match parsed {
-        Ok((_, p)) => {
-            let report = svc::compliance(&st.db, &actor, &p.filter, p.group).await?;
-            let breaches = svc::breaches(&st.db, &actor, &p.filter, 50).await?;
-            (p.from, p.to, p.group, Some(report), breaches, vec![])
-        }
+    let figures = async {
+        let q = form.query()?;
+        let p = report_period(&q)?;
+        let report = svc::compliance(&st.db, &actor, &p.filter, p.group).await?;
+        let breaches = svc::breaches(&st.db, &actor, &p.filter, 50).await?;
+        AppResult::Ok((p, report, breaches))
+    };
+    let (from, to, group, report, breaches, errors) = match figures.await {
+        Ok((p, report, breaches)) => (p.from, p.to, p.group, Some(report), breaches, vec![]),
         Err(AppError::Validation(list)) => (quarter_start(today()), today(), GroupBy::Target, None, vec![], list),
         Err(e) => return Err(e),
     };
     let alerts = svc::alerts(&st.db, &actor, 7).await?;
     let mut qs = form_urlencoded::Serializer::new(String::new());
     qs.append_pair("from", &from.to_string()).append_pair("to", &to.to_string()).append_pair("group", group.code());
-    for (k, v) in [("region", &form.region), ("engineer_id", &form.engineer_id), ("target", &form.target)] {
+    for (k, v) in
+        [("region", &form.region), ("engineer_id", &form.engineer_id), ("team", &form.team), ("target", &form.target)]
+    {
         if !v.trim().is_empty() {
             qs.append_pair(k, v.trim());
         }
@@ -652,6 +689,7 @@ async fn report_page(State(st): State<AppState>, ctx: Ctx, Query(form): Query<Re
         breaches,
         alerts,
         regions,
+        teams,
         errors: FormErrors::new(errors, ctx.locale),
     };
     Ok(render_status(status, &page))

@@ -34,6 +34,12 @@ pub async fn run(db: Db, every: Duration, lookahead_days: i64, mut stop: watch::
             Ok(n) => tracing::info!(sent = n, "maintenance reminders mailed"),
             Err(e) => tracing::warn!(error = ?e, "mailing maintenance reminders failed"),
         }
+        // Improvement plans of the staff appraisal that became overdue: reminded once each.
+        match crate::service::appraisal::remind_overdue_plans(&db, Utc::now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(plans = n, "overdue improvement plans reminded"),
+            Err(e) => tracing::warn!(error = ?e, "reminding overdue improvement plans failed"),
+        }
         // The hourly pass also watches key parts' failures (R8.2); an alert happens once per
         // part and month whichever instance finds it.
         match crate::service::stock::check_failures(&db, Utc::now()).await {

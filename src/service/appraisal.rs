@@ -857,6 +857,7 @@ pub async fn close(db: &Db, actor: &Actor, id: i64, input: &CloseInput) -> AppRe
     let prev1 = ap::previous_month(&m.month).unwrap_or_default();
     let prev2 = ap::previous_month(&prev1).unwrap_or_default();
     let mut ranked = vec![];
+    let mut plans_due = vec![];
     for p in &placed {
         let Some(r) = rows.iter().find(|r| r.user_id == p.user_id) else { continue };
         let e = entries.iter().find(|e| e.user_id == p.user_id).map(|e| e.final_score).unwrap_or_default();
@@ -883,11 +884,27 @@ pub async fn close(db: &Db, actor: &Actor, id: i64, input: &CloseInput) -> AppRe
             plan_due: p.last.then(|| ap::plan_due(today, s.plan_days)),
         };
         store::appraisal::set_ranked(tx.conn(), r.id, &v).await?;
+        if let Some(due) = v.plan_due {
+            plans_due.push(PlanMail {
+                row_id: r.id,
+                month: m.month.clone(),
+                role: m.role.clone(),
+                user_id: r.user_id,
+                user_name: r.user_name.clone(),
+                place: Some(v.place),
+                due,
+                transfer,
+            });
+        }
         ranked.push(serde_json::json!({"row": r.id, "user_id": r.user_id, "final": e, "place": p.rank,
             "reward": p.reward, "last": p.last, "streak": streak, "transfer": transfer}));
     }
     if !store::appraisal::close_month(tx.conn(), id, input.version, actor.user_id, now, today).await? {
         return Err(AppError::Conflict("error.stale"));
+    }
+    // The last places and those who follow them up are told, with the ranking's transaction.
+    for p in &plans_due {
+        queue_plan_mail(&mut tx, PlanEvent::Due, p, now).await?;
     }
     let after = serde_json::json!({"status": "closed", "ranking": ranked});
     audit::record(&mut tx, actor, now, "close", "appraisal_month", &id.to_string(), Some(&m), Some(&after)).await?;
@@ -943,4 +960,204 @@ pub async fn set_plan(db: &Db, actor: &Actor, id: i64, input: &PlanInput) -> App
     audit::record(&mut tx, actor, now, "plan", "appraisal_row", &id.to_string(), Some(&before), Some(&after)).await?;
     tx.commit().await?;
     Ok(row_view(after, &month_settings(&m), super::work_orders::today()))
+}
+
+// ------------------------------------------------------------------ plan e-mails
+
+/// An improvement plan an e-mail is about.
+pub struct PlanMail {
+    pub row_id: i64,
+    pub month: String,
+    pub role: String,
+    pub user_id: i64,
+    pub user_name: String,
+    /// His place (known when the ranking is made).
+    pub place: Option<i64>,
+    pub due: NaiveDate,
+    /// Three months last in a row.
+    pub transfer: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PlanEvent {
+    /// The ranking marked him a last place: reason and plan due by a day.
+    Due,
+    /// The due day passed without them (sent once).
+    Overdue,
+}
+
+impl PlanEvent {
+    pub fn code(self) -> &'static str {
+        match self {
+            PlanEvent::Due => "appraisal_plan_due",
+            PlanEvent::Overdue => "appraisal_plan_overdue",
+        }
+    }
+}
+
+/// One e-mail: (address, subject, body).
+pub type Mail = (String, String, String);
+
+/// The e-mails about a plan: to the person himself, and to whoever follows it up — his team
+/// leader when his team (an active one) has an active leader other than himself, who knows the
+/// person and follows the plan day to day; without one, everyone who may appraise
+/// (`Perm::Appraise`: the service and general managers and the administrators). Each in his
+/// own language (`users.locale`); those without an e-mail address are skipped; nobody twice.
+pub fn plan_mails(
+    event: PlanEvent,
+    p: &PlanMail,
+    person: Option<&store::appraisal::Recipient>,
+    followers: &[store::appraisal::Recipient],
+) -> Vec<Mail> {
+    let link = format!("{}/appraisal/rows/{}", super::notifications::BASE, p.row_id);
+    let (due, place) = (p.due.to_string(), p.place.map(|n| n.to_string()).unwrap_or_default());
+    let mut seen = HashSet::new();
+    let mut out = vec![];
+    let everyone = person.into_iter().map(|r| (r, true)).chain(followers.iter().map(|r| (r, false)));
+    for (r, own) in everyone {
+        let Some(email) = r.email.as_deref().map(str::trim).filter(|e| !e.is_empty()) else { continue };
+        if !seen.insert(r.id) {
+            continue;
+        }
+        let locale = crate::i18n::normalize(&r.locale);
+        let role = crate::i18n::tr(locale, &format!("role.{}", p.role));
+        let args = [
+            ("name", p.user_name.as_str()),
+            ("month", p.month.as_str()),
+            ("role", role.as_str()),
+            ("place", place.as_str()),
+            ("due", due.as_str()),
+            ("link", link.as_str()),
+        ];
+        let (subject, body) = match (event, own) {
+            (PlanEvent::Due, true) => ("appraisal.mail.due_subject", "appraisal.mail.due_self"),
+            (PlanEvent::Due, false) => ("appraisal.mail.due_subject_other", "appraisal.mail.due_other"),
+            (PlanEvent::Overdue, true) => ("appraisal.mail.overdue_subject", "appraisal.mail.overdue_self"),
+            (PlanEvent::Overdue, false) => ("appraisal.mail.overdue_subject_other", "appraisal.mail.overdue_other"),
+        };
+        let mut body = crate::i18n::tr_args(locale, body, &args);
+        if p.transfer {
+            body.push('\n');
+            body.push_str(&crate::i18n::tr(locale, "appraisal.mail.transfer"));
+        }
+        out.push((email.to_string(), crate::i18n::tr_args(locale, subject, &args), body));
+    }
+    out
+}
+
+/// Queues the e-mails about a plan inside the caller's transaction; how many.
+async fn queue_plan_mail(
+    tx: &mut crate::db::Tx,
+    event: PlanEvent,
+    p: &PlanMail,
+    now: DateTime<Utc>,
+) -> AppResult<usize> {
+    let (person, leader) = store::appraisal::person_and_leader(tx.conn(), p.user_id).await?;
+    let followers = match leader.filter(|l| l.id != p.user_id) {
+        Some(l) => vec![l],
+        None => {
+            let roles: Vec<&str> = Role::ALL.iter().filter(|r| r.allows(Perm::Appraise)).map(|r| r.code()).collect();
+            store::appraisal::users_with_roles(tx.conn(), &roles).await?
+        }
+    };
+    let mails = plan_mails(event, p, person.as_ref(), &followers);
+    let msgs: Vec<store::outbox::NewMessage<'_>> = mails
+        .iter()
+        .map(|(to, subject, body)| store::outbox::NewMessage {
+            event: event.code(),
+            order_id: None,
+            channel: "email",
+            recipient: to,
+            webhook_id: None,
+            subject,
+            body,
+        })
+        .collect();
+    if !msgs.is_empty() {
+        let backend = tx.backend();
+        store::outbox::enqueue(tx.conn(), backend, &msgs, now).await?;
+    }
+    Ok(msgs.len())
+}
+
+/// Reminds, once, of every improvement plan that became overdue (its due day passed as of
+/// `now` without it): the same people as when it was due are e-mailed. Run by the hourly job
+/// beside the other reminders. Safe to run again and on several instances: a plan is marked
+/// reminded in the transaction that queues its e-mails, and only the run that marks it sends.
+/// Answers the number of plans reminded.
+pub async fn remind_overdue_plans(db: &Db, now: DateTime<Utc>) -> AppResult<u64> {
+    let today = super::work_orders::local_day(now);
+    let mut reminded = 0;
+    loop {
+        let batch = {
+            let mut c = db.read().await?;
+            store::appraisal::plans_to_remind(c.conn(), today, 200).await?
+        };
+        if batch.is_empty() {
+            return Ok(reminded);
+        }
+        let mut tx = db.begin().await?;
+        for d in &batch {
+            let Some(due) = d.plan_due else { continue };
+            if !store::appraisal::mark_plan_reminded(tx.conn(), d.row_id, now).await? {
+                continue;
+            }
+            let p = PlanMail {
+                row_id: d.row_id,
+                month: d.month.clone(),
+                role: d.role.clone(),
+                user_id: d.user_id,
+                user_name: d.user_name.clone(),
+                place: None,
+                due,
+                transfer: d.transfer,
+            };
+            queue_plan_mail(&mut tx, PlanEvent::Overdue, &p, now).await?;
+            reminded += 1;
+        }
+        tx.commit().await?;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::appraisal::Recipient;
+
+    fn who(id: i64, email: Option<&str>, locale: &str) -> Recipient {
+        Recipient { id, display_name: format!("u{id}"), email: email.map(str::to_string), locale: locale.into() }
+    }
+
+    #[test]
+    fn plan_mails_go_once_to_each_address_in_his_language() {
+        let p = PlanMail {
+            row_id: 7,
+            month: "2026-11".into(),
+            role: "engineer".into(),
+            user_id: 1,
+            user_name: "刘洋".into(),
+            place: Some(3),
+            due: NaiveDate::from_ymd_opt(2026, 12, 14).unwrap(),
+            transfer: true,
+        };
+        let person = who(1, Some("liu@x.cn"), "zh-CN");
+        // The person again among the followers, one without an address, one blank, one English.
+        let followers = [
+            who(1, Some("liu@x.cn"), "zh-CN"),
+            who(2, None, "zh-CN"),
+            who(3, Some(" "), "en"),
+            who(4, Some("m@x.cn"), "en"),
+        ];
+        let mails = plan_mails(PlanEvent::Due, &p, Some(&person), &followers);
+        let to: Vec<&str> = mails.iter().map(|m| m.0.as_str()).collect();
+        assert_eq!(to, ["liu@x.cn", "m@x.cn"]);
+        let (own, boss) = (&mails[0], &mails[1]);
+        assert!(own.1.contains("2026-12-14") && own.2.starts_with("刘洋，您在 2026-11 售后服务工程师"), "{own:?}");
+        assert!(own.2.contains("%{base}/appraisal/rows/7") && own.2.ends_with("按规则考虑调岗。"), "{own:?}");
+        assert!(boss.2.starts_with("刘洋 ranked 3 in the Field engineer appraisal of 2026-11"), "{boss:?}");
+        assert!(boss.2.ends_with("a transfer is to be considered."), "{boss:?}");
+        let overdue = plan_mails(PlanEvent::Overdue, &PlanMail { transfer: false, ..p }, None, &followers);
+        assert_eq!(overdue.len(), 2, "without the person's row, the followers");
+        assert!(overdue.iter().all(|m| !m.2.contains("调岗") && !m.2.contains("transfer")), "{overdue:?}");
+    }
 }

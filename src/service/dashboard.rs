@@ -266,19 +266,7 @@ fn matches(f: &Fact, s: &Scope) -> bool {
 /// The team asked for, if the actor may see it: a user who sees one region picks among the
 /// teams of his region.
 async fn team_of(db: &Db, actor: &Actor, id: i64) -> AppResult<store::teams::Team> {
-    let team = {
-        let mut c = db.read().await?;
-        store::teams::get(c.conn(), id).await?
-    };
-    match team {
-        Some(t)
-            if super::archive::region_scope(actor)
-                .is_none_or(|mine| t.region_code.as_deref() == Some(mine.as_str())) =>
-        {
-            Ok(t)
-        }
-        _ => Err(AppError::one("team", "dashboard.error.team")),
-    }
+    super::teams::pickable(db, actor, id).await?.ok_or_else(|| AppError::one("team", "dashboard.error.team"))
 }
 
 /// (category, item) → (n, ok), summed.

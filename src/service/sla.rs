@@ -1244,6 +1244,7 @@ pub async fn compliance(
 ) -> AppResult<ComplianceReport> {
     require_reader(actor)?;
     let f = scoped(actor, filter);
+    check_team(db, actor, &f).await?;
     let mut c = db.read().await?;
     let backend = c.backend();
     let rows = store::sla::compliance(c.conn(), backend, &f, group, Utc::now()).await?;
@@ -1259,6 +1260,17 @@ pub async fn compliance(
         open: sum(|l| l.open),
     });
     Ok(ComplianceReport { from: f.from, to: f.to, group: group.code().to_owned(), lines, total })
+}
+
+/// A team asked for must be one the actor may pick (as on the dashboard: users who see one
+/// region pick among its teams); else a field error.
+async fn check_team(db: &Db, actor: &Actor, f: &store::sla::ReportFilter) -> AppResult<()> {
+    match f.team_id {
+        Some(id) if super::teams::pickable(db, actor, id).await?.is_none() => {
+            Err(AppError::one("team", "sla.error.team"))
+        }
+        _ => Ok(()),
+    }
 }
 
 fn scoped(actor: &Actor, filter: &store::sla::ReportFilter) -> store::sla::ReportFilter {
@@ -1279,6 +1291,7 @@ pub async fn breaches(
 ) -> AppResult<Vec<store::sla::Breach>> {
     require_reader(actor)?;
     let f = scoped(actor, filter);
+    check_team(db, actor, &f).await?;
     let mut c = db.read().await?;
     Ok(store::sla::breaches(c.conn(), &f, limit.clamp(1, 100_000)).await?)
 }

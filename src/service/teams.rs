@@ -234,3 +234,16 @@ pub async fn list(db: &Db, actor: &Actor, all: bool) -> AppResult<Vec<Team>> {
     let mut c = db.read().await?;
     Ok(store::teams::list(c.conn(), region.as_deref(), !all).await?)
 }
+
+/// The team a report is asked to show (the dashboard, the SLA report), if the actor may pick
+/// it: users who see one region pick among the teams of their region; None when there is no
+/// such team or it is not his to pick.
+pub async fn pickable(db: &Db, actor: &Actor, id: i64) -> AppResult<Option<Team>> {
+    let team = {
+        let mut c = db.read().await?;
+        store::teams::get(c.conn(), id).await?
+    };
+    Ok(team.filter(|t| {
+        super::archive::region_scope(actor).is_none_or(|mine| t.region_code.as_deref() == Some(mine.as_str()))
+    }))
+}

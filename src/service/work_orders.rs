@@ -497,6 +497,8 @@ pub async fn prepare(db: &Db, sla: &super::sla::Sla, r: &Request, f: Facts<'_>) 
         reviewed_at: None,
         engineer_id: None,
         engineer_name: None,
+        team_id: None,
+        team_name: None,
         scheduled_at: None,
         assigned_at: None,
         accepted_at: None,

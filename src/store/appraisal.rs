@@ -481,6 +481,107 @@ pub async fn plans_missing(c: Conn<'_>, user_id: Option<i64>) -> sqlx::Result<Ve
     })
 }
 
+// ------------------------------------------------------------------ plan e-mails
+
+/// Someone an appraisal e-mail may go to: his address (None: he is skipped) and language.
+#[derive(Clone, Debug)]
+pub struct Recipient {
+    pub id: i64,
+    pub display_name: String,
+    pub email: Option<String>,
+    pub locale: String,
+}
+from_row!(Recipient { id: i64, display_name: String, email: Option<String>, locale: String });
+
+struct PersonRow {
+    id: i64,
+    display_name: String,
+    email: Option<String>,
+    locale: String,
+    leader_id: Option<i64>,
+    leader_name: Option<String>,
+    leader_email: Option<String>,
+    leader_locale: Option<String>,
+}
+from_row!(PersonRow { id: i64, display_name: String, email: Option<String>, locale: String,
+    leader_id: Option<i64>, leader_name: Option<String>, leader_email: Option<String>,
+    leader_locale: Option<String> });
+
+/// The person appraised and the leader of his (active) team, if it has an active leader.
+pub async fn person_and_leader(c: Conn<'_>, user_id: i64) -> sqlx::Result<(Option<Recipient>, Option<Recipient>)> {
+    let row: Option<PersonRow> = on_conn!(c, |e| {
+        sqlx::query_as(
+            "SELECT u.id, u.display_name, u.email, u.locale, l.id AS leader_id, l.display_name AS leader_name, \
+             l.email AS leader_email, l.locale AS leader_locale \
+             FROM users u LEFT JOIN teams t ON t.id = u.team_id AND t.active \
+             LEFT JOIN users l ON l.id = t.leader_id AND l.active WHERE u.id = $1",
+        )
+        .bind(user_id)
+        .fetch_optional(&mut *e)
+        .await
+    })?;
+    let Some(r) = row else { return Ok((None, None)) };
+    let leader = match (r.leader_id, r.leader_name) {
+        (Some(id), Some(display_name)) => {
+            Some(Recipient { id, display_name, email: r.leader_email, locale: r.leader_locale.unwrap_or_default() })
+        }
+        _ => None,
+    };
+    Ok((Some(Recipient { id: r.id, display_name: r.display_name, email: r.email, locale: r.locale }), leader))
+}
+
+/// The active users holding one of `roles` (those who may appraise), by id.
+pub async fn users_with_roles(c: Conn<'_>, roles: &[&str]) -> sqlx::Result<Vec<Recipient>> {
+    if roles.is_empty() {
+        return Ok(vec![]);
+    }
+    let sql = format!(
+        "SELECT u.id, u.display_name, u.email, u.locale FROM users u WHERE u.active AND EXISTS \
+         (SELECT 1 FROM user_roles r WHERE r.user_id = u.id AND r.role IN ({})) ORDER BY u.id",
+        super::placeholders(1, roles.len())
+    );
+    on_conn!(c, |e| {
+        let mut q = sqlx::query_as(AssertSqlSafe(sql));
+        for r in roles {
+            q = q.bind(*r);
+        }
+        q.fetch_all(&mut *e).await
+    })
+}
+
+/// Last places whose plan is past its due day (`due < today`), not in and not yet reminded.
+pub async fn plans_to_remind(c: Conn<'_>, today: NaiveDate, limit: i64) -> sqlx::Result<Vec<PlanDue>> {
+    on_conn!(c, |e| {
+        sqlx::query_as(
+            "SELECT r.id AS row_id, m.id AS month_id, m.month, m.role, r.user_id, r.user_name, r.plan_due, r.plan_at, \
+             r.transfer FROM appraisal_rows r JOIN appraisal_months m ON m.id = r.month_id \
+             WHERE r.last_place AND r.plan_at IS NULL AND r.plan_due < $1 AND r.plan_reminded_at IS NULL \
+             ORDER BY r.plan_due, r.id LIMIT $2",
+        )
+        .bind(today)
+        .bind(limit)
+        .fetch_all(&mut *e)
+        .await
+    })
+}
+
+/// Marks a plan reminded if it still needs it (not in, not reminded): false when another run
+/// got there first or the plan came in meanwhile. The row's version stays (the person may be
+/// handing in his plan on the form he read).
+pub async fn mark_plan_reminded(c: Conn<'_>, row_id: i64, now: DateTime<Utc>) -> sqlx::Result<bool> {
+    on_conn!(c, |e| {
+        sqlx::query(
+            "UPDATE appraisal_rows SET plan_reminded_at = $1 \
+             WHERE id = $2 AND last_place AND plan_at IS NULL AND plan_reminded_at IS NULL",
+        )
+        .bind(now)
+        .bind(row_id)
+        .execute(&mut *e)
+        .await
+        .map(|r| r.rows_affected() == 1)
+    })
+}
+
 // ------------------------------------------------------------------ counts per person and month
 
 /// Clocks of one target started in `[from, to)` on orders of the person (as the engineer, or as

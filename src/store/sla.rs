@@ -688,14 +688,15 @@ impl GroupBy {
     }
 }
 
-/// Which clocks the figures count: started in [from, to), optionally of one region, engineer
-/// or target.
+/// Which clocks the figures count: started in [from, to), optionally of one region, engineer,
+/// team (the orders counted for it: its engineer's team when assigned) or target.
 #[derive(Clone, Debug, Default)]
 pub struct ReportFilter {
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
     pub region: Option<String>,
     pub engineer_id: Option<i64>,
+    pub team_id: Option<i64>,
     pub target: Option<String>,
 }
 
@@ -720,6 +721,9 @@ impl ReportFilter {
         if self.engineer_id.is_some() {
             push("o.engineer_id = ?");
         }
+        if self.team_id.is_some() {
+            push("o.team_id = ?");
+        }
         if self.target.is_some() {
             push("k.target = ?");
         }
@@ -740,6 +744,9 @@ macro_rules! bind_report_filter {
             q = q.bind(v);
         }
         if let Some(v) = $f.engineer_id {
+            q = q.bind(v);
+        }
+        if let Some(v) = $f.team_id {
             q = q.bind(v);
         }
         if let Some(v) = &$f.target {
@@ -843,7 +850,7 @@ pub async fn breaches(c: Conn<'_>, f: &ReportFilter, limit: i64) -> sqlx::Result
          LEFT JOIN users u ON u.id = o.engineer_id \
          WHERE k.breached_at IS NOT NULL AND {conds} ORDER BY k.breached_at DESC, k.order_id DESC LIMIT $1",
     );
-    debug_assert!(used <= 5);
+    debug_assert!(used <= 6);
     on_conn!(c, |e| {
         let q = sqlx::query_as(AssertSqlSafe(sql)).bind(limit);
         bind_report_filter!(q, f).fetch_all(&mut *e).await

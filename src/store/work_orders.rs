@@ -43,6 +43,9 @@ pub struct WorkOrder {
     pub reviewed_at: Option<DateTime<Utc>>,
     pub engineer_id: Option<i64>,
     pub engineer_name: Option<String>,
+    /// The service team the order counts for: its engineer's team when he was assigned.
+    pub team_id: Option<i64>,
+    pub team_name: Option<String>,
     pub scheduled_at: Option<DateTime<Utc>>,
     pub assigned_at: Option<DateTime<Utc>>,
     pub accepted_at: Option<DateTime<Utc>>,
@@ -88,7 +91,8 @@ from_row!(WorkOrder { id: i64, status: String, resume_status: Option<String>, ch
     entitlement: String, entitlement_note: String, decision_id: Option<i64>, repeat_of: Option<i64>,
     review_reason: Option<String>, review_assessment: Option<String>, review_plan: Option<String>,
     reviewed_by: Option<i64>, reviewed_at: Option<DateTime<Utc>>, engineer_id: Option<i64>,
-    engineer_name: Option<String>, scheduled_at: Option<DateTime<Utc>>, assigned_at: Option<DateTime<Utc>>,
+    engineer_name: Option<String>, team_id: Option<i64>, team_name: Option<String>,
+    scheduled_at: Option<DateTime<Utc>>, assigned_at: Option<DateTime<Utc>>,
     accepted_at: Option<DateTime<Utc>>, travel_started_at: Option<DateTime<Utc>>, arrived_at: Option<DateTime<Utc>>,
     completed_at: Option<DateTime<Utc>>, closed_at: Option<DateTime<Utc>>, cancelled_at: Option<DateTime<Utc>>,
     cancel_reason: Option<String>, fault_code: Option<String>, diagnosis: String, work_done: String,
@@ -129,6 +133,9 @@ pub struct Summary {
     pub repeat_of: Option<i64>,
     pub engineer_id: Option<i64>,
     pub engineer_name: Option<String>,
+    /// The service team the order counts for: its engineer's team when he was assigned.
+    pub team_id: Option<i64>,
+    pub team_name: Option<String>,
     pub scheduled_at: Option<DateTime<Utc>>,
     pub arrived_at: Option<DateTime<Utc>>,
     pub completed_at: Option<DateTime<Utc>>,
@@ -143,8 +150,8 @@ from_row!(Summary { id: i64, status: String, channel: String, kind: String, prio
     customer_name: String, unit_id: Option<i64>, unit_serial: Option<String>, model_name: Option<String>,
     region_code: Option<String>, category_code: Option<String>, contact_name: String, contact_phone: String,
     address: String, problem: String, requested_at: Option<DateTime<Utc>>, entitlement: String,
-    repeat_of: Option<i64>, engineer_id: Option<i64>, engineer_name: Option<String>,
-    scheduled_at: Option<DateTime<Utc>>, arrived_at: Option<DateTime<Utc>>, completed_at: Option<DateTime<Utc>>,
+    repeat_of: Option<i64>, engineer_id: Option<i64>, engineer_name: Option<String>, team_id: Option<i64>,
+    team_name: Option<String>, scheduled_at: Option<DateTime<Utc>>, arrived_at: Option<DateTime<Utc>>, completed_at: Option<DateTime<Utc>>,
     fault_code: Option<String>, version: i64, created_at: DateTime<Utc>, updated_at: DateTime<Utc>,
     sla_due_at: Option<DateTime<Utc>>, sla_warn_at: Option<DateTime<Utc>> });
 
@@ -180,11 +187,11 @@ impl Visit for Summary {
 const SUMMARY_SELECT: &str = "SELECT o.id, o.status, o.channel, o.kind, o.priority, o.customer_id, \
     c.name AS customer_name, o.unit_id, u.serial AS unit_serial, m.name AS model_name, o.region_code, \
     o.category_code, o.contact_name, o.contact_phone, o.address, o.problem, o.requested_at, o.entitlement, \
-    o.repeat_of, o.engineer_id, e.display_name AS engineer_name, o.scheduled_at, o.arrived_at, o.completed_at, \
-    o.fault_code, o.version, o.created_at, o.updated_at, o.sla_due_at, o.sla_warn_at \
+    o.repeat_of, o.engineer_id, e.display_name AS engineer_name, o.team_id, tm.name AS team_name, o.scheduled_at, \
+    o.arrived_at, o.completed_at, o.fault_code, o.version, o.created_at, o.updated_at, o.sla_due_at, o.sla_warn_at \
     FROM work_orders o JOIN customers c ON c.id = o.customer_id \
     LEFT JOIN units u ON u.id = o.unit_id LEFT JOIN product_models m ON m.id = u.model_id \
-    LEFT JOIN users e ON e.id = o.engineer_id";
+    LEFT JOIN users e ON e.id = o.engineer_id LEFT JOIN teams tm ON tm.id = o.team_id";
 
 pub const HAS_QUOTES: i32 = 1;
 pub const HAS_APPROVALS: i32 = 2;
@@ -224,7 +231,8 @@ const SELECT: &str = "SELECT o.id, o.status, o.resume_status, o.channel, o.kind,
     c.name AS customer_name, o.unit_id, u.serial AS unit_serial, m.name AS model_name, o.region_code, \
     o.category_code, o.contact_name, o.contact_phone, o.address, o.problem, o.requested_at, o.entitlement, \
     o.entitlement_note, o.decision_id, o.repeat_of, o.review_reason, o.review_assessment, o.review_plan, \
-    o.reviewed_by, o.reviewed_at, o.engineer_id, e.display_name AS engineer_name, o.scheduled_at, o.assigned_at, \
+    o.reviewed_by, o.reviewed_at, o.engineer_id, e.display_name AS engineer_name, o.team_id, tm.name AS team_name, \
+    o.scheduled_at, o.assigned_at, \
     o.accepted_at, o.travel_started_at, o.arrived_at, o.completed_at, o.closed_at, o.cancelled_at, o.cancel_reason, \
     o.fault_code, o.diagnosis, o.work_done, o.parts_used, o.labour_minutes, o.travel_km, o.parts_cents, \
     o.labour_cents, o.travel_cents, o.collected_cents, o.payment_method, o.signed_by, o.signature_id, o.rating, \
@@ -232,7 +240,7 @@ const SELECT: &str = "SELECT o.id, o.status, o.resume_status, o.channel, o.kind,
     o.sla_due_at, o.sla_warn_at \
     FROM work_orders o JOIN customers c ON c.id = o.customer_id \
     LEFT JOIN units u ON u.id = o.unit_id LEFT JOIN product_models m ON m.id = u.model_id \
-    LEFT JOIN users e ON e.id = o.engineer_id";
+    LEFT JOIN users e ON e.id = o.engineer_id LEFT JOIN teams tm ON tm.id = o.team_id";
 
 /// Writes every field a use case may change, if the order is still at `version`; false when
 /// someone else changed it meanwhile.

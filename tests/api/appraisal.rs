@@ -4,7 +4,8 @@
 //! enters his (a large departure from the measured score needs a reason), closing is refused
 //! while a score is missing, then ranks: self 30 % + manager 70 %, first rewarded, last with a
 //! plan due in 7 days, three months last in a row → transfer considered; the ranking exports.
-//! On both databases.
+//! The last places and those who follow them up are e-mailed when the ranking is made, and
+//! reminded once when the plan is overdue. On both databases.
 
 use chrono::Datelike;
 use reqwest::Method;
@@ -20,6 +21,7 @@ both!(
     pages_show_each_person_his_own_appraisal,
     an_engineer_assesses_himself_on_a_phone_and_the_manager_sees_it,
     every_role_s_scheme_is_measured,
+    last_places_are_mailed_once_and_reminded_once_when_overdue,
 );
 
 fn fields(v: &Value) -> Vec<String> {
@@ -442,4 +444,107 @@ async fn shot(c: &fantoccini::Client, app: &TestApp, name: &str) {
     if let Ok(png) = c.screenshot().await {
         let _ = std::fs::write(std::env::temp_dir().join(format!("aftersales-{name}-{:?}.png", app.backend)), png);
     }
+}
+
+async fn sql(app: &TestApp, statement: &'static str) {
+    let mut tx = app.db.begin().await.unwrap();
+    aftersales::on_conn!(tx.conn(), |e| {
+        sqlx::query(statement).execute(&mut *e).await.unwrap();
+    });
+    tx.commit().await.unwrap();
+}
+
+/// (recipient, subject, body) of the outbox's messages of `event`, by recipient.
+async fn mails(app: &TestApp, event: &str) -> Vec<(String, String, String)> {
+    let mut c = app.db.read().await.unwrap();
+    aftersales::on_conn!(c.conn(), |e| {
+        sqlx::query_as("SELECT recipient, subject, body FROM outbox WHERE event = $1 ORDER BY recipient, id")
+            .bind(event)
+            .fetch_all(&mut *e)
+            .await
+            .unwrap()
+    })
+}
+
+fn to(list: &[(String, String, String)]) -> Vec<&str> {
+    list.iter().map(|m| m.0.as_str()).collect()
+}
+
+fn mail_to<'a>(list: &'a [(String, String, String)], who: &str) -> &'a (String, String, String) {
+    list.iter().find(|m| m.0 == who).unwrap_or_else(|| panic!("no mail to {who}: {list:?}"))
+}
+
+async fn last_places_are_mailed_once_and_reminded_once_when_overdue(app: &TestApp) {
+    use aftersales::service::appraisal::remind_overdue_plans;
+    let admin = app.token("admin").await;
+    let manager = app.token("manager").await;
+    let (e1, e2) = (user_id(app, "engineer").await, user_id(app, "engineer2").await);
+    let prev1 = (today().with_day(1).unwrap() - chrono::TimeDelta::days(1)).format("%Y-%m").to_string();
+    let prev2 = (today().with_day(1).unwrap() - chrono::TimeDelta::days(40)).format("%Y-%m").to_string();
+    let due = (today() + chrono::TimeDelta::days(7)).to_string();
+    // 王建国 (general manager) has no e-mail address; 陈静 reads English.
+    sql(app, "UPDATE users SET email = NULL WHERE login = 'gm'").await;
+    sql(app, "UPDATE users SET locale = 'en' WHERE login = 'dispatcher'").await;
+
+    // 刘洋 leads his own team: the ranking tells him and those who appraise (but not 王建国).
+    a_month_engineer2_ends_last(app, &prev2, e1, e2).await;
+    let (_, o) = app.api(Method::GET, "/api/v1/appraisal", &manager, None).await;
+    let row_of_month = |o: &Value, month: &str| -> i64 {
+        let plans = o["plans"].as_array().unwrap();
+        plans.iter().find(|p| p["plan"]["month"] == month).unwrap_or_else(|| panic!("{o}"))["plan"]["row_id"]
+            .as_i64()
+            .unwrap()
+    };
+    let row2 = row_of_month(&o, &prev2);
+    let first = mails(app, "appraisal_plan_due").await;
+    assert_eq!(to(&first), ["admin@demo.example.cn", "engineer2@demo.example.cn", "manager@demo.example.cn"]);
+    let own = mail_to(&first, "engineer2@demo.example.cn");
+    assert_eq!(own.1, format!("【员工考核】{prev2} 售后服务工程师：请于 {due} 前提交改进计划"));
+    assert!(own.2.starts_with(&format!("刘洋，您在 {prev2} 售后服务工程师月度考核中排名第 2 名")), "{}", own.2);
+    assert!(own.2.contains(&format!("/appraisal/rows/{row2}")), "{}", own.2);
+    let boss = mail_to(&first, "manager@demo.example.cn");
+    assert!(boss.1.contains(&format!("刘洋 须于 {due} 前提交改进计划")), "{}", boss.1);
+    assert!(boss.2.starts_with(&format!("刘洋 在 {prev2} 售后服务工程师月度考核中排名第 2 名")), "{}", boss.2);
+
+    // The south team gets a leader, 陈静: the next ranking tells her instead, in English.
+    let (_, list) = app.api(Method::GET, "/api/v1/teams", &admin, None).await;
+    let south = list.as_array().unwrap().iter().find(|t| t["name"] == "华南服务组").unwrap().clone();
+    let dispatcher = user_id(app, "dispatcher").await;
+    let edit = json!({"version": south["version"], "name": south["name"], "region": "south",
+        "leader_id": dispatcher, "members": [e2], "active": true});
+    let (status, t) = app.api(Method::PUT, &format!("/api/v1/teams/{}", south["id"]), &admin, Some(edit)).await;
+    assert_eq!(status, 200, "{t}");
+    a_month_engineer2_ends_last(app, &prev1, e1, e2).await;
+    let (_, o) = app.api(Method::GET, "/api/v1/appraisal", &manager, None).await;
+    let row1 = row_of_month(&o, &prev1);
+    let all = mails(app, "appraisal_plan_due").await;
+    assert_eq!(all.len(), 5, "the first ranking's three, once: {all:?}");
+    let second: Vec<_> = all.into_iter().filter(|m| m.2.contains(&format!("/appraisal/rows/{row1}"))).collect();
+    assert_eq!(to(&second), ["dispatcher@demo.example.cn", "engineer2@demo.example.cn"]);
+    let leader = mail_to(&second, "dispatcher@demo.example.cn");
+    assert_eq!(leader.1, format!("[Appraisal] {prev1} Field engineer: 刘洋's improvement plan is due by {due}"));
+    assert!(leader.2.starts_with(&format!("刘洋 ranked 2 in the Field engineer appraisal of {prev1}")), "{}", leader.2);
+    assert!(mail_to(&second, "engineer2@demo.example.cn").2.starts_with("刘洋，您在"), "his own language");
+
+    // Not overdue yet: no reminder. The earlier month's plan is handed in on time.
+    assert_eq!(remind_overdue_plans(&app.db, chrono::Utc::now()).await.unwrap(), 0);
+    let t2 = app.token("engineer2").await;
+    let (status, v) =
+        put(app, &t2, &json!({"row": {"id": row2}}), "plan", json!({"reason": "区域工单少", "plan": "跟班学习"})).await;
+    assert_eq!(status, 200, "{v}");
+
+    // A day after the due day two instances remind at once: the plan still missing, once.
+    let later = chrono::Utc::now() + chrono::TimeDelta::days(8);
+    let (a, b) = tokio::join!(remind_overdue_plans(&app.db, later), remind_overdue_plans(&app.db, later));
+    assert_eq!(a.unwrap() + b.unwrap(), 1);
+    assert_eq!(remind_overdue_plans(&app.db, later).await.unwrap(), 0, "never twice");
+    let overdue = mails(app, "appraisal_plan_overdue").await;
+    assert_eq!(to(&overdue), ["dispatcher@demo.example.cn", "engineer2@demo.example.cn"]);
+    assert!(overdue.iter().all(|m| m.2.contains(&format!("/appraisal/rows/{row1}"))), "{overdue:?}");
+    let leader = mail_to(&overdue, "dispatcher@demo.example.cn");
+    assert_eq!(leader.1, format!("[Appraisal] {prev1} Field engineer: 刘洋's improvement plan is overdue"));
+    assert!(leader.2.contains(&format!("were due by {due} and are not in yet")), "{}", leader.2);
+    let own = mail_to(&overdue, "engineer2@demo.example.cn");
+    assert!(own.2.contains(&format!("应于 {due} 前提交，至今未交")), "{}", own.2);
+    assert_eq!(mails(app, "appraisal_plan_due").await.len(), 5, "the ranking's mails are not sent again");
 }

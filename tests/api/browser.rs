@@ -831,3 +831,70 @@ async fn a_manager_reads_the_dashboard_on_a_phone(app: &TestApp) {
     assert_eq!(c.find_all(Locator::Css("svg.chart")).await.unwrap().len(), 7);
     c.close().await.unwrap();
 }
+
+both!(an_admin_makes_a_team_in_a_browser_and_the_user_list_shows_it);
+
+/// The administrator creates a team on `/admin/teams` — name, region, leader and two engineers
+/// ticked — sees it listed with its members, edits it (renamed, one engineer unticked) and
+/// finds the team beside its engineer on the user list.
+async fn an_admin_makes_a_team_in_a_browser_and_the_user_list_shows_it(app: &TestApp) {
+    let Some(driver) = driver() else { return };
+    let c = browser(&driver, 1024, 800).await;
+    c.goto(&app.url("/login?next=/admin/teams")).await.unwrap();
+    fill(&c, "input[name=login]", "admin").await;
+    fill(&c, "input[name=password]", aftersales::demo::DEMO_PASSWORD).await;
+    click(&c, "#login-submit").await;
+    assert_eq!(wait_text(&c, "h1", "服务班组").await, "服务班组");
+    click(&c, "#team-new").await;
+    fill(&c, "#team-name", "华东安装二组").await;
+    element(&c, Locator::Css("#team-region")).await.select_by_value("east").await.unwrap();
+    element(&c, Locator::Css("#team-leader")).await.select_by_label("陈静").await.unwrap();
+    // The demo's two engineers, each now in his region's team: ticking moves them here.
+    for name in ["张伟", "刘洋"] {
+        let tick = format!("//fieldset[@id='team-members']//label[contains(., '{name}')]/input[@type='checkbox']");
+        element(&c, Locator::XPath(&tick)).await.click().await.unwrap();
+    }
+    click(&c, "#team-save").await;
+    assert_eq!(wait_text(&c, "#form-notice", "班组已创建").await, "班组已创建");
+
+    c.goto(&app.url("/admin/teams")).await.unwrap();
+    let row = "//table[@id='teams-table']//tr[td/a[text()='华东安装二组']]";
+    let listed = element(&c, Locator::XPath(row)).await.text().await.unwrap();
+    assert!(listed.contains("华东区") && listed.contains("陈静"), "the new team's region and leader: {listed}");
+    let members = element(&c, Locator::XPath(&format!("{row}/td[4]"))).await.text().await.unwrap();
+    assert!(
+        members.starts_with("2 · ") && members.contains("张伟") && members.contains("刘洋"),
+        "both engineers: {members}"
+    );
+    let moved = "//table[@id='teams-table']//tr[td/a[text()='华南服务组']]/td[4]";
+    assert_eq!(text_of_xpath(&c, moved).await, "0", "刘洋 left his former team");
+
+    // Edited: renamed, 刘洋 unticked.
+    element(&c, Locator::LinkText("华东安装二组")).await.click().await.unwrap();
+    assert!(wait_contains(&c, "h1", "华东安装二组").await.contains("华东安装二组"));
+    fill(&c, "#team-name", "华东夜班组").await;
+    let liu = "//fieldset[@id='team-members']//label[contains(., '刘洋')]/input[@type='checkbox']";
+    element(&c, Locator::XPath(liu)).await.click().await.unwrap();
+    click(&c, "#team-save").await;
+    assert_eq!(wait_text(&c, "#form-notice", "班组已保存").await, "班组已保存");
+    c.goto(&app.url("/admin/teams")).await.unwrap();
+    let members = text_of_xpath(&c, "//table[@id='teams-table']//tr[td/a[text()='华东夜班组']]/td[4]").await;
+    assert_eq!(members, "1 · 张伟");
+    assert!(c.find(Locator::LinkText("华东安装二组")).await.is_err(), "renamed, not copied");
+
+    // The user list shows each engineer's team: 张伟 in the new one, 刘洋 in none.
+    c.goto(&app.url("/admin/users")).await.unwrap();
+    let user_row = |login: &'static str| format!("//table[@id='users-table']//tr[td[1][normalize-space()='{login}']]");
+    let zhang = element(&c, Locator::XPath(&user_row("engineer"))).await.text().await.unwrap();
+    assert!(zhang.contains("华东夜班组"), "{zhang}");
+    let liu = element(&c, Locator::XPath(&user_row("engineer2"))).await.text().await.unwrap();
+    assert!(!liu.contains("华东") && !liu.contains("华南服务组"), "{liu}");
+    element(&c, Locator::LinkText("华东夜班组")).await.click().await.unwrap();
+    assert!(wait_contains(&c, "h1", "华东夜班组").await.contains("华东夜班组"), "the team column links to the team");
+    shot(&c, app, "teams").await;
+    c.close().await.unwrap();
+}
+
+async fn text_of_xpath(c: &Client, xpath: &str) -> String {
+    element(c, Locator::XPath(xpath)).await.text().await.unwrap()
+}
