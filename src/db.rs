@@ -289,8 +289,7 @@ impl Db {
         let applied: Vec<i64> = on_conn!(tx.conn(), |e| {
             sqlx::query_scalar("SELECT version FROM schema_migrations ORDER BY version").fetch_all(&mut *e).await
         })?;
-        // The highest number known (the list is in the order migrations run, not by number).
-        let newest_known = list.iter().map(|m| m.0).max().unwrap_or(0);
+        let newest_known = list.last().map(|m| m.0).unwrap_or(0);
         if let Some(&newest) = applied.last()
             && newest > newest_known
         {
@@ -334,13 +333,12 @@ macro_rules! migrations {
     };
 }
 
-// Same file names in both folders; a new migration is added to both lists. They run in list
-// order: 14 (free when it was written) comes after 24 because it alters a table of 19.
+// Same file names in both folders; a new migration is added to both lists.
 /// The SQLite writer's page cache in KiB (readers keep 16 MB each).
 pub const WRITE_CACHE_KIB: i64 = 32_000;
 
-const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = migrations!("sqlite": 1 "0001_foundation", 2 "0002_entitlement", 3 "0003_archive", 4 "0004_imports", 5 "0005_calendars", 6 "0006_work_orders", 7 "0007_notifications", 8 "0008_sla", 9 "0009_care", 10 "0010_complaints", 11 "0011_service_reminders", 12 "0012_care_plans", 13 "0013_parts", 15 "0015_certification", 16 "0016_objectives", 17 "0017_corrective_actions", 18 "0018_dashboard", 19 "0019_appraisal", 20 "0020_registers_handbook", 21 "0021_stock_totals", 22 "0022_fault_analysis", 23 "0023_teams", 24 "0024_visit_tasks_lean", 14 "0014_appraisal_reminders");
-const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = migrations!("postgres": 1 "0001_foundation", 2 "0002_entitlement", 3 "0003_archive", 4 "0004_imports", 5 "0005_calendars", 6 "0006_work_orders", 7 "0007_notifications", 8 "0008_sla", 9 "0009_care", 10 "0010_complaints", 11 "0011_service_reminders", 12 "0012_care_plans", 13 "0013_parts", 15 "0015_certification", 16 "0016_objectives", 17 "0017_corrective_actions", 18 "0018_dashboard", 19 "0019_appraisal", 20 "0020_registers_handbook", 21 "0021_stock_totals", 22 "0022_fault_analysis", 23 "0023_teams", 24 "0024_visit_tasks_lean", 14 "0014_appraisal_reminders");
+const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = migrations!("sqlite": 1 "0001_foundation", 2 "0002_entitlement", 3 "0003_archive", 4 "0004_imports", 5 "0005_calendars", 6 "0006_work_orders", 7 "0007_notifications", 8 "0008_sla", 9 "0009_care", 10 "0010_complaints", 11 "0011_service_reminders", 12 "0012_care_plans", 13 "0013_parts", 15 "0015_certification", 16 "0016_objectives", 17 "0017_corrective_actions", 18 "0018_dashboard", 19 "0019_appraisal", 20 "0020_registers_handbook", 21 "0021_stock_totals", 22 "0022_fault_analysis", 23 "0023_teams", 24 "0024_visit_tasks_lean", 25 "0025_appraisal_reminders");
+const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = migrations!("postgres": 1 "0001_foundation", 2 "0002_entitlement", 3 "0003_archive", 4 "0004_imports", 5 "0005_calendars", 6 "0006_work_orders", 7 "0007_notifications", 8 "0008_sla", 9 "0009_care", 10 "0010_complaints", 11 "0011_service_reminders", 12 "0012_care_plans", 13 "0013_parts", 15 "0015_certification", 16 "0016_objectives", 17 "0017_corrective_actions", 18 "0018_dashboard", 19 "0019_appraisal", 20 "0020_registers_handbook", 21 "0021_stock_totals", 22 "0022_fault_analysis", 23 "0023_teams", 24 "0024_visit_tasks_lean", 25 "0025_appraisal_reminders");
 
 /// `sqlite://path`, `sqlite:path` or a bare path.
 fn sqlite_path(url: &str) -> anyhow::Result<PathBuf> {
