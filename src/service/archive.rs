@@ -2,6 +2,10 @@
 //! product models, sold units with owner history, search, duplicate detection and the
 //! warranty status of a unit today.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
 use chrono::{NaiveDate, Utc};
 use rules::FieldError;
 use serde::{Deserialize, Serialize};
@@ -418,6 +422,7 @@ pub async fn list_customers(db: &Db, actor: &Actor, q: &CustomerQuery) -> AppRes
         after: q.after.clone(),
         limit: q.limit,
         newer_than: None,
+        intersect: false,
     };
     if !text.is_empty() && filter.words.is_empty() && filter.phone_prefix.is_none() {
         return Ok(vec![]);
@@ -431,8 +436,21 @@ pub async fn list_customers(db: &Db, actor: &Actor, q: &CustomerQuery) -> AppRes
     // hundred thousand rows for its newest matches; inside a window both databases intersect
     // the word's index with the id range and touch only the matches.
     let newest = store::customers::max_id(c.conn()).await?;
-    let mut window = SEARCH_WINDOW;
     let mut filter = filter;
+    let mut window = SEARCH_WINDOW;
+    if db.backend() == crate::db::Backend::Postgres {
+        let freq = word_frequencies(db, &mut c).await?;
+        // The rarest word bounds how often all of them occur together. Taken as the estimate,
+        // not the product: a phrase is segmented into overlapping words (工程部经理: 工程, 工程部,
+        // 经理), which occur together about as often as the rarest of them. An unlisted word is
+        // rarer than those listed.
+        let rarest =
+            filter.words.iter().map(|w| freq.get(&w.to_lowercase()).copied().unwrap_or(RARE_WORD)).fold(1.0, f32::min);
+        if rarest < WALK_FREQUENCY {
+            filter.intersect = true;
+            window = PG_INTERSECT_WINDOW;
+        }
+    }
     loop {
         filter.newer_than = Some(newest - window).filter(|floor| *floor > 0);
         let found = store::customers::list(c.conn(), db.backend(), &filter).await?;
@@ -441,6 +459,35 @@ pub async fn list_customers(db: &Db, actor: &Actor, q: &CustomerQuery) -> AppRes
         }
         window = window.saturating_mul(8);
     }
+}
+
+/// PostgreSQL: words at least this frequent are found by walking the customers
+/// newest first (200 candidates cost about 200 / frequency rows); rarer ones through the word
+/// index within the window (the word's whole index entry, then each match in the window).
+/// Measured at 1M customers: 杭州市 (0.9 %) walked 22 ms, intersected 4–6 ms; 有限公司 (45 %)
+/// walked under 1 ms, intersected 50 ms; they break even near 2–3 %.
+const WALK_FREQUENCY: f32 = 0.025;
+/// The frequency assumed for a word PostgreSQL's statistics do not list among the common ones.
+const RARE_WORD: f32 = 0.001;
+/// PostgreSQL's first window when intersecting: the rarer words it is used for find a page in
+/// a smaller window, and each match in it is a row read (growing eightfold as below).
+const PG_INTERSECT_WINDOW: i64 = 10_000;
+
+/// PostgreSQL's word frequencies (see `store::customers::word_frequencies`), read again every
+/// ten minutes (autovacuum's analyses change them slowly), per database.
+async fn word_frequencies(db: &Db, c: &mut crate::db::ReadConn) -> AppResult<Arc<HashMap<String, f32>>> {
+    type Cache = Mutex<HashMap<String, (Instant, Arc<HashMap<String, f32>>)>>;
+    static CACHE: OnceLock<Cache> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    let key = db.identity();
+    if let Some((at, f)) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(&key)
+        && at.elapsed() < Duration::from_secs(600)
+    {
+        return Ok(f.clone());
+    }
+    let f = Arc::new(store::customers::word_frequencies(c.conn()).await?);
+    cache.lock().unwrap_or_else(|e| e.into_inner()).insert(key, (Instant::now(), f.clone()));
+    Ok(f)
 }
 
 /// The first window of a word search: the newest 50,000 customer ids; it grows eightfold while

@@ -1,5 +1,7 @@
 //! Customers, their contacts, phones and search terms.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::AssertSqlSafe;
@@ -229,6 +231,10 @@ pub struct Filter {
     pub limit: i64,
     /// Word searches: only customers with a larger id (the newest ones; see `service::archive`).
     pub newer_than: Option<i64>,
+    /// PostgreSQL word searches: find the matches through the word index within the id window
+    /// and sort them, rather than walk the window newest first until enough have matched (the
+    /// walk reads about 1/frequency rows per match; see [`word_frequencies`]).
+    pub intersect: bool,
 }
 
 /// How many of the newest matches a search ranks. Cost stays bounded however common a word is
@@ -332,8 +338,11 @@ pub async fn list(c: Conn<'_>, backend: Backend, f: &Filter) -> sqlx::Result<Vec
                 format!("(CASE WHEN {position}(lower(c.name), {p}) > 0 THEN 1 ELSE 0 END)")
             })
             .collect();
+        // `+ 0` hides the order of the primary key from PostgreSQL's planner, which then
+        // intersects the word's index with the id range (`customer_search_ids`).
+        let newest_first = if f.intersect && backend == Backend::Postgres { " + 0" } else { "" };
         format!(
-            "SELECT {COLUMNS} FROM (SELECT c.id AS cid FROM {matches} WHERE {} ORDER BY {key} DESC \
+            "SELECT {COLUMNS} FROM (SELECT c.id AS cid FROM {matches} WHERE {} ORDER BY {key}{newest_first} DESC \
              LIMIT {}) k JOIN customers c ON c.id = k.cid ORDER BY {} DESC, c.id DESC LIMIT ${}",
             wh.join(" AND "),
             // An export of a search takes every match.
@@ -342,8 +351,13 @@ pub async fn list(c: Conn<'_>, backend: Backend, f: &Filter) -> sqlx::Result<Vec
             binds.len() + 1
         )
     };
+    // A word search is planned for its words each time: PostgreSQL plans a named prepared
+    // statement once for any words after a few runs (a generic plan, which cannot know that
+    // 有限公司 is in half the customers and Smith in few), and under load that plan was the
+    // slow one for most words. SQLite's plan does not depend on the words.
+    let persistent = f.words.is_empty() || backend == Backend::Sqlite;
     on_conn!(c, |e| {
-        let mut q = sqlx::query_as(AssertSqlSafe(sql));
+        let mut q = sqlx::query_as(AssertSqlSafe(sql)).persistent(persistent);
         for b in &binds {
             q = q.bind(b);
         }
@@ -352,6 +366,21 @@ pub async fn list(c: Conn<'_>, backend: Backend, f: &Filter) -> sqlx::Result<Vec
         }
         q.bind(f.limit).fetch_all(&mut *e).await
     })
+}
+
+/// How often words occur in customers' search text, as PostgreSQL's statistics of
+/// `customer_search` estimate it (a fraction of the customers, for its thousand or so most
+/// common words; the others are rarer). Empty on SQLite, and before the table is analysed.
+pub async fn word_frequencies(c: Conn<'_>) -> sqlx::Result<HashMap<String, f32>> {
+    let Conn::Pg(e) = c else { return Ok(HashMap::new()) };
+    let rows: Vec<(String, f32)> = sqlx::query_as(
+        "SELECT w, f FROM pg_stats, unnest(most_common_elems::text::text[], most_common_elem_freqs) AS u(w, f) \
+         WHERE schemaname = current_schema() AND tablename = 'customer_search' AND attname = 'vec' \
+         AND w IS NOT NULL",
+    )
+    .fetch_all(&mut *e)
+    .await?;
+    Ok(rows.into_iter().collect())
 }
 
 /// Customers that look like the same one: sharing a phone, or the same name in the same city.

@@ -10,6 +10,7 @@ use crate::helpers::TestApp;
 both!(
     customers_validate_detect_duplicates_and_version,
     search_finds_chinese_words_phones_and_serials,
+    common_and_rare_words_find_the_newest_matches,
     regions_limit_what_users_see,
     units_serials_transfer_and_warranty_status,
     warranty_card_and_public_page,
@@ -20,6 +21,41 @@ fn new_customer(name: &str, city: &str, phone: &str) -> Value {
     json!({"name": name, "kind": "company", "class": "B", "region": "east", "province": "江苏省", "city": city,
            "address": "工业园区星湖街 328 号", "phone": phone, "notes": "冷水机组压缩机异响，需要定期维修保养",
            "contacts": [{"name": "孙工", "phone": "13585001234", "position": "设备科"}]})
+}
+
+/// PostgreSQL finds a common word's newest matches by walking the customers newest first and a
+/// rarer word's through the word index (it tells them apart by its statistics, read here after
+/// ANALYZE); both ways give the newest matches, as SQLite does.
+async fn common_and_rare_words_find_the_newest_matches(app: &TestApp) {
+    let token = app.token("manager").await;
+    let mut ids = vec![];
+    for i in 0..30 {
+        let notes = if i % 10 == 3 { "压缩机异响，离心机待检" } else { "压缩机异响" };
+        let body = json!({"name": format!("星河制冷{i}号站"), "city": "苏州", "region": "east", "notes": notes});
+        let (status, c) = app.api(Method::POST, "/api/v1/customers", &token, Some(body)).await;
+        assert_eq!(status, 201, "{c}");
+        ids.push(c["id"].as_i64().unwrap());
+    }
+    if app.backend == crate::helpers::Backend::Postgres {
+        let mut tx = app.db.begin().await.unwrap();
+        aftersales::on_conn!(tx.conn(), |e| {
+            sqlx::query("ANALYZE customer_search").execute(&mut *e).await.unwrap();
+        });
+        tx.commit().await.unwrap();
+        let mut c = app.db.read().await.unwrap();
+        let freq = aftersales::store::customers::word_frequencies(c.conn()).await.unwrap();
+        assert!(freq.get("压缩机").is_some_and(|f| *f > 0.5), "a common word: {:?}", freq.get("压缩机"));
+        assert!(freq.get("离心机").is_none_or(|f| *f < 0.2), "a rarer one: {:?}", freq.get("离心机"));
+    }
+    let ids_of = |v: &Value| -> Vec<i64> {
+        v["customers"].as_array().unwrap().iter().map(|c| c["id"].as_i64().unwrap()).collect()
+    };
+    let (_, common) = app.api(Method::GET, &format!("/api/v1/search?q={}", urlencode("压缩机")), &token, None).await;
+    let newest: Vec<i64> = ids.iter().rev().take(20).copied().collect();
+    assert_eq!(ids_of(&common), newest, "the 20 newest of 30+ matches");
+    let (_, rare) =
+        app.api(Method::GET, &format!("/api/v1/search?q={}", urlencode("离心机 压缩机")), &token, None).await;
+    assert_eq!(ids_of(&rare), vec![ids[23], ids[13], ids[3]]);
 }
 
 async fn customers_validate_detect_duplicates_and_version(app: &TestApp) {
