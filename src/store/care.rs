@@ -445,11 +445,7 @@ pub async fn queue_of_regions(
 
 /// `SELECT due_on, id FROM (inner) rN` for each region, where `inner` is made from the
 /// region's condition; named regions are `$first`, `$first + 1` …, returned in that order.
-fn region_arms<'a>(
-    regions: &'a [Option<String>],
-    first: usize,
-    inner: impl Fn(&str) -> String,
-) -> (Vec<String>, Vec<&'a str>) {
+fn region_arms(regions: &[Option<String>], first: usize, inner: impl Fn(&str) -> String) -> (Vec<String>, Vec<&str>) {
     let mut named = vec![];
     let arms = regions
         .iter()
