@@ -103,7 +103,12 @@ OUT="bench/results/import$SUFFIX-$ROWS-$BACKEND-$(date +%Y-%m-%d).md"
   echo "# Import of $ROWS $KIND from .xlsx ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, release build, $BACKEND, loopback)"
   echo
   echo "Command: \`bench/import/run.sh${PGDB:+ --postgres}${SUFFIX:+ --units} $ROWS\` — \`POST /api/v1/import/$KIND?only_valid=true\` with a"
-  echo "$FILE_MB MB .xlsx exported by the product from \`aftersales gen ${GEN[*]}\`$([ "$KIND" = units ] && echo " --units $ROWS, into a database with the demo and the same customers")."
+  if [ "$KIND" = units ]; then
+    echo "$FILE_MB MB .xlsx exported by the product from \`aftersales gen ${GEN[*]} --units $ROWS\`, into a database with the"
+    echo "demo and the same customers (\`aftersales gen ${GEN[*]} --units 0\`)."
+  else
+    echo "$FILE_MB MB .xlsx exported by the product from \`aftersales gen ${GEN[*]}\`."
+  fi
   echo
   echo "| rows in file | imported | rows refused | HTTP | time (upload, parse, check, write, one transaction) | server peak RSS |"
   echo "|---|---|---|---|---|---|"
