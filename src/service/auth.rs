@@ -163,10 +163,9 @@ pub async fn from_session(db: &Db, cfg: &Config, cookie: &str) -> AppResult<Opti
     let hash = hash_secret(cookie);
     let now = Utc::now();
     let mut c = db.read().await?;
-    let Some((user_id, created, last_seen)) = store::auth::session_user(c.conn(), &hash, now).await? else {
+    let Some((created, last_seen, user)) = store::users::by_session_hash(c.conn(), &hash, now).await? else {
         return Ok(None);
     };
-    let Some(user) = store::users::get(c.conn(), user_id).await? else { return Ok(None) };
     drop(c);
     if now - last_seen > Duration::minutes(TOUCH_EVERY_MINUTES) {
         let expires =

@@ -32,24 +32,6 @@ pub async fn insert_session(
     })
 }
 
-/// The user of a live session, when it was created and when last seen.
-pub async fn session_user(
-    c: Conn<'_>,
-    token_hash: &str,
-    now: DateTime<Utc>,
-) -> sqlx::Result<Option<(i64, DateTime<Utc>, DateTime<Utc>)>> {
-    on_conn!(c, |e| {
-        sqlx::query_as(
-            "SELECT s.user_id, s.created_at, s.last_seen_at FROM sessions s JOIN users u ON u.id = s.user_id \
-             WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.active = TRUE",
-        )
-        .bind(token_hash)
-        .bind(now)
-        .fetch_optional(&mut *e)
-        .await
-    })
-}
-
 pub async fn touch_session(
     c: Conn<'_>,
     token_hash: &str,

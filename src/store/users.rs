@@ -204,6 +204,38 @@ pub async fn by_token_hash(
     Ok(user.map(|u| (token_id, last, u)))
 }
 
+/// The live session with this hash and its active user, roles included, in one statement (every
+/// page a signed-in user opens starts here): (session created, last seen, user).
+pub async fn by_session_hash(
+    c: Conn<'_>,
+    token_hash: &str,
+    now: DateTime<Utc>,
+) -> sqlx::Result<Option<(DateTime<Utc>, DateTime<Utc>, User)>> {
+    let cols: String = COLUMNS.split(", ").map(|col| format!("u.{col}")).collect::<Vec<_>>().join(", ");
+    let roles = match c {
+        Conn::Sqlite(_) => "group_concat(role, ',')",
+        Conn::Pg(_) => "string_agg(role, ',')",
+    };
+    let sql = format!(
+        "SELECT {cols}, s.created_at AS session_created, s.last_seen_at AS session_seen, \
+         (SELECT {roles} FROM user_roles WHERE user_id = u.id) AS role_list FROM sessions s \
+         JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.active = TRUE"
+    );
+    on_conn!(c, |e| {
+        use sqlx::Row;
+        let r = sqlx::query(AssertSqlSafe(sql)).bind(token_hash).bind(now).fetch_optional(&mut *e).await?;
+        r.map(|r| -> sqlx::Result<_> {
+            let created: DateTime<Utc> = r.try_get("session_created")?;
+            let seen: DateTime<Utc> = r.try_get("session_seen")?;
+            let list: Option<String> = r.try_get("role_list")?;
+            let mut roles: Vec<Role> = list.iter().flat_map(|l| l.split(',')).filter_map(Role::parse).collect();
+            roles.sort_by_key(|r| r.code());
+            Ok((created, seen, <UserRow as sqlx::FromRow<_>>::from_row(&r)?.into_user(roles)))
+        })
+        .transpose()
+    })
+}
+
 pub async fn count(c: Conn<'_>) -> sqlx::Result<i64> {
     on_conn!(c, |e| sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(&mut *e).await)
 }
