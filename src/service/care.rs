@@ -760,17 +760,19 @@ pub async fn queue(db: &Db, actor: &Actor, view: View, after: Option<&str>, limi
             .chain(store::settings::regions(c.conn()).await?.into_iter().map(|r| Some(r.code)))
             .collect(),
     };
-    let scopes: Vec<Scope> = match view {
-        View::Mine => vec![Scope::Assignee(actor.user_id.ok_or(AppError::Forbidden)?)],
-        View::Due | View::Missed => regions.iter().cloned().map(Scope::Region).collect(),
+    // One agent's or one region's queue walks its own index; several regions are merged.
+    let scope = match (view, &regions[..]) {
+        (View::Mine, _) => Some(Scope::Assignee(actor.user_id.ok_or(AppError::Forbidden)?)),
+        (View::Due | View::Missed, [region]) => Some(Scope::Region(region.clone())),
+        (View::Due | View::Missed, _) => None,
     };
     let due_to = match view {
         View::Due => today + TimeDelta::days(QUEUE_DAYS),
         View::Mine => today + TimeDelta::days(3660),
         View::Missed => today - TimeDelta::days(1),
     };
-    let mut tasks = if let [scope] = &scopes[..] {
-        let f = QueueFilter { scope: scope.clone(), due_to, after, limit: limit + 1 };
+    let mut tasks = if let Some(scope) = scope {
+        let f = QueueFilter { scope, due_to, after, limit: limit + 1 };
         store::care::queue(c.conn(), &f).await?
     } else {
         store::care::queue_of_regions(c.conn(), &regions, due_to, after, limit + 1).await?
