@@ -359,7 +359,10 @@ async fn command(cmd: Command, config: &Config, db: &Db, demo_flag: bool) -> any
                 store::users::by_login(c.conn(), &login.trim().to_lowercase()).await?
             }
             .ok_or_else(|| anyhow::anyhow!("no user with login {login}"))?;
-            users::reset_password(db, &actor, u.id, &password).await.map_err(explain)?;
+            // A running server trusts the ended sessions for up to AUTH_CACHE_TTL more.
+            users::reset_password(db, &aftersales::service::auth::AuthCache::new(), &actor, u.id, &password)
+                .await
+                .map_err(explain)?;
             println!("Password of {} reset; their sessions have ended.", u.login);
             Ok(false)
         }

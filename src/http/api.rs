@@ -272,7 +272,7 @@ async fn update_user(
     Path(id): Path<i64>,
     ApiJson(input): ApiJson<users::UpdateUserInput>,
 ) -> AppResult<axum::Json<store::users::User>> {
-    Ok(axum::Json(users::update(&st.db, &st.tokens, &ctx.actor()?, id, &input).await?))
+    Ok(axum::Json(users::update(&st.db, &st.auth_cache, &ctx.actor()?, id, &input).await?))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -289,7 +289,7 @@ async fn reset_password(
     Path(id): Path<i64>,
     ApiJson(input): ApiJson<PasswordInput>,
 ) -> AppResult<StatusCode> {
-    users::reset_password(&st.db, &ctx.actor()?, id, &input.password).await?;
+    users::reset_password(&st.db, &st.auth_cache, &ctx.actor()?, id, &input.password).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -325,7 +325,7 @@ async fn create_token(
 /// Revokes one of the caller's tokens (administrators: anyone's).
 #[utoipa::path(delete, path = "/api/v1/tokens/{id}", responses((status = 204), (status = 404)), tag = "accounts")]
 async fn revoke_token(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> AppResult<StatusCode> {
-    tokens::revoke(&st.db, &st.tokens, &ctx.actor()?, id).await?;
+    tokens::revoke(&st.db, &st.auth_cache, &ctx.actor()?, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

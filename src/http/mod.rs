@@ -59,8 +59,8 @@ pub struct AppState {
     pub started: Instant,
     /// Company entitlement policies resolved recently (see `service::entitlement`).
     pub policies: Arc<crate::service::entitlement::PolicyCache>,
-    /// API tokens resolved recently (see `service::auth::TokenCache`).
-    pub tokens: Arc<auth::TokenCache>,
+    /// Tokens and sessions resolved recently (see `service::auth::AuthCache`).
+    pub auth_cache: Arc<auth::AuthCache>,
     /// Calendars compiled recently (see `service::calendars`).
     pub calendars: Arc<crate::service::calendars::CalendarCache>,
     /// Photos and signatures (see `files`).
@@ -89,7 +89,7 @@ impl AppState {
             metrics: metrics_handle(),
             started: Instant::now(),
             policies: Arc::new(crate::service::entitlement::PolicyCache::new()),
-            tokens: Arc::new(auth::TokenCache::new()),
+            auth_cache: Arc::new(auth::AuthCache::new()),
             calendars,
         })
     }
@@ -197,8 +197,8 @@ async fn context(State(st): State<AppState>, mut req: Request, next: Next) -> Re
         headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).and_then(i18n::from_accept_language);
 
     let user = match (&bearer, &session) {
-        (Some(t), _) => auth::from_token(&st.db, &st.tokens, t).await,
-        (None, Some(s)) => auth::from_session(&st.db, &st.config, s).await,
+        (Some(t), _) => auth::from_token(&st.db, &st.auth_cache, t).await,
+        (None, Some(s)) => auth::from_session(&st.db, &st.config, &st.auth_cache, s).await,
         (None, None) => Ok(None),
     };
     let (user, failure) = match user {

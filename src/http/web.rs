@@ -324,7 +324,7 @@ async fn login_submit(State(st): State<AppState>, ctx: Ctx, headers: HeaderMap, 
 
 async fn logout(State(st): State<AppState>, ctx: Ctx) -> Response {
     if let Some(hash) = ctx.user.as_ref().and_then(|u| u.session.as_deref())
-        && let Err(e) = auth::logout(&st.db, hash).await
+        && let Err(e) = auth::logout(&st.db, &st.auth_cache, hash).await
     {
         return e.into_response();
     }
@@ -337,7 +337,7 @@ async fn set_lang(State(st): State<AppState>, ctx: Ctx, body: Bytes) -> Response
     let form = FormData::parse(&body);
     let locale = crate::i18n::normalize(&form.get("locale"));
     if let Some(u) = &ctx.user
-        && let Err(e) = users::set_own_locale(&st.db, &st.tokens, &u.actor(&ctx.ip, &ctx.request_id), locale).await
+        && let Err(e) = users::set_own_locale(&st.db, &st.auth_cache, &u.actor(&ctx.ip, &ctx.request_id), locale).await
     {
         return e.into_response();
     }
@@ -468,7 +468,7 @@ async fn account_token_create(State(st): State<AppState>, ctx: Ctx, body: Bytes)
 }
 
 async fn account_token_revoke(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> AppResult<Response> {
-    tokens::revoke(&st.db, &st.tokens, &ctx.actor()?, id).await?;
+    tokens::revoke(&st.db, &st.auth_cache, &ctx.actor()?, id).await?;
     Ok(Redirect::to("/account?ok=revoked").into_response())
 }
 
@@ -706,7 +706,7 @@ async fn user_update(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>, 
         };
         AppResult::Ok(form)
     };
-    match users::update(&st.db, &st.tokens, &actor, id, &input).await {
+    match users::update(&st.db, &st.auth_cache, &actor, id, &input).await {
         Ok(_) => Ok(Redirect::to(&format!("/admin/users/{id}?ok=saved")).into_response()),
         Err(AppError::Validation(list)) => {
             let login = users::get(&st.db, &actor, id).await?.login;
@@ -732,7 +732,7 @@ async fn user_reset_password(
 ) -> AppResult<Response> {
     let f = FormData::parse(&body);
     let actor = ctx.actor()?;
-    match users::reset_password(&st.db, &actor, id, &f.get("password")).await {
+    match users::reset_password(&st.db, &st.auth_cache, &actor, id, &f.get("password")).await {
         Ok(()) => Ok(Redirect::to(&format!("/admin/users/{id}?ok=password")).into_response()),
         Err(AppError::Validation(list)) => {
             let u = users::get(&st.db, &actor, id).await?;

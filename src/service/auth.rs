@@ -151,16 +151,20 @@ pub async fn login(
     Ok(LoginOk { session_token: token, user })
 }
 
-pub async fn logout(db: &Db, session_hash: &str) -> AppResult<()> {
+pub async fn logout(db: &Db, cache: &AuthCache, session_hash: &str) -> AppResult<()> {
     let mut tx = db.begin().await?;
     store::auth::delete_session(tx.conn(), session_hash).await?;
     tx.commit().await?;
+    cache.remove(session_hash);
     Ok(())
 }
 
 /// The user behind a session cookie, sliding its idle expiry now and then.
-pub async fn from_session(db: &Db, cfg: &Config, cookie: &str) -> AppResult<Option<CurrentUser>> {
+pub async fn from_session(db: &Db, cfg: &Config, cache: &AuthCache, cookie: &str) -> AppResult<Option<CurrentUser>> {
     let hash = hash_secret(cookie);
+    if let Some(user) = cache.get(&hash) {
+        return Ok(Some(user));
+    }
     let now = Utc::now();
     let mut c = db.read().await?;
     let Some((created, last_seen, user)) = store::users::by_session_hash(c.conn(), &hash, now).await? else {
@@ -175,45 +179,55 @@ pub async fn from_session(db: &Db, cfg: &Config, cookie: &str) -> AppResult<Opti
         tx.commit().await?;
     }
     let mut cu = CurrentUser::from(user);
-    cu.session = Some(hash);
+    cu.session = Some(hash.clone());
+    cache.put(hash, cu.clone());
     Ok(Some(cu))
 }
 
-/// How long an instance trusts a token it has already checked. Revoking a token, disabling
-/// its user or changing their roles clears this instance's cache at once; another instance
-/// may accept the token for up to this long afterwards.
-pub const TOKEN_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(5);
+/// How long an instance trusts a token or session it has already checked. Revoking a token,
+/// signing out, disabling a user, resetting their password or changing their roles clears
+/// this instance's cache at once; another instance may accept the token or session for up to
+/// this long afterwards (and an idle session for this long past its expiry).
+pub const AUTH_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(5);
 /// Past this many live entries the cache starts again from empty (bounded memory).
-const TOKEN_CACHE_MAX: usize = 4096;
+const AUTH_CACHE_MAX: usize = 4096;
 
-/// Tokens this instance resolved recently, by the SHA-256 of the token (never the token).
-/// API clients send the same token on every call; without this each call costs two database
-/// reads before any work is done.
+/// Tokens and session cookies this instance resolved recently, by the SHA-256 of the secret
+/// (never the secret; a token's and a cookie's hashes cannot meet). API clients send the same
+/// token on every call, and a page in the browser is often followed by the next within
+/// seconds; without this each costs a database round trip before any work is done.
 #[derive(Default)]
-pub struct TokenCache {
+pub struct AuthCache {
     map: std::sync::RwLock<std::collections::HashMap<String, (CurrentUser, std::time::Instant)>>,
 }
 
-impl TokenCache {
-    pub fn new() -> TokenCache {
-        TokenCache::default()
+impl AuthCache {
+    pub fn new() -> AuthCache {
+        AuthCache::default()
     }
 
     fn get(&self, hash: &str) -> Option<CurrentUser> {
         let map = self.map.read().ok()?;
         let (user, at) = map.get(hash)?;
-        (at.elapsed() < TOKEN_CACHE_TTL).then(|| user.clone())
+        (at.elapsed() < AUTH_CACHE_TTL).then(|| user.clone())
     }
 
     fn put(&self, hash: String, user: CurrentUser) {
         if let Ok(mut m) = self.map.write() {
-            if m.len() >= TOKEN_CACHE_MAX {
-                m.retain(|_, (_, at)| at.elapsed() < TOKEN_CACHE_TTL);
-                if m.len() >= TOKEN_CACHE_MAX {
+            if m.len() >= AUTH_CACHE_MAX {
+                m.retain(|_, (_, at)| at.elapsed() < AUTH_CACHE_TTL);
+                if m.len() >= AUTH_CACHE_MAX {
                     m.clear();
                 }
             }
             m.insert(hash, (user, std::time::Instant::now()));
+        }
+    }
+
+    /// Forget one secret (a session signed out).
+    pub fn remove(&self, hash: &str) {
+        if let Ok(mut m) = self.map.write() {
+            m.remove(hash);
         }
     }
 
@@ -226,7 +240,7 @@ impl TokenCache {
 }
 
 /// The user behind an API token (`Authorization: Bearer …`).
-pub async fn from_token(db: &Db, cache: &TokenCache, token: &str) -> AppResult<Option<CurrentUser>> {
+pub async fn from_token(db: &Db, cache: &AuthCache, token: &str) -> AppResult<Option<CurrentUser>> {
     let hash = hash_secret(token.trim());
     if let Some(user) = cache.get(&hash) {
         return Ok(Some(user));

@@ -3,7 +3,7 @@
 use chrono::Utc;
 use serde::Serialize;
 
-use super::auth::TokenCache;
+use super::auth::AuthCache;
 use super::{Actor, Idem, audit, new_secret};
 use crate::db::Db;
 use crate::domain::Perm;
@@ -69,7 +69,7 @@ pub async fn list(db: &Db, actor: &Actor, user_id: i64) -> AppResult<Vec<ApiToke
     Ok(store::auth::tokens_of(c.conn(), user_id).await?)
 }
 
-pub async fn revoke(db: &Db, cache: &TokenCache, actor: &Actor, token_id: i64) -> AppResult<()> {
+pub async fn revoke(db: &Db, cache: &AuthCache, actor: &Actor, token_id: i64) -> AppResult<()> {
     let now = Utc::now();
     let mut tx = db.begin().await?;
     let t = store::auth::get_token(tx.conn(), token_id).await?.ok_or(AppError::NotFound)?;

@@ -4,7 +4,7 @@
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
-use super::auth::TokenCache;
+use super::auth::AuthCache;
 use super::{Actor, Idem, audit};
 use crate::db::Db;
 use crate::domain::user::{
@@ -131,7 +131,7 @@ pub async fn create(db: &Db, actor: &Actor, input: &NewUserInput, idem: Option<&
 
 /// `tokens` is this instance's token cache: roles, region, locale or the account itself may
 /// change, so API tokens are resolved afresh.
-pub async fn update(db: &Db, tokens: &TokenCache, actor: &Actor, id: i64, input: &UpdateUserInput) -> AppResult<User> {
+pub async fn update(db: &Db, cache: &AuthCache, actor: &Actor, id: i64, input: &UpdateUserInput) -> AppResult<User> {
     actor.require(Perm::ManageUsers)?;
     let mut errors = vec![];
     let name = parse_display_name(&input.display_name, &mut errors);
@@ -176,17 +176,19 @@ pub async fn update(db: &Db, tokens: &TokenCache, actor: &Actor, id: i64, input:
     )
     .await?;
     tx.commit().await?;
-    tokens.clear();
+    cache.clear();
     Ok(after)
 }
 
 /// An administrator sets a new password; the user's sessions end.
-pub async fn reset_password(db: &Db, actor: &Actor, id: i64, password: &str) -> AppResult<()> {
+pub async fn reset_password(db: &Db, cache: &AuthCache, actor: &Actor, id: i64, password: &str) -> AppResult<()> {
     actor.require(Perm::ManageUsers)?;
     let mut errors = vec![];
     check_password("password", password, &mut errors);
     AppError::check(errors)?;
-    set_password(db, actor, id, password, "reset_password").await
+    set_password(db, actor, id, password, "reset_password").await?;
+    cache.clear();
+    Ok(())
 }
 
 /// A user changes their own password, proving they know the current one.
@@ -219,7 +221,7 @@ async fn set_password(db: &Db, actor: &Actor, id: i64, password: &str, action: &
     Ok(())
 }
 
-pub async fn set_own_locale(db: &Db, tokens: &TokenCache, actor: &Actor, locale: &str) -> AppResult<()> {
+pub async fn set_own_locale(db: &Db, cache: &AuthCache, actor: &Actor, locale: &str) -> AppResult<()> {
     let id = actor.user_id.ok_or(AppError::Unauthorized)?;
     let mut errors = vec![];
     let locale = parse_locale(locale, &mut errors);
@@ -240,7 +242,7 @@ pub async fn set_own_locale(db: &Db, tokens: &TokenCache, actor: &Actor, locale:
     )
     .await?;
     tx.commit().await?;
-    tokens.clear();
+    cache.clear();
     Ok(())
 }
 

@@ -20,6 +20,7 @@ both!(
     audit_trail_records_before_and_after,
     csrf_rejects_cross_site_posts,
     sessions_are_shared_between_instances,
+    resetting_a_password_ends_sessions_at_once,
 );
 
 async fn health_metrics_and_openapi(app: &TestApp) {
@@ -429,6 +430,25 @@ async fn csrf_rejects_cross_site_posts(app: &TestApp) {
         .await
         .unwrap();
     assert_eq!(res.status(), 303);
+}
+
+/// A signed-in page is served from the instance's short-lived session cache; ending the
+/// sessions must still take effect on the next request, not seconds later.
+async fn resetting_a_password_ends_sessions_at_once(app: &TestApp) {
+    let admin = app.token("admin").await;
+    let (_, page) = app.api(Method::GET, "/api/v1/users?q=warehouse", &admin, None).await;
+    let id = page["items"][0]["id"].as_i64().unwrap();
+    let c = app.login("warehouse", DEMO_PASSWORD).await;
+    for _ in 0..2 {
+        assert_eq!(c.get(app.url("/")).send().await.unwrap().status(), 200);
+    }
+    let (status, body) = app
+        .api(Method::POST, &format!("/api/v1/users/{id}/password"), &admin, Some(json!({"password": "a-new-secret-9"})))
+        .await;
+    assert_eq!(status, 204, "{body}");
+    assert_eq!(c.get(app.url("/")).send().await.unwrap().status(), 303, "the cached session ended with the reset");
+    let again = app.login("warehouse", "a-new-secret-9").await;
+    assert_eq!(again.get(app.url("/")).send().await.unwrap().status(), 200);
 }
 
 async fn sessions_are_shared_between_instances(app: &TestApp) {
