@@ -55,6 +55,16 @@ pub enum Conn<'a> {
     Pg(&'a mut PgConnection),
 }
 
+impl Conn<'_> {
+    /// The same connection for one more call, keeping this one usable afterwards.
+    pub fn reborrow(&mut self) -> Conn<'_> {
+        match self {
+            Conn::Sqlite(e) => Conn::Sqlite(e),
+            Conn::Pg(e) => Conn::Pg(e),
+        }
+    }
+}
+
 /// An open write transaction. Dropping it without `commit` rolls back.
 pub enum Tx {
     Sqlite(Transaction<'static, Sqlite>),

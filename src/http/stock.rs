@@ -118,7 +118,8 @@ async fn stock_of(st: &AppState, ctx: &Ctx, p: &StockParams, limit: i64) -> AppR
     let Some(id) = p.warehouse_id.or(first) else { return Err(AppError::NotFound) };
     let q = Some(p.q.clone()).filter(|s| !s.trim().is_empty());
     let after = Some(p.after.clone()).filter(|s| !s.is_empty());
-    let page = svc::stock_page(&st.db, &actor, id, q, held, after, limit).await?;
+    let known = all.iter().find(|w| w.id == id).cloned();
+    let page = svc::stock_page(&st.db, &actor, id, known, q, held, after, limit).await?;
     Ok((all, page))
 }
 
@@ -697,7 +698,7 @@ pub async fn order_parts(st: &AppState, ctx: &Ctx, order_id: i64, engineer_id: O
     let van = locations.iter().find(|w| engineer_id.is_some() && w.engineer_id == engineer_id).cloned();
     let sources = locations.into_iter().filter(|w| w.kind != "van").collect();
     let van_stock = match &van {
-        Some(v) => svc::stock_page(&st.db, &actor, v.id, None, true, None, 200).await?.rows,
+        Some(v) => svc::stock_page(&st.db, &actor, v.id, Some(v.clone()), None, true, None, 200).await?.rows,
         None => vec![],
     };
     Ok(OrderParts { movements, requests, sources, van, van_stock })

@@ -52,7 +52,7 @@ pub async fn load_settings(c: &mut Conn<'_>) -> AppResult<Settings> {
     let mut s = Settings::default();
     let mut values = vec![];
     for k in KEYS {
-        let v = store::settings::get(reborrow(c), k).await?;
+        let v = store::settings::get(c.reborrow(), k).await?;
         values.push(v.and_then(|v| v.parse::<f64>().ok()));
     }
     if let Some(v) = values[0] {
@@ -71,13 +71,6 @@ pub async fn load_settings(c: &mut Conn<'_>) -> AppResult<Settings> {
         s.plan_days = v as i64;
     }
     Ok(s)
-}
-
-fn reborrow<'a>(c: &'a mut Conn<'_>) -> Conn<'a> {
-    match c {
-        Conn::Sqlite(e) => Conn::Sqlite(e),
-        Conn::Pg(e) => Conn::Pg(e),
-    }
 }
 
 pub async fn settings(db: &Db, actor: &Actor) -> AppResult<Settings> {
@@ -295,7 +288,7 @@ async fn repeated(c: &mut Conn<'_>, f: &mut MonthFacts) -> AppResult<std::sync::
         return Ok(r.clone());
     }
     let window = TimeDelta::days(super::objectives::REPEAT_WITHIN_DAYS);
-    let rows = store::objectives::completed_jobs(reborrow(c), f.start, f.end + window).await?;
+    let rows = store::objectives::completed_jobs(c.reborrow(), f.start, f.end + window).await?;
     let jobs: Vec<rules::metrics::Job> = rows
         .into_iter()
         .map(|(order_id, unit_id, fault_code, at)| rules::metrics::Job {
@@ -324,7 +317,7 @@ async fn tally(c: &mut Conn<'_>, f: &mut MonthFacts, user_id: i64, kpi: Kpi) -> 
                 (rules::sla::targets::FIRST_REPLY, false)
             };
             let rows =
-                store::appraisal::clocks_of(reborrow(c), user_id, as_engineer, target, f.start, f.end, now).await?;
+                store::appraisal::clocks_of(c.reborrow(), user_id, as_engineer, target, f.start, f.end, now).await?;
             let mut t = Tally::new("orders");
             for (order, outcome) in rows.into_iter().filter(|r| r.1 >= 0) {
                 t.add(order, outcome == 1);
@@ -335,7 +328,7 @@ async fn tally(c: &mut Conn<'_>, f: &mut MonthFacts, user_id: i64, kpi: Kpi) -> 
             let mine = match &f.completed {
                 Some((u, list)) if *u == user_id => list.clone(),
                 _ => {
-                    let list = store::appraisal::completed_by(reborrow(c), user_id, f.start, f.end).await?;
+                    let list = store::appraisal::completed_by(c.reborrow(), user_id, f.start, f.end).await?;
                     f.completed = Some((user_id, list.clone()));
                     list
                 }
@@ -365,7 +358,7 @@ async fn tally(c: &mut Conn<'_>, f: &mut MonthFacts, user_id: i64, kpi: Kpi) -> 
             t
         }
         Kpi::Satisfaction => {
-            let rows = store::appraisal::surveys_of(reborrow(c), user_id, f.start, f.end).await?;
+            let rows = store::appraisal::surveys_of(c.reborrow(), user_id, f.start, f.end).await?;
             let mut t = Tally::new("orders");
             for (order, overall) in rows {
                 let ok = rules::care::is_satisfied(overall.clamp(0, 255) as u8);
@@ -374,7 +367,7 @@ async fn tally(c: &mut Conn<'_>, f: &mut MonthFacts, user_id: i64, kpi: Kpi) -> 
             t
         }
         Kpi::VisitsOnTime => {
-            let rows = store::appraisal::visits_of(reborrow(c), user_id, f.from, f.to).await?;
+            let rows = store::appraisal::visits_of(c.reborrow(), user_id, f.from, f.to).await?;
             let mut t = Tally::new("visits");
             for (id, ok) in rows {
                 t.add(id, ok == 1);
@@ -382,7 +375,7 @@ async fn tally(c: &mut Conn<'_>, f: &mut MonthFacts, user_id: i64, kpi: Kpi) -> 
             t
         }
         Kpi::PickingAccuracy => {
-            let rows = store::appraisal::picks_of(reborrow(c), user_id, f.start, f.end).await?;
+            let rows = store::appraisal::picks_of(c.reborrow(), user_id, f.start, f.end).await?;
             let mut t = Tally::new("movements");
             for (id, _order, wrong) in rows {
                 t.add(id, wrong == 0);
@@ -390,7 +383,7 @@ async fn tally(c: &mut Conn<'_>, f: &mut MonthFacts, user_id: i64, kpi: Kpi) -> 
             t
         }
         Kpi::ActionsClosed => {
-            let rows = store::appraisal::actions_of(reborrow(c), user_id, f.from, f.to).await?;
+            let rows = store::appraisal::actions_of(c.reborrow(), user_id, f.from, f.to).await?;
             let mut t = Tally::new("actions");
             for (id, due, done) in rows {
                 t.add(id, done.is_some_and(|d| super::work_orders::local_day(d) <= due));

@@ -479,8 +479,8 @@ pub struct WarehouseDetail {
 
 async fn warehouse_detail(c: Conn<'_>, w: WarehouseView, after: Option<&str>) -> AppResult<WarehouseDetail> {
     let mut c = c;
-    let pieces = store::parts::pieces_at(reborrow(&mut c), w.id).await?;
-    let mut stock = store::parts::stock_of_warehouse(reborrow(&mut c), w.id, after, STOCK_PAGE + 1).await?;
+    let pieces = store::parts::pieces_at(c.reborrow(), w.id).await?;
+    let mut stock = store::parts::stock_of_warehouse(c.reborrow(), w.id, after, STOCK_PAGE + 1).await?;
     let stock_next_after = if stock.len() as i64 > STOCK_PAGE {
         stock.truncate(STOCK_PAGE as usize);
         stock.last().map(|s| s.part_no.clone())
@@ -488,13 +488,6 @@ async fn warehouse_detail(c: Conn<'_>, w: WarehouseView, after: Option<&str>) ->
         None
     };
     Ok(WarehouseDetail { warehouse: w, pieces, stock, stock_next_after })
-}
-
-fn reborrow<'a>(c: &'a mut Conn<'_>) -> Conn<'a> {
-    match c {
-        Conn::Sqlite(e) => Conn::Sqlite(e),
-        Conn::Pg(e) => Conn::Pg(e),
-    }
 }
 
 pub async fn get_warehouse(db: &Db, _actor: &Actor, id: i64, after: Option<&str>) -> AppResult<WarehouseDetail> {

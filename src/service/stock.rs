@@ -765,10 +765,13 @@ pub struct StockPage {
     pub next_after: Option<String>,
 }
 
+/// `known`: the location when the caller has read it already (from [`locations`]).
+#[allow(clippy::too_many_arguments)]
 pub async fn stock_page(
     db: &Db,
     actor: &Actor,
     warehouse_id: i64,
+    known: Option<Warehouse>,
     q: Option<String>,
     held_only: bool,
     after: Option<String>,
@@ -777,14 +780,16 @@ pub async fn stock_page(
     require_reader(actor)?;
     let limit = limit.clamp(1, 500);
     let mut c = db.read().await?;
-    let warehouse = store::parts::get_warehouse(c.conn(), warehouse_id).await?.ok_or(AppError::NotFound)?;
+    let warehouse = match known.filter(|w| w.id == warehouse_id) {
+        Some(w) => w,
+        None => store::parts::get_warehouse(c.conn(), warehouse_id).await?.ok_or(AppError::NotFound)?,
+    };
     let f = store::stock::StockFilter { warehouse_id, q, held_only, after_part_no: after, limit: limit + 1 };
-    let mut rows = store::stock::stock_of(c.conn(), &f).await?;
+    let (mut rows, totals) = store::stock::stock_page(c.conn(), &f).await?;
     let next_after = (rows.len() as i64 > limit).then(|| {
         rows.truncate(limit as usize);
         rows.last().map(|r| r.part_no.clone()).unwrap_or_default()
     });
-    let totals = store::stock::totals(c.conn(), warehouse_id).await?;
     Ok(StockPage { warehouse, totals, rows, next_after })
 }
 

@@ -338,7 +338,15 @@ pub struct StockFilter {
     pub limit: i64,
 }
 
-pub async fn stock_of(mut c: Conn<'_>, f: &StockFilter) -> sqlx::Result<Vec<StockRow>> {
+/// A page of a location's stock with the location's totals, in two statements.
+pub async fn stock_page(mut c: Conn<'_>, f: &StockFilter) -> sqlx::Result<(Vec<StockRow>, StockTotals)> {
+    let (totals, parts) = totals_and_catalogue(c.reborrow(), f.warehouse_id).await?;
+    let rows = stock_of(c, f, totals.lines, parts).await?;
+    Ok((rows, totals))
+}
+
+/// `lines` held at the location and `parts` in the catalogue (its highest id) pick the plan.
+async fn stock_of(mut c: Conn<'_>, f: &StockFilter, lines: i64, parts: i64) -> sqlx::Result<Vec<StockRow>> {
     let q = f.q.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(|s| {
         let esc = s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
         (format!("{esc}%"), format!("%{esc}%"))
@@ -350,18 +358,7 @@ pub async fn stock_of(mut c: Conn<'_>, f: &StockFilter) -> sqlx::Result<Vec<Stoc
     // sparse location (a van holding a few hundred of 10,000 parts) is still read and sorted,
     // and so is a search, which a walk could take through the whole catalogue to fill a page.
     // (CROSS JOIN fixes the order of the loops on SQLite; PostgreSQL plans either text alike.)
-    let walk = q.is_none() && {
-        let (lines, parts): (i64, i64) = on_conn!(&mut c, |e| {
-            sqlx::query_as(
-                "SELECT COALESCE((SELECT lines FROM stock_totals WHERE warehouse_id = $1), 0), \
-                 COALESCE((SELECT MAX(id) FROM parts), 0)",
-            )
-            .bind(f.warehouse_id)
-            .fetch_one(&mut **e)
-            .await
-        })?;
-        lines * 20 >= parts
-    };
+    let walk = q.is_none() && lines * 20 >= parts;
     let mut sql = if walk {
         STOCK_SELECT.replace(
             "FROM stock s JOIN warehouses w ON w.id = s.warehouse_id JOIN parts p ON p.id = s.part_id",
@@ -408,15 +405,33 @@ pub struct StockTotals {
 }
 from_row!(StockTotals { lines: i64, pieces: i64, faulty: i64, value_cents: i64, low: i64 });
 
-/// The location's totals as the triggers of migration 0021 keep them (one row).
-pub async fn totals(c: Conn<'_>, warehouse_id: i64) -> sqlx::Result<StockTotals> {
-    on_conn!(c, |e| {
-        sqlx::query_as("SELECT lines, pieces, faulty, value_cents, low FROM stock_totals WHERE warehouse_id = $1")
-            .bind(warehouse_id)
-            .fetch_optional(&mut *e)
-            .await
-            .map(Option::unwrap_or_default)
-    })
+/// The location's totals as the triggers of migration 0021 keep them (one row), and the
+/// catalogue's highest part id.
+async fn totals_and_catalogue(c: Conn<'_>, warehouse_id: i64) -> sqlx::Result<(StockTotals, i64)> {
+    #[derive(Clone, Debug)]
+    struct Row {
+        lines: i64,
+        pieces: i64,
+        faulty: i64,
+        value_cents: i64,
+        low: i64,
+        parts: i64,
+    }
+    from_row!(Row { lines: i64, pieces: i64, faulty: i64, value_cents: i64, low: i64, parts: i64 });
+    let r: Row = on_conn!(c, |e| {
+        sqlx::query_as(
+            "SELECT COALESCE(t.lines, 0) AS lines, COALESCE(t.pieces, 0) AS pieces, COALESCE(t.faulty, 0) AS faulty, \
+             COALESCE(t.value_cents, 0) AS value_cents, COALESCE(t.low, 0) AS low, \
+             COALESCE((SELECT MAX(id) FROM parts), 0) AS parts \
+             FROM (SELECT 1 AS one) x LEFT JOIN stock_totals t ON t.warehouse_id = $1",
+        )
+        .bind(warehouse_id)
+        .fetch_one(&mut *e)
+        .await
+    })?;
+    let totals =
+        StockTotals { lines: r.lines, pieces: r.pieces, faulty: r.faulty, value_cents: r.value_cents, low: r.low };
+    Ok((totals, r.parts))
 }
 
 const RECOUNT: &str = "SELECT s.warehouse_id, \
