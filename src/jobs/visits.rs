@@ -16,7 +16,15 @@ pub async fn run(db: Db, every: Duration, lookahead_days: i64, mut stop: watch::
     }
     loop {
         let started = std::time::Instant::now();
-        match crate::service::care::catch_up(&db, Utc::now(), lookahead_days).await {
+        // Each step may take minutes at scale (a first pass after a long downtime); a stop
+        // drops it between statements, its open transaction rolling back, and the next start
+        // takes up where the stored watermark and marks say.
+        let Some(planned) =
+            until_stopped(&mut stop, crate::service::care::catch_up(&db, Utc::now(), lookahead_days)).await
+        else {
+            break;
+        };
+        match planned {
             Ok(Some(o)) => {
                 metrics::counter!("visit_tasks_planned_total").increment(o.added);
                 tracing::info!(
@@ -29,7 +37,11 @@ pub async fn run(db: Db, every: Duration, lookahead_days: i64, mut stop: watch::
             Ok(None) => {}
             Err(e) => tracing::warn!(error = ?e, "planning follow-up visits failed"),
         }
-        match crate::service::care::notify_service_due(&db, Utc::now()).await {
+        let Some(mailed) = until_stopped(&mut stop, crate::service::care::notify_service_due(&db, Utc::now())).await
+        else {
+            break;
+        };
+        match mailed {
             Ok(0) => {}
             Ok(n) => tracing::info!(sent = n, "maintenance reminders mailed"),
             Err(e) => tracing::warn!(error = ?e, "mailing maintenance reminders failed"),
@@ -51,5 +63,16 @@ pub async fn run(db: Db, every: Duration, lookahead_days: i64, mut stop: watch::
             _ = tokio::time::sleep(every) => {}
             _ = stop.changed() => break,
         }
+    }
+}
+
+/// Runs `step` unless the server stops first (None).
+async fn until_stopped<T>(stop: &mut watch::Receiver<bool>, step: impl std::future::Future<Output = T>) -> Option<T> {
+    if *stop.borrow() {
+        return None;
+    }
+    tokio::select! {
+        out = step => Some(out),
+        _ = stop.changed() => None,
     }
 }

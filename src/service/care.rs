@@ -391,14 +391,16 @@ pub async fn on_completed(tx: &mut Tx, o: &WorkOrder, now: DateTime<Utc>) -> App
     Ok(())
 }
 
-/// Tells the customers of new maintenance reminders by e-mail (from the outbox), once each;
-/// a customer without an address is marked so the agent knows to call. Safe on several
+/// Tells the customers of maintenance reminders that came due (14 days before the service) by
+/// e-mail from the outbox, once each; a customer without an address is marked so the agent
+/// knows to call. Reminders planned further ahead wait for their day. Safe on several
 /// instances: a reminder is marked before its message is queued, in one transaction.
 pub async fn notify_service_due(db: &Db, now: DateTime<Utc>) -> AppResult<u64> {
     let mut sent = 0;
+    let due_by = local_day(now);
     loop {
         let mut c = db.read().await?;
-        let batch = store::care::reminders_to_notify(c.conn(), 200).await?;
+        let batch = store::care::reminders_to_notify(c.conn(), due_by, 200).await?;
         drop(c);
         if batch.is_empty() {
             return Ok(sent);
@@ -771,11 +773,13 @@ pub async fn queue(db: &Db, actor: &Actor, view: View, after: Option<&str>, limi
         View::Mine => today + TimeDelta::days(3660),
         View::Missed => today - TimeDelta::days(1),
     };
-    let mut tasks = if let Some(scope) = scope {
+    // Missed visits of the whole scope, counted up to a cap, in the page's own statement.
+    let m = store::care::Missed { regions: &regions, day: today, cap: 1000 };
+    let (mut tasks, missed) = if let Some(scope) = scope {
         let f = QueueFilter { scope, due_to, after, limit: limit + 1 };
-        store::care::queue(c.conn(), &f).await?
+        store::care::queue(c.conn(), &f, &m).await?
     } else {
-        store::care::queue_of_regions(c.conn(), &regions, due_to, after, limit + 1).await?
+        store::care::queue_of_regions(c.conn(), &regions, due_to, after, limit + 1, &m).await?
     };
     let next_after = if tasks.len() as i64 > limit {
         tasks.truncate(limit as usize);
@@ -783,8 +787,10 @@ pub async fn queue(db: &Db, actor: &Actor, view: View, after: Option<&str>, limi
     } else {
         None
     };
-    const CAP: i64 = 1000;
-    let missed = store::care::count_missed(c.conn(), &regions, today, CAP).await?;
+    let missed = match missed {
+        Some(n) => n,
+        None => store::care::count_missed(c.conn(), &m).await?,
+    };
     Ok(Queue { tasks, next_after, missed })
 }
 

@@ -70,9 +70,15 @@ async fn maintenance_reminders_are_planned_mailed_worked_and_settled(app: &TestA
     let again = care::plan(&app.db, today, service, |_| {}).await.unwrap();
     assert_eq!(again.added, 0, "planned once");
 
+    // Planned months ahead, mailed on the reminder's day (14 days before the service), not before.
+    let on_the_day = chrono::Utc::now() + Duration::days((r[0].due_on - today).num_days());
+    let day_before = on_the_day - Duration::days(1);
+    assert_eq!(care::notify_service_due(&app.db, chrono::Utc::now()).await.unwrap(), 0, "not due yet");
+    assert_eq!(care::notify_service_due(&app.db, day_before).await.unwrap(), 0, "not due yet");
+    assert!(outbox(app, "service_due").await.is_empty());
     // The customer is told once, by e-mail from the outbox.
-    assert_eq!(care::notify_service_due(&app.db, chrono::Utc::now()).await.unwrap(), 1);
-    assert_eq!(care::notify_service_due(&app.db, chrono::Utc::now()).await.unwrap(), 0);
+    assert_eq!(care::notify_service_due(&app.db, on_the_day).await.unwrap(), 1);
+    assert_eq!(care::notify_service_due(&app.db, on_the_day).await.unwrap(), 0);
     let mails = outbox(app, "service_due").await;
     assert_eq!(mails.len(), 1);
     assert_eq!(mails[0].0, "plant@example.cn");
