@@ -6,6 +6,8 @@
 //! watermark so a pass after downtime plans the days that were missed.
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use rules::care::{self, CustomerFacts, PlannedVisit, VisitRule};
@@ -756,11 +758,9 @@ pub async fn queue(db: &Db, actor: &Actor, view: View, after: Option<&str>, limi
     let limit = limit.clamp(1, 200);
     let mut c = db.read().await?;
     // A region user's queue is their region's; everyone else's merges every region's.
-    let regions: Vec<Option<String>> = match super::archive::region_scope(actor) {
-        Some(r) => vec![Some(r)],
-        None => std::iter::once(None)
-            .chain(store::settings::regions(c.conn()).await?.into_iter().map(|r| Some(r.code)))
-            .collect(),
+    let regions: Arc<Vec<Option<String>>> = match super::archive::region_scope(actor) {
+        Some(r) => Arc::new(vec![Some(r)]),
+        None => all_regions(db, &mut c).await?,
     };
     // One agent's or one region's queue walks its own index; several regions are merged.
     let scope = match (view, &regions[..]) {
@@ -792,6 +792,25 @@ pub async fn queue(db: &Db, actor: &Actor, view: View, after: Option<&str>, limi
         None => store::care::count_missed(c.conn(), &m).await?,
     };
     Ok(Queue { tasks, next_after, missed })
+}
+
+/// Every region and "no region", the scope of a user not limited to one. Read again every
+/// minute per database: the merged queue needs them on every page, and regions are only added
+/// by `aftersales demo` and `gen`, so another instance sees a new one within a minute.
+async fn all_regions(db: &Db, c: &mut crate::db::ReadConn) -> AppResult<Arc<Vec<Option<String>>>> {
+    type Cache = Mutex<HashMap<String, (Instant, Arc<Vec<Option<String>>>)>>;
+    static CACHE: OnceLock<Cache> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    let key = db.identity();
+    if let Some((at, r)) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(&key)
+        && at.elapsed() < Duration::from_secs(60)
+    {
+        return Ok(r.clone());
+    }
+    let codes = store::settings::regions(c.conn()).await?.into_iter().map(|r| Some(r.code));
+    let r = Arc::new(std::iter::once(None).chain(codes).collect::<Vec<_>>());
+    cache.lock().unwrap_or_else(|e| e.into_inner()).insert(key, (Instant::now(), r.clone()));
+    Ok(r)
 }
 
 async fn visible_task(db: &Db, actor: &Actor, id: i64) -> AppResult<VisitTask> {
