@@ -1063,7 +1063,7 @@ async fn order_view(
     } else {
         vec![]
     };
-    let notifications = crate::service::notifications::of_order(&st.db, &actor, id).await?;
+    let notifications = crate::service::notifications::of_shown_order(&st.db, &d.order).await?;
     let surveys = crate::service::care::surveys_of_order(&st.db, id).await?;
     let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
     let parts = super::stock::order_parts(st, ctx, id, d.order.engineer_id).await?;

@@ -241,9 +241,15 @@ pub async fn delete_webhook(db: &Db, actor: &Actor, id: i64) -> AppResult<()> {
 
 /// The notifications of one order (staff who see the order).
 pub async fn of_order(db: &Db, actor: &Actor, order_id: i64) -> AppResult<Vec<store::outbox::Message>> {
-    super::work_orders::visible_order(db, actor, order_id).await?;
+    let order = super::work_orders::visible_order(db, actor, order_id).await?;
+    of_shown_order(db, &order).await
+}
+
+/// The same for an order the caller has already read as visible to the user (the order's
+/// page), without reading it again.
+pub async fn of_shown_order(db: &Db, order: &WorkOrder) -> AppResult<Vec<store::outbox::Message>> {
     let mut c = db.read().await?;
-    Ok(store::outbox::of_order(c.conn(), order_id).await?)
+    Ok(store::outbox::of_order(c.conn(), order.id).await?)
 }
 
 /// Queues one e-mail to every active staff member of `role` who has an address (each address
