@@ -3,8 +3,8 @@
 //! warranty status of a unit today.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, LazyLock};
+use std::time::Duration;
 
 use chrono::{NaiveDate, Utc};
 use rules::FieldError;
@@ -476,17 +476,13 @@ const PG_INTERSECT_WINDOW: i64 = 10_000;
 /// PostgreSQL's word frequencies (see `store::customers::word_frequencies`), read again every
 /// ten minutes (autovacuum's analyses change them slowly), per database.
 async fn word_frequencies(db: &Db, c: &mut crate::db::ReadConn) -> AppResult<Arc<HashMap<String, f32>>> {
-    type Cache = Mutex<HashMap<String, (Instant, Arc<HashMap<String, f32>>)>>;
-    static CACHE: OnceLock<Cache> = OnceLock::new();
-    let cache = CACHE.get_or_init(Default::default);
-    let key = db.identity();
-    if let Some((at, f)) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(&key)
-        && at.elapsed() < Duration::from_secs(600)
-    {
-        return Ok(f.clone());
+    static CACHE: LazyLock<super::PerDb<HashMap<String, f32>>> =
+        LazyLock::new(|| super::PerDb::new(Duration::from_secs(600)));
+    if let Some(f) = CACHE.get(db) {
+        return Ok(f);
     }
     let f = Arc::new(store::customers::word_frequencies(c.conn()).await?);
-    cache.lock().unwrap_or_else(|e| e.into_inner()).insert(key, (Instant::now(), f.clone()));
+    CACHE.put(db, f.clone());
     Ok(f)
 }
 

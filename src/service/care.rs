@@ -6,8 +6,8 @@
 //! watermark so a pass after downtime plans the days that were missed.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, LazyLock};
+use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use rules::care::{self, CustomerFacts, PlannedVisit, VisitRule};
@@ -798,18 +798,14 @@ pub async fn queue(db: &Db, actor: &Actor, view: View, after: Option<&str>, limi
 /// minute per database: the merged queue needs them on every page, and regions are only added
 /// by `aftersales demo` and `gen`, so another instance sees a new one within a minute.
 async fn all_regions(db: &Db, c: &mut crate::db::ReadConn) -> AppResult<Arc<Vec<Option<String>>>> {
-    type Cache = Mutex<HashMap<String, (Instant, Arc<Vec<Option<String>>>)>>;
-    static CACHE: OnceLock<Cache> = OnceLock::new();
-    let cache = CACHE.get_or_init(Default::default);
-    let key = db.identity();
-    if let Some((at, r)) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(&key)
-        && at.elapsed() < Duration::from_secs(60)
-    {
-        return Ok(r.clone());
+    static CACHE: LazyLock<super::PerDb<Vec<Option<String>>>> =
+        LazyLock::new(|| super::PerDb::new(Duration::from_secs(60)));
+    if let Some(r) = CACHE.get(db) {
+        return Ok(r);
     }
     let codes = store::settings::regions(c.conn()).await?.into_iter().map(|r| Some(r.code));
     let r = Arc::new(std::iter::once(None).chain(codes).collect::<Vec<_>>());
-    cache.lock().unwrap_or_else(|e| e.into_inner()).insert(key, (Instant::now(), r.clone()));
+    CACHE.put(db, r.clone());
     Ok(r)
 }
 

@@ -130,6 +130,29 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// A value read from the database and kept for `ttl`, one per database (one process serves
+/// several in the tests). Another instance's change shows here within `ttl`.
+pub(crate) struct PerDb<V> {
+    map: std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, std::sync::Arc<V>)>>,
+    ttl: std::time::Duration,
+}
+
+impl<V> PerDb<V> {
+    pub fn new(ttl: std::time::Duration) -> PerDb<V> {
+        PerDb { map: Default::default(), ttl }
+    }
+
+    pub fn get(&self, db: &crate::db::Db) -> Option<std::sync::Arc<V>> {
+        let map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(&db.identity()).filter(|(at, _)| at.elapsed() < self.ttl).map(|(_, v)| v.clone())
+    }
+
+    pub fn put(&self, db: &crate::db::Db, v: std::sync::Arc<V>) {
+        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        map.insert(db.identity(), (std::time::Instant::now(), v));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
