@@ -32,7 +32,7 @@ start_and_measure() {
   printf '| %s | %d | %d |\n' "$name" "$ms" "$((rss / 1024))"
 }
 
-OUT="bench/results/startup-$(date +%Y-%m-%d).md"
+OUT=$(bench/result-path "bench/results/startup-$(date +%Y-%m-%d)")
 {
   echo "# Start-up and memory at rest ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, release build, SQLite)"
   echo

@@ -63,7 +63,7 @@ timed() { # method path [body] → "status seconds"
     curl -s -o "$WORK/out" -w '%{http_code} %{time_total}\n' -H "Authorization: Bearer $TOKEN" "$BASE$2"
   fi
 }
-OUT="bench/results/appraisal-$ORDERS-$BACKEND-$(date +%Y-%m-%d).md"
+OUT=$(bench/result-path "bench/results/appraisal-$ORDERS-$BACKEND-$(date +%Y-%m-%d)")
 {
   echo "# Staff appraisal, $ORDERS orders, $ENGINEERS engineers, $BACKEND ($PROFILE build), $(date -u +%Y-%m-%dT%H:%MZ)"
   echo

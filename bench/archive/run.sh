@@ -122,7 +122,7 @@ done
 RSS_AFTER=$(rss VmRSS)
 RSS_PEAK=$(rss VmHWM)
 
-OUT="bench/results/archive-$CUSTOMERS-$BACKEND-$(date +%Y-%m-%d).md"
+OUT=$(bench/result-path "bench/results/archive-$CUSTOMERS-$BACKEND-$(date +%Y-%m-%d)")
 {
   echo "# Archive at $CUSTOMERS customers / $UNITS units, $BACKEND ($(date -u +%Y-%m-%dT%H:%MZ))"
   echo

@@ -140,7 +140,7 @@ done
 RSS_AFTER=$(rss VmRSS)
 RSS_PEAK=$(rss VmHWM)
 
-OUT="bench/results/care-$CUSTOMERS-$BACKEND-$(date +%Y-%m-%d).md"
+OUT=$(bench/result-path "bench/results/care-$CUSTOMERS-$BACKEND-$(date +%Y-%m-%d)")
 {
   echo "# Follow-up visits at $CUSTOMERS customers, $BACKEND ($(date -u +%Y-%m-%dT%H:%MZ))"
   echo

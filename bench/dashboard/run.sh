@@ -162,7 +162,7 @@ if command -v wrk >/dev/null; then
 fi
 RSS=$(awk '$1 == "VmRSS:" {printf "%.0f", $2 / 1024}' "/proc/$SERVER/status")
 
-OUT="bench/results/dashboard-$ORDERS-$BACKEND-$(date +%Y-%m-%d).md"
+OUT=$(bench/result-path "bench/results/dashboard-$ORDERS-$BACKEND-$(date +%Y-%m-%d)")
 {
   echo "# Management dashboard at $ORDERS orders, $BACKEND ($(date -u +%Y-%m-%dT%H:%MZ))"
   echo

@@ -29,7 +29,7 @@ curl -fs -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
 
 wrk -t2 -c"$CONNECTIONS" -d"$DURATION" -s bench/entitlement/post.lua "$URL" | tee "$WORK/wrk.txt"
 
-OUT="bench/results/entitlement-$(date +%Y-%m-%d).md"
+OUT=$(bench/result-path "bench/results/entitlement-$(date +%Y-%m-%d)")
 {
   echo "# POST /api/v1/entitlement/evaluate ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, release build, SQLite, loopback)"
   echo

@@ -98,7 +98,7 @@ grep -a "import" "$WORK/server.log" | tail -3 >&2 || true
 stop_server
 
 SUFFIX=""; [ "$KIND" = units ] && SUFFIX="-units"
-OUT="bench/results/import$SUFFIX-$ROWS-$BACKEND-$(date +%Y-%m-%d).md"
+OUT=$(bench/result-path "bench/results/import$SUFFIX-$ROWS-$BACKEND-$(date +%Y-%m-%d)")
 {
   echo "# Import of $ROWS $KIND from .xlsx ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, release build, $BACKEND, loopback)"
   echo

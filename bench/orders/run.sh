@@ -143,7 +143,7 @@ PER_GROUP=$(curl -fs "$BASE/metrics" | awk '/^intake_group_orders_(sum|count)/ {
 RSS_AFTER=$(rss VmRSS)
 RSS_PEAK=$(rss VmHWM)
 
-OUT="bench/results/orders-$ORDERS-$BACKEND-$(date +%Y-%m-%d).md"
+OUT=$(bench/result-path "bench/results/orders-$ORDERS-$BACKEND-$(date +%Y-%m-%d)")
 {
   echo "# Work orders at $ORDERS orders, $BACKEND ($(date -u +%Y-%m-%dT%H:%MZ))"
   echo

@@ -173,7 +173,7 @@ ISSUED=$(( $(sql "SELECT COUNT(*) FROM stock_movements") - MOVES_BEFORE ))
 LEDGER_AFTER=$(sql "$LEDGER")
 NEGATIVE=$(sql "SELECT COUNT(*) FROM stock WHERE on_hand < 0 OR faulty < 0")
 
-OUT="bench/results/parts-$MOVEMENTS-$BACKEND-$(date +%Y-%m-%d).md"
+OUT=$(bench/result-path "bench/results/parts-$MOVEMENTS-$BACKEND-$(date +%Y-%m-%d)")
 {
   echo "# Spare parts at $PARTS parts, $WAREHOUSES locations, $MOVEMENTS movements, $BACKEND ($(date -u +%Y-%m-%dT%H:%MZ))"
   echo

@@ -83,7 +83,7 @@ QPLAN=$(sql "$PLAN $SCAN_SQL")
 echo "$QPLAN"
 
 DATE=$(date +%Y-%m-%d)
-OUTFILE="bench/results/sla-$OPEN-$BACKEND-$DATE.md"
+OUTFILE=$(bench/result-path "bench/results/sla-$OPEN-$BACKEND-$DATE")
 {
   echo "# SLA sweeper, $OPEN open orders, $BACKEND, $DATE"
   echo

@@ -291,7 +291,8 @@ fn open_in() -> String {
 }
 
 /// Open orders now: (status, engineer, orders, overdue) — overdue as the order lists count it:
-/// the most urgent running clock's due time has passed (`sla_due_at`).
+/// the most urgent running clock's due time has passed (`sla_due_at`). Read from the covering
+/// index `work_orders_open` alone, whatever the scope.
 pub async fn open_now(
     c: Conn<'_>,
     s: &Scope,
@@ -320,9 +321,12 @@ pub async fn open_now(
 }
 
 /// Running clocks started in `[start, end)`: (target, breached or past due, not yet due), as
-/// `store::sla::compliance` counts `breached_open` and `open`. CROSS JOIN keeps SQLite on the
-/// running clocks' index: narrowed to a region it walked the region's orders instead (4.3 s
-/// for 1.25 M orders at 5 M, 0.2 s this way); PostgreSQL plans it as any join.
+/// `store::sla::compliance` counts `breached_open` and `open`. Both sides are read from their
+/// covering indexes only (migration 0028): the clocks from `work_order_clocks_running`, and,
+/// narrowed to a scope, the ids of the scope's open orders from `work_orders_open` (a running
+/// clock's order is open: completing, closing and cancelling stop every clock). The `+` keeps
+/// SQLite from probing the clocks by order, which read each clock's row (0.6 s cold at 5 M);
+/// to PostgreSQL it is a no-op.
 pub async fn running_clocks(
     c: Conn<'_>,
     start: DateTime<Utc>,
@@ -330,14 +334,19 @@ pub async fn running_clocks(
     s: &Scope,
     now: DateTime<Utc>,
 ) -> sqlx::Result<Vec<(String, i64, i64)>> {
-    let cond = orders_scope_sql(s, "o.", 4);
+    let cond = orders_scope_sql(s, "", 4);
+    let in_scope = if cond.is_empty() {
+        String::new()
+    } else {
+        format!(" AND +k.order_id IN (SELECT id FROM work_orders WHERE status IN ({}){cond})", open_in())
+    };
     let sql = format!(
         "SELECT k.target, \
          CAST(SUM(CASE WHEN k.breached_at IS NOT NULL OR k.due_at < $3 THEN 1 ELSE 0 END) AS BIGINT) AS late, \
          CAST(SUM(CASE WHEN k.breached_at IS NULL AND (k.due_at IS NULL OR k.due_at >= $3) THEN 1 ELSE 0 END) AS BIGINT) \
            AS pending \
-         FROM work_order_clocks k CROSS JOIN work_orders o \
-         WHERE o.id = k.order_id AND k.stopped_at IS NULL AND k.started_at >= $1 AND k.started_at < $2 AND k.state <> 'cancelled'{cond} \
+         FROM work_order_clocks k \
+         WHERE k.stopped_at IS NULL AND k.started_at >= $1 AND k.started_at < $2 AND k.state <> 'cancelled'{in_scope} \
          GROUP BY k.target"
     );
     on_conn!(c, |e| {
@@ -517,4 +526,20 @@ pub async fn forget_recounts(c: Conn<'_>, before: DateTime<Utc>) -> sqlx::Result
             .await
             .map(|_| ())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    /// The partial index is used only when a statement names the same statuses in the same
+    /// order as its definition.
+    #[test]
+    fn the_open_orders_index_lists_the_open_statuses() {
+        let list = format!("status IN ({})", super::open_in());
+        for migration in [
+            include_str!("../../migrations/sqlite/0028_dashboard_live_indexes.sql"),
+            include_str!("../../migrations/postgres/0028_dashboard_live_indexes.sql"),
+        ] {
+            assert!(migration.contains(&list), "{list} is not in the migration");
+        }
+    }
 }

@@ -365,7 +365,8 @@ pub struct Filter {
     pub limit: i64,
 }
 
-/// Statuses that are still someone's work.
+/// Statuses that are still someone's work. The partial index `work_orders_open` (migration
+/// 0028) lists them in this order; the dashboard's statements must match it to use it.
 pub const OPEN_STATUSES: [&str; 8] =
     ["review", "open", "assigned", "accepted", "travelling", "on_site", "waiting_customer", "waiting_approval"];
 

@@ -200,6 +200,17 @@ async fn figures_count_the_orders_past_and_today(app: &TestApp) {
     assert_eq!(e["headline"]["completed"], 1);
     assert_eq!(count(&e["by_channel"], "hotline"), 1, "the demo's hotline call, not B");
     assert_eq!(e["satisfaction"]["answers"], 1);
+    // Its promises, the demo's running clocks included, are those of his SLA report.
+    let (_, report) =
+        app.api(Method::GET, &format!("/api/v1/sla/compliance?from={d5}&to={today}"), &dispatcher, None).await;
+    let lines = report["lines"].as_array().unwrap();
+    assert!(lines.iter().any(|l| l["open"].as_i64() > Some(0)), "running clocks in the east: {report}");
+    for l in lines {
+        let mine = e["sla"].as_array().unwrap().iter().find(|s| s["target"] == l["key"]).expect("every promise");
+        for k in ["met", "met_late", "breached_open", "open"] {
+            assert_eq!(mine[k], l[k], "{k} of {} in the east: {e} vs {report}", l["key"]);
+        }
+    }
     // A manager may pick a region.
     let (_, n) = app
         .api(
