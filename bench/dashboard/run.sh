@@ -80,6 +80,11 @@ else
   echo "reused data set" > "$WORK/gen.txt"
   GEN_S=0
 fi
+if [ "$BACKEND" = postgres ] && [ "$(sql "SHOW autovacuum")" = off ]; then
+  # Autovacuum is off on this PostgreSQL (the machine's CI setting): vacuum the bulk-loaded
+  # tables as it would have by now, or every index-only scan still reads the table's rows.
+  sql "VACUUM (ANALYZE)"
+fi
 START=$(date +%s.%N)
 REFRESH1=$("$BIN" dashboard refresh 2>/dev/null | tail -n 1)
 REFRESH1_S=$(echo "$(date +%s.%N) - $START" | bc)
