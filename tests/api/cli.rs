@@ -5,7 +5,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::helpers::{fresh_pg_database, pg_admin_url};
+use crate::helpers::{drop_pg_database, fresh_pg_database, pg_admin_url};
 
 fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_aftersales"));
@@ -61,6 +61,7 @@ async fn cli_on_postgres() {
     let admin = pg_admin_url();
     let url = format!("{}/{}", &admin[..admin.rfind('/').unwrap()], name);
     tokio::task::spawn_blocking(move || users_and_tokens_from_the_shell(&url)).await.unwrap();
+    drop_pg_database(&name).await;
 }
 
 #[test]

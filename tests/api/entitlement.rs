@@ -10,7 +10,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::both;
-use crate::helpers::{TestApp, fresh_pg_database, pg_admin_url};
+use crate::helpers::{TestApp, drop_pg_database, fresh_pg_database, pg_admin_url};
 
 both!(
     evaluate_contract_follows_the_regulations,
@@ -789,6 +789,7 @@ async fn entitlement_cli_on_postgres() {
     let Some(name) = fresh_pg_database().await else { return };
     let admin = pg_admin_url();
     entitlement_from_the_shell(format!("{}/{}", &admin[..admin.rfind('/').unwrap()], name)).await;
+    drop_pg_database(&name).await;
 }
 
 // ---------------------------------------------------------------- browser

@@ -67,7 +67,9 @@ pub async fn fresh_pg_database() -> Option<String> {
     Some(name)
 }
 
-async fn drop_pg_database(name: &str) {
+/// Drops a database made by [`fresh_pg_database`] (tests that make one themselves call it at
+/// their end; `TestApp::stop` does it for the apps).
+pub async fn drop_pg_database(name: &str) {
     use sqlx::Connection;
     if let Ok(mut conn) = sqlx::PgConnection::connect(&pg_admin_url()).await {
         let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
