@@ -476,14 +476,9 @@ const PG_INTERSECT_WINDOW: i64 = 10_000;
 /// PostgreSQL's word frequencies (see `store::customers::word_frequencies`), read again every
 /// ten minutes (autovacuum's analyses change them slowly), per database.
 async fn word_frequencies(db: &Db, c: &mut crate::db::ReadConn) -> AppResult<Arc<HashMap<String, f32>>> {
-    static CACHE: LazyLock<super::PerDb<HashMap<String, f32>>> =
-        LazyLock::new(|| super::PerDb::new(Duration::from_secs(600)));
-    if let Some(f) = CACHE.get(db) {
-        return Ok(f);
-    }
-    let f = Arc::new(store::customers::word_frequencies(c.conn()).await?);
-    CACHE.put(db, f.clone());
-    Ok(f)
+    static CACHE: LazyLock<super::Cached<String, HashMap<String, f32>>> =
+        LazyLock::new(|| super::Cached::new(Duration::from_secs(600)));
+    CACHE.get_or(db.identity(), || async { Ok(store::customers::word_frequencies(c.conn()).await?) }).await
 }
 
 /// The first window of a word search: the newest 50,000 customer ids; it grows eightfold while

@@ -798,15 +798,14 @@ pub async fn queue(db: &Db, actor: &Actor, view: View, after: Option<&str>, limi
 /// minute per database: the merged queue needs them on every page, and regions are only added
 /// by `aftersales demo` and `gen`, so another instance sees a new one within a minute.
 async fn all_regions(db: &Db, c: &mut crate::db::ReadConn) -> AppResult<Arc<Vec<Option<String>>>> {
-    static CACHE: LazyLock<super::PerDb<Vec<Option<String>>>> =
-        LazyLock::new(|| super::PerDb::new(Duration::from_secs(60)));
-    if let Some(r) = CACHE.get(db) {
-        return Ok(r);
-    }
-    let codes = store::settings::regions(c.conn()).await?.into_iter().map(|r| Some(r.code));
-    let r = Arc::new(std::iter::once(None).chain(codes).collect::<Vec<_>>());
-    CACHE.put(db, r.clone());
-    Ok(r)
+    static CACHE: LazyLock<super::Cached<String, Vec<Option<String>>>> =
+        LazyLock::new(|| super::Cached::new(Duration::from_secs(60)));
+    CACHE
+        .get_or(db.identity(), || async {
+            let codes = store::settings::regions(c.conn()).await?.into_iter().map(|r| Some(r.code));
+            Ok(std::iter::once(None).chain(codes).collect())
+        })
+        .await
 }
 
 async fn visible_task(db: &Db, actor: &Actor, id: i64) -> AppResult<VisitTask> {

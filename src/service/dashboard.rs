@@ -19,8 +19,8 @@
 //! its team's rows — so a team's dashboard reads its own rows only.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, LazyLock, OnceLock};
+use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use rules::period::{self, Period};
@@ -196,60 +196,23 @@ pub struct Dashboard {
 
 // ------------------------------------------------------------------ caches
 
-/// A cached value, filled by the first request that asks for it; requests arriving while it is
-/// being computed wait for that computation.
-type Slot<V> = Arc<tokio::sync::OnceCell<Arc<V>>>;
-type CacheMap<K, V> = Mutex<HashMap<K, (Instant, Slot<V>)>>;
-
-fn result_cache() -> &'static CacheMap<String, Dashboard> {
-    static C: OnceLock<CacheMap<String, Dashboard>> = OnceLock::new();
-    C.get_or_init(Default::default)
-}
+/// Dashboards per (database, period, region, category, team).
+static RESULTS: LazyLock<super::Cached<String, Dashboard>> =
+    LazyLock::new(|| super::Cached::new(Duration::from_secs(CACHE_SECONDS)));
 
 /// Live facts of a day, shared by every filter and user (today's change; past days only while
 /// the aggregation catches up).
-fn day_cache() -> &'static CacheMap<(String, NaiveDate), Vec<Fact>> {
-    static C: OnceLock<CacheMap<(String, NaiveDate), Vec<Fact>>> = OnceLock::new();
-    C.get_or_init(Default::default)
-}
-
-/// The value kept for `key` if younger than [`CACHE_SECONDS`], else `make`'s, computed once for
-/// all who ask meanwhile: when a page's figures expire under load, its waiting requests share
-/// one computation instead of each running the dashboard's statements (16 at once, at 5 M
-/// orders, took the p99 to 1.4 s). A failed computation is kept by nobody; the next request
-/// (or the next waiting one) tries again.
-async fn cached_or<K, V, F, Fut>(cache: &CacheMap<K, V>, key: K, make: F) -> AppResult<Arc<V>>
-where
-    K: std::hash::Hash + Eq,
-    F: FnOnce() -> Fut,
-    Fut: std::future::Future<Output = AppResult<V>>,
-{
-    let fresh = |at: &Instant| at.elapsed() < Duration::from_secs(CACHE_SECONDS);
-    let slot = {
-        let mut map = cache.lock().unwrap_or_else(|e| e.into_inner());
-        match map.get(&key) {
-            Some((at, slot)) if fresh(at) => slot.clone(),
-            _ => {
-                if map.len() > 500 {
-                    map.retain(|_, (at, _)| fresh(at));
-                }
-                let slot = Slot::default();
-                map.insert(key, (Instant::now(), slot.clone()));
-                slot
-            }
-        }
-    };
-    slot.get_or_try_init(|| async { make().await.map(Arc::new) }).await.cloned()
-}
+static DAYS: LazyLock<super::Cached<(String, NaiveDate), Vec<Fact>>> =
+    LazyLock::new(|| super::Cached::new(Duration::from_secs(CACHE_SECONDS)));
 
 /// Forgets every cached figure of this instance (after an aggregation run).
 pub fn forget() {
-    result_cache().lock().unwrap_or_else(|e| e.into_inner()).clear();
-    day_cache().lock().unwrap_or_else(|e| e.into_inner()).clear();
+    RESULTS.clear();
+    DAYS.clear();
 }
 
 async fn live_day(db: &Db, day: NaiveDate) -> AppResult<Arc<Vec<Fact>>> {
-    cached_or(day_cache(), (db.identity(), day), || async {
+    DAYS.get_or((db.identity(), day), || async {
         let mut c = db.read().await?;
         let facts = store::dashboard::facts(
             c.conn(),
@@ -310,12 +273,13 @@ pub async fn dashboard(db: &Db, actor: &Actor, q: &Query) -> AppResult<Arc<Dashb
         scope.category,
         scope.team
     );
-    cached_or(result_cache(), key, || async {
-        let mut d = compute(db, q, &scope, Utc::now()).await?;
-        d.team_name = team.map(|t| t.name);
-        Ok(d)
-    })
-    .await
+    RESULTS
+        .get_or(key, || async {
+            let mut d = compute(db, q, &scope, Utc::now()).await?;
+            d.team_name = team.map(|t| t.name);
+            Ok(d)
+        })
+        .await
 }
 
 async fn compute(db: &Db, q: &Query, scope: &Scope, now: DateTime<Utc>) -> AppResult<Dashboard> {
@@ -719,31 +683,4 @@ pub async fn refresh_now(db: &Db) -> AppResult<RefreshOutcome> {
 /// Whether the actor sees every region (the page then offers the region picker).
 pub fn sees_all_regions(actor: &Actor) -> bool {
     actor.can(Perm::AllRegions)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-
-    /// Requests arriving while a value is computed share that computation; a failed one is
-    /// not kept.
-    #[tokio::test]
-    async fn one_computation_for_requests_at_once() {
-        let cache: CacheMap<&str, usize> = Default::default();
-        let runs = AtomicUsize::new(0);
-        let make = || async {
-            runs.fetch_add(1, Ordering::SeqCst);
-            tokio::time::sleep(Duration::from_millis(20)).await;
-            Ok(7)
-        };
-        let all = futures_util::future::join_all((0..8).map(|_| cached_or(&cache, "k", make))).await;
-        assert!(all.iter().all(|v| v.as_deref().ok() == Some(&7)));
-        assert_eq!(runs.load(Ordering::SeqCst), 1);
-
-        let failed = cached_or(&cache, "e", || async { Err::<usize, _>(AppError::NotFound) }).await;
-        assert!(failed.is_err());
-        let v = cached_or(&cache, "e", || async { Ok(3) }).await.unwrap();
-        assert_eq!(*v, 3);
-    }
 }

@@ -130,26 +130,54 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// A value read from the database and kept for `ttl`, one per database (one process serves
-/// several in the tests). Another instance's change shows here within `ttl`.
-pub(crate) struct PerDb<V> {
-    map: std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, std::sync::Arc<V>)>>,
+/// Values read from the database and kept for `ttl` per key (per database: `Db::identity`,
+/// as one process serves several in the tests; another instance's change shows within `ttl`).
+/// A value is computed once for all who ask while it is being computed: when a busy page's
+/// value expires, its waiting requests share one computation instead of each running the
+/// statements (16 dashboards at once, at 5 M orders, took the p99 to 1.4 s). A failed
+/// computation is kept by nobody; the next request (or the next waiting one) tries again.
+pub(crate) struct Cached<K, V> {
+    map: std::sync::Mutex<std::collections::HashMap<K, (std::time::Instant, Slot<V>)>>,
     ttl: std::time::Duration,
 }
 
-impl<V> PerDb<V> {
-    pub fn new(ttl: std::time::Duration) -> PerDb<V> {
-        PerDb { map: Default::default(), ttl }
+type Slot<V> = std::sync::Arc<tokio::sync::OnceCell<std::sync::Arc<V>>>;
+
+/// Keys kept before the expired ones are swept out.
+const CACHED_KEYS: usize = 500;
+
+impl<K: std::hash::Hash + Eq, V> Cached<K, V> {
+    pub fn new(ttl: std::time::Duration) -> Cached<K, V> {
+        Cached { map: Default::default(), ttl }
     }
 
-    pub fn get(&self, db: &crate::db::Db) -> Option<std::sync::Arc<V>> {
-        let map = self.map.lock().unwrap_or_else(|e| e.into_inner());
-        map.get(&db.identity()).filter(|(at, _)| at.elapsed() < self.ttl).map(|(_, v)| v.clone())
+    /// The value kept for `key` if younger than the cache's `ttl`, else `make`'s.
+    pub async fn get_or<F, Fut>(&self, key: K, make: F) -> AppResult<std::sync::Arc<V>>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = AppResult<V>>,
+    {
+        let fresh = |at: &std::time::Instant| at.elapsed() < self.ttl;
+        let slot = {
+            let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+            match map.get(&key) {
+                Some((at, slot)) if fresh(at) => slot.clone(),
+                _ => {
+                    if map.len() > CACHED_KEYS {
+                        map.retain(|_, (at, _)| fresh(at));
+                    }
+                    let slot = Slot::default();
+                    map.insert(key, (std::time::Instant::now(), slot.clone()));
+                    slot
+                }
+            }
+        };
+        slot.get_or_try_init(|| async { make().await.map(std::sync::Arc::new) }).await.cloned()
     }
 
-    pub fn put(&self, db: &crate::db::Db, v: std::sync::Arc<V>) {
-        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
-        map.insert(db.identity(), (std::time::Instant::now(), v));
+    /// Forgets every value.
+    pub fn clear(&self) {
+        self.map.lock().unwrap_or_else(|e| e.into_inner()).clear();
     }
 }
 
@@ -165,5 +193,27 @@ mod tests {
         assert_eq!(a.len(), 64);
         assert_eq!(hash_secret(&a), ha);
         assert_ne!(a, ha);
+    }
+
+    /// Requests arriving while a value is computed share that computation; a failed one is
+    /// not kept.
+    #[tokio::test]
+    async fn one_computation_for_requests_at_once() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let cache: Cached<&str, usize> = Cached::new(std::time::Duration::from_secs(30));
+        let runs = AtomicUsize::new(0);
+        let make = || async {
+            runs.fetch_add(1, Ordering::SeqCst);
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            Ok(7)
+        };
+        let all = futures_util::future::join_all((0..8).map(|_| cache.get_or("k", make))).await;
+        assert!(all.iter().all(|v| v.as_deref().ok() == Some(&7)));
+        assert_eq!(runs.load(Ordering::SeqCst), 1);
+
+        let failed = cache.get_or("e", || async { Err::<usize, _>(AppError::NotFound) }).await;
+        assert!(failed.is_err());
+        let v = cache.get_or("e", || async { Ok(3) }).await.unwrap();
+        assert_eq!(*v, 3);
     }
 }
