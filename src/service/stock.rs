@@ -161,25 +161,97 @@ async fn own_van(tx: &mut Tx, actor: &Actor) -> AppResult<Option<Warehouse>> {
 }
 
 /// Checks and writes one movement inside the caller's transaction; returns its id. Used by
-/// the API and pages ([`post`]), the opening-stock import ([`receive_in_tx`]) and the picking
-/// of requests.
+/// the opening-stock import ([`receive_in_tx`]) and the picking of requests.
 pub async fn post_in_tx(tx: &mut Tx, actor: &Actor, r: &MovementRequest, now: DateTime<Utc>) -> AppResult<i64> {
-    Ok(write(tx, actor, r, now, &Lookups::default()).await?.0.id)
+    let look = Lookups::default();
+    let checked = check(tx, actor, r, &look).await?;
+    let item = Item { actor, checked, idem: None };
+    Ok(one(write_all(tx, vec![item], now, &look).await?)?.movement.id)
 }
 
-/// [`post_in_tx`], also handing back the movement as stored and the stock rows of the
-/// locations it touched, built from what it read and what its writes returned rather than
-/// read again (on SQLite every statement is a round trip to the connection's thread, and an
-/// issue's transaction was 14 of them).
-async fn write(
-    tx: &mut Tx,
-    actor: &Actor,
-    r: &MovementRequest,
-    now: DateTime<Utc>,
-    look: &Lookups,
-) -> AppResult<(Movement, Vec<StockRow>)> {
-    // As stored: PostgreSQL keeps microseconds.
-    let now = now.trunc_subsecs(6);
+fn one<T>(mut answers: Vec<AppResult<T>>) -> AppResult<T> {
+    answers.pop().expect("one answer")
+}
+
+/// A movement that passed its checks, with everything its writing needs.
+struct Checked {
+    kind: MovementKind,
+    part: Part,
+    qty: i64,
+    input: MovementInput,
+    from: Option<Warehouse>,
+    to: Option<Warehouse>,
+    order: Option<WorkOrder>,
+    /// The earlier movement it refers to.
+    reference: Option<Movement>,
+    serial: Option<String>,
+    old_serial: Option<String>,
+    batch: Option<String>,
+    supplier: Option<String>,
+    /// Cost and charge per piece.
+    unit_cost: i64,
+    price: i64,
+    note: String,
+}
+
+impl Checked {
+    /// Its stock changes, in location order (so concurrent movements lock stock and totals
+    /// rows in one order).
+    fn effects(&self) -> Vec<rules::parts::Effect> {
+        let mut effects = rules::parts::effects(self.kind, &self.input);
+        effects.sort_by_key(|e| e.warehouse);
+        effects
+    }
+
+    fn location(&self, id: i64) -> Option<&Warehouse> {
+        [&self.from, &self.to].into_iter().flatten().find(|w| w.id == id)
+    }
+
+    /// What it adds to its order's parts cost and charge: issued pieces, and returned ones
+    /// taken off again.
+    fn order_parts(&self) -> Option<(i64, i64)> {
+        self.order.as_ref()?;
+        let sign = match self.kind {
+            MovementKind::Issue => 1,
+            MovementKind::ReturnUnused => -1,
+            MovementKind::ReturnWrong
+                if self.reference.as_ref().is_some_and(|m| m.kind == MovementKind::Issue.code()) =>
+            {
+                -1
+            }
+            _ => return None,
+        };
+        Some((sign * self.qty * self.unit_cost, sign * self.qty * self.price))
+    }
+
+    /// Its entry on the order's time line.
+    fn action(&self) -> &'static str {
+        match self.kind {
+            MovementKind::Issue => "stock_issue",
+            MovementKind::ReturnUnused => "stock_return_unused",
+            MovementKind::ReturnFaulty => "stock_return_faulty",
+            MovementKind::ReturnWrong => "stock_return_wrong",
+            _ => "stock_transfer",
+        }
+    }
+}
+
+/// Whether a movement's checks read only what no other movement changes (parts, locations,
+/// orders and earlier movements), so that a group's checks may all run before any of it is
+/// written. Returns of unused or wrong pieces count what came back before; an adjustment to a
+/// counted quantity reads the stock.
+fn checked_apart(r: &MovementRequest) -> bool {
+    match MovementKind::parse(&r.kind) {
+        Some(MovementKind::ReturnUnused | MovementKind::ReturnWrong) => r.ref_id.is_none(),
+        Some(MovementKind::Adjust) => r.qty.is_some(),
+        _ => true,
+    }
+}
+
+/// Checks a movement against the catalogue, the locations, the order, the earlier movement it
+/// refers to and who may move what; nothing is written. Its stock is checked when it is
+/// written ([`write_all`]).
+async fn check(tx: &mut Tx, actor: &Actor, r: &MovementRequest, look: &Lookups) -> AppResult<Checked> {
     let mut errors = vec![];
     let Some(kind) = MovementKind::parse(&r.kind) else {
         return Err(AppError::one("kind", "stock.error.kind"));
@@ -360,128 +432,323 @@ async fn write(
         _ => (part.unit_cost_cents, 0),
     };
 
-    // The stock, before the movement is written: a short bin fails the whole transaction.
-    let mut low = vec![];
-    // The levels each location was left with (the last change's, when one has two).
-    let mut levels: Vec<(i64, store::stock::Levels)> = vec![];
-    // In location order, so concurrent movements lock stock and totals rows in one order.
-    let mut effects = rules::parts::effects(kind, &input);
-    effects.sort_by_key(|e| e.warehouse);
-    for e in effects {
-        let Some(left) = store::stock::apply(tx.conn(), e.warehouse, part.id, e.bin, e.delta, now).await? else {
-            let held = store::stock::held(tx.conn(), e.warehouse, part.id, e.bin).await?;
-            let w = if Some(e.warehouse) == r.from_id { from.as_ref() } else { to.as_ref() };
-            let name = w.map(|w| w.name.clone()).unwrap_or_default();
-            let args = [("location", name.as_str()), ("held", &held.to_string())];
-            let key = if e.bin == Bin::Usable { "stock.error.short" } else { "stock.error.short_faulty" };
-            return Err(AppError::Validation(vec![FieldError::new(
-                if kind == MovementKind::Adjust { "counted" } else { "qty" },
-                tr_args("zh-CN", key, &args),
-                tr_args("en", key, &args),
-            )]));
-        };
-        if e.bin == Bin::Usable && e.delta < 0 {
-            low.push((e, left.clone()));
-        }
-        levels.retain(|(w, _)| *w != e.warehouse);
-        levels.push((e.warehouse, left));
-    }
     let supplier = supplier_in.or_else(|| {
         matches!(kind, MovementKind::Receipt | MovementKind::ReturnFaulty)
             .then(|| part.supplier.clone())
             .filter(|s| !s.is_empty())
     });
-    let new = NewMovement {
-        kind: kind.code(),
-        part_id: part.id,
+    Ok(Checked {
+        kind,
+        part,
         qty,
-        from_id: r.from_id,
-        to_id: r.to_id,
-        order_id: r.order_id,
-        ref_id: r.ref_id,
-        serial: serial.as_deref(),
-        old_serial: old_serial.as_deref(),
-        batch: batch.as_deref(),
-        supplier: supplier.as_deref(),
-        unit_cost_cents: unit_cost,
-        price_cents: price,
-        note,
-        actor_id: actor.user_id,
-    };
-    let id = store::stock::insert_movement(tx.conn(), &new, now).await?;
-
-    // The order's parts cost and charge, and its time line.
-    if let Some(o) = &order {
-        let sign = match kind {
-            MovementKind::Issue => 1,
-            MovementKind::ReturnUnused => -1,
-            MovementKind::ReturnWrong if reference.as_ref().is_some_and(|m| m.kind == MovementKind::Issue.code()) => -1,
-            _ => 0,
-        };
-        if sign != 0 {
-            store::stock::add_to_order(tx.conn(), o.id, sign * qty * unit_cost, sign * qty * price, now).await?;
-        }
-        let ev = store::work_orders::NewEvent {
-            order_id: o.id,
-            at: now,
-            actor_id: actor.user_id,
-            actor_label: &actor.label,
-            action: match kind {
-                MovementKind::Issue => "stock_issue",
-                MovementKind::ReturnUnused => "stock_return_unused",
-                MovementKind::ReturnFaulty => "stock_return_faulty",
-                MovementKind::ReturnWrong => "stock_return_wrong",
-                _ => "stock_transfer",
-            },
-            from_status: None,
-            to_status: None,
-            note: &format!("{} ×{qty}", part.part_no),
-        };
-        store::work_orders::insert_event(tx.conn(), &ev).await?;
-    }
-
-    // The movement as stored, and the stock it left where it was taken from and put.
-    let name_of = |id: Option<i64>| id.and_then(|id| [&from, &to].into_iter().flatten().find(|w| w.id == id));
-    let m = Movement {
-        id,
-        kind: new.kind.to_string(),
-        part_id: part.id,
-        part_no: part.part_no.clone(),
-        part_name_zh: part.name_zh.clone(),
-        part_name_en: part.name_en.clone(),
-        qty,
-        from_id: r.from_id,
-        from_name: name_of(r.from_id).map(|w| w.name.clone()),
-        to_id: r.to_id,
-        to_name: name_of(r.to_id).map(|w| w.name.clone()),
-        order_id: r.order_id,
-        ref_id: r.ref_id,
+        input,
+        from,
+        to,
+        order,
+        reference,
         serial,
         old_serial,
         batch,
         supplier,
-        unit_cost_cents: unit_cost,
-        price_cents: price,
+        unit_cost,
+        price,
         note: note.to_string(),
-        actor_id: actor.user_id,
-        actor_name: look.name(tx, actor.user_id).await?,
-        created_at: now,
-    };
-    let rows: Vec<StockRow> =
-        levels.into_iter().filter_map(|(w, l)| name_of(Some(w)).map(|w| stock_row(w, &part, l))).collect();
+    })
+}
 
-    // A location that just reached its reorder point tells the warehouse.
-    for (e, left) in low {
-        if left.reorder_point > 0
-            && left.on_hand <= left.reorder_point
-            && left.on_hand - e.delta > left.reorder_point
-            && let Some(row) = rows.iter().find(|r| r.warehouse_id == e.warehouse)
-        {
-            notify_low(tx, row, now).await?;
+/// A checked movement to write, with who asked for it and its idempotency key.
+struct Item<'a> {
+    actor: &'a Actor,
+    checked: Checked,
+    idem: Option<Idem<'a>>,
+}
+
+/// Writes checked movements inside the caller's transaction and answers each in turn. Reads
+/// (on PostgreSQL locks) the stock rows they touch, takes each movement's stock changes from
+/// what is left (one finding a bin short is refused whole, naming the location and what it
+/// holds), and writes everything in one statement per table ([`store::stock::write_group`]):
+/// a movement is five statements less than written one by one, and a group of them as many
+/// statements as one. The outer error (a failed statement, or an idempotency key stored
+/// meanwhile) means the transaction must not be committed.
+async fn write_all(
+    tx: &mut Tx,
+    items: Vec<Item<'_>>,
+    now: DateTime<Utc>,
+    look: &Lookups,
+) -> AppResult<Vec<AppResult<Posted>>> {
+    // As stored: PostgreSQL keeps microseconds.
+    let now = now.trunc_subsecs(6);
+    let mut keys: Vec<(i64, i64)> =
+        items.iter().flat_map(|i| i.checked.effects().into_iter().map(|e| (e.warehouse, i.checked.part.id))).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    let mut gaining: Vec<(i64, i64)> = items
+        .iter()
+        .flat_map(|i| i.checked.effects().into_iter().filter(|e| e.delta > 0).map(|e| (e.warehouse, i.checked.part.id)))
+        .collect();
+    gaining.sort_unstable();
+    gaining.dedup();
+    let mut levels: HashMap<(i64, i64), store::stock::Levels> =
+        store::stock::levels_of(tx.conn(), &keys, &gaining, now)
+            .await?
+            .into_iter()
+            .map(|k| ((k.warehouse_id, k.part_id), k.levels()))
+            .collect();
+    let read: std::collections::HashSet<(i64, i64)> = levels.keys().copied().collect();
+
+    // Each movement's changes in turn; the sums per stock row, in location order.
+    let mut changes: std::collections::BTreeMap<(i64, i64), (i64, i64)> = Default::default();
+    let mut answers: Vec<Option<AppResult<Posted>>> = Vec::with_capacity(items.len());
+    let mut taken = vec![];
+    for (i, item) in items.iter().enumerate() {
+        let c = &item.checked;
+        match take(&mut levels, c, now) {
+            Ok(left) => {
+                for e in c.effects() {
+                    let sums = changes.entry((e.warehouse, c.part.id)).or_default();
+                    match e.bin {
+                        Bin::Usable => sums.0 += e.delta,
+                        Bin::Faulty => sums.1 += e.delta,
+                    }
+                }
+                taken.push((i, left));
+                answers.push(None);
+            }
+            Err(e) => answers.push(Some(Err(e))),
         }
     }
-    audit::record::<(), _>(tx, actor, now, "create", "stock_movement", &id.to_string(), None, Some(&m)).await?;
-    Ok((m, rows))
+    if taken.is_empty() {
+        return Ok(answers.into_iter().flatten().collect());
+    }
+
+    // The movements as they will be stored, and the stock each left where it was taken from
+    // and put.
+    let ids = store::stock::reserve_movement_ids(tx.conn(), taken.len()).await?;
+    let mut posted: Vec<(usize, Posted)> = Vec::with_capacity(taken.len());
+    for ((i, left), id) in taken.iter().zip(ids) {
+        let (c, actor) = (&items[*i].checked, items[*i].actor);
+        let name = |w: Option<i64>| w.and_then(|w| c.location(w)).map(|w| w.name.clone());
+        let movement = Movement {
+            id,
+            kind: c.kind.code().to_string(),
+            part_id: c.part.id,
+            part_no: c.part.part_no.clone(),
+            part_name_zh: c.part.name_zh.clone(),
+            part_name_en: c.part.name_en.clone(),
+            qty: c.qty,
+            from_id: c.input.from,
+            from_name: name(c.input.from),
+            to_id: c.input.to,
+            to_name: name(c.input.to),
+            order_id: c.input.order,
+            ref_id: c.input.reference,
+            serial: c.serial.clone(),
+            old_serial: c.old_serial.clone(),
+            batch: c.batch.clone(),
+            supplier: c.supplier.clone(),
+            unit_cost_cents: c.unit_cost,
+            price_cents: c.price,
+            note: c.note.clone(),
+            actor_id: actor.user_id,
+            actor_name: look.name(tx, actor.user_id).await?,
+            created_at: now,
+        };
+        let stock = [c.input.from, c.input.to]
+            .into_iter()
+            .flatten()
+            .filter_map(|w| {
+                let l = left.iter().find(|(at, _)| *at == w)?;
+                Some(stock_row(c.location(w)?, &c.part, l.1.clone()))
+            })
+            .collect();
+        posted.push((*i, Posted { movement, stock }));
+    }
+
+    // Everything they write.
+    let new: Vec<(i64, NewMovement<'_>)> = posted
+        .iter()
+        .map(|(i, p)| {
+            let (c, m) = (&items[*i].checked, &p.movement);
+            let new = NewMovement {
+                kind: c.kind.code(),
+                part_id: c.part.id,
+                qty: c.qty,
+                from_id: c.input.from,
+                to_id: c.input.to,
+                order_id: c.input.order,
+                ref_id: c.input.reference,
+                serial: c.serial.as_deref(),
+                old_serial: c.old_serial.as_deref(),
+                batch: c.batch.as_deref(),
+                supplier: c.supplier.as_deref(),
+                unit_cost_cents: c.unit_cost,
+                price_cents: c.price,
+                note: &c.note,
+                actor_id: m.actor_id,
+            };
+            (m.id, new)
+        })
+        .collect();
+    let stock: Vec<store::stock::StockChange> = changes
+        .into_iter()
+        .map(|((warehouse_id, part_id), (on_hand, faulty))| store::stock::StockChange {
+            warehouse_id,
+            part_id,
+            on_hand,
+            faulty,
+            new_row: !read.contains(&(warehouse_id, part_id)),
+        })
+        .collect();
+    let mut orders: Vec<store::stock::OrderParts> = vec![];
+    for (i, _) in &posted {
+        let c = &items[*i].checked;
+        if let (Some(o), Some((cost, charge))) = (&c.order, c.order_parts()) {
+            match orders.iter_mut().find(|x| x.order_id == o.id) {
+                Some(x) => {
+                    x.cost_cents += cost;
+                    x.charge_cents += charge;
+                }
+                None => {
+                    orders.push(store::stock::OrderParts { order_id: o.id, cost_cents: cost, charge_cents: charge })
+                }
+            }
+        }
+    }
+    let notes: Vec<String> =
+        posted.iter().map(|(i, p)| format!("{} ×{}", items[*i].checked.part.part_no, p.movement.qty)).collect();
+    let events: Vec<store::work_orders::NewEvent<'_>> = posted
+        .iter()
+        .zip(&notes)
+        .filter_map(|((i, _), note)| {
+            let (c, actor) = (&items[*i].checked, items[*i].actor);
+            Some(store::work_orders::NewEvent {
+                order_id: c.order.as_ref()?.id,
+                at: now,
+                actor_id: actor.user_id,
+                actor_label: &actor.label,
+                action: c.action(),
+                from_status: None,
+                to_status: None,
+                note,
+            })
+        })
+        .collect();
+    let afters: Vec<(String, String)> = posted
+        .iter()
+        .map(|(_, p)| (p.movement.id.to_string(), serde_json::to_string(&p.movement).unwrap_or_default()))
+        .collect();
+    let audit: Vec<store::audit::NewEntry<'_>> = posted
+        .iter()
+        .zip(&afters)
+        .map(|((i, _), (id, after))| {
+            let actor = items[*i].actor;
+            store::audit::NewEntry {
+                at: now,
+                actor_id: actor.user_id,
+                actor_label: &actor.label,
+                action: "create",
+                entity_type: "stock_movement",
+                entity_id: id,
+                before: None,
+                after: Some(after.clone()),
+                ip: actor.ip.as_deref(),
+                request_id: actor.request_id.as_deref(),
+            }
+        })
+        .collect();
+    let remembered: Vec<store::intake::Remembered<'_>> = posted
+        .iter()
+        .filter_map(|(i, p)| {
+            let (idem, actor) = (items[*i].idem.as_ref()?, items[*i].actor);
+            Some(store::intake::Remembered {
+                user_id: actor.user_id?,
+                key: idem.key,
+                scope: idem.scope,
+                status: 201,
+                body: serde_json::to_string(p).unwrap_or_default(),
+            })
+        })
+        .collect();
+    let group = store::stock::Group {
+        changes: &stock,
+        movements: &new,
+        orders: &orders,
+        events: &events,
+        audit: &audit,
+        remembered: &remembered,
+    };
+    store::stock::write_group(tx.conn(), &group, now).await.map_err(|e| match &e {
+        // A concurrent request with the same key won: this one is told to retry, and then
+        // gets the stored answer.
+        sqlx::Error::Database(d) if d.is_unique_violation() && !remembered.is_empty() => {
+            AppError::Conflict("error.idempotency_in_progress")
+        }
+        _ => AppError::from(e),
+    })?;
+
+    // A location that just reached its reorder point tells the warehouse.
+    for (i, p) in &posted {
+        for e in items[*i].checked.effects() {
+            if let Some(row) = p.stock.iter().find(|r| r.warehouse_id == e.warehouse)
+                && e.bin == Bin::Usable
+                && e.delta < 0
+                && row.reorder_point > 0
+                && row.on_hand <= row.reorder_point
+                && row.on_hand - e.delta > row.reorder_point
+            {
+                notify_low(tx, row, now).await?;
+            }
+        }
+    }
+    for (i, p) in posted {
+        answers[i] = Some(Ok(p));
+    }
+    Ok(answers.into_iter().map(|a| a.expect("every movement answered")).collect())
+}
+
+/// Takes a movement's stock changes from `levels` (a row not there holds nothing) and returns
+/// the levels it leaves at each location: all of them, or none when a bin is short, with the
+/// error naming the location and what it holds.
+fn take(
+    levels: &mut HashMap<(i64, i64), store::stock::Levels>,
+    c: &Checked,
+    now: DateTime<Utc>,
+) -> AppResult<Vec<(i64, store::stock::Levels)>> {
+    let mut left: Vec<(i64, store::stock::Levels)> = vec![];
+    for e in c.effects() {
+        let mut l = match left.iter().find(|(w, _)| *w == e.warehouse) {
+            Some((_, l)) => l.clone(),
+            None => levels.get(&(e.warehouse, c.part.id)).cloned().unwrap_or(store::stock::Levels {
+                on_hand: 0,
+                faulty: 0,
+                reorder_point: 0,
+                reorder_qty: 0,
+                updated_at: now,
+            }),
+        };
+        let bin = match e.bin {
+            Bin::Usable => &mut l.on_hand,
+            Bin::Faulty => &mut l.faulty,
+        };
+        if *bin + e.delta < 0 {
+            let name = c.location(e.warehouse).map(|w| w.name.clone()).unwrap_or_default();
+            let args = [("location", name.as_str()), ("held", &bin.to_string())];
+            let key = if e.bin == Bin::Usable { "stock.error.short" } else { "stock.error.short_faulty" };
+            return Err(AppError::Validation(vec![FieldError::new(
+                if c.kind == MovementKind::Adjust { "counted" } else { "qty" },
+                tr_args("zh-CN", key, &args),
+                tr_args("en", key, &args),
+            )]));
+        }
+        *bin += e.delta;
+        l.updated_at = now;
+        left.retain(|(w, _)| *w != e.warehouse);
+        left.push((e.warehouse, l));
+    }
+    for (w, l) in &left {
+        levels.insert((*w, c.part.id), l.clone());
+    }
+    Ok(left)
 }
 
 /// A location's stock row of a part from what a movement read and its write returned.
@@ -522,35 +789,20 @@ async fn notify_low(tx: &mut Tx, row: &StockRow, now: DateTime<Utc>) -> AppResul
 /// Posts one movement: one transaction, idempotent with a key.
 pub async fn post(db: &Db, actor: &Actor, r: &MovementRequest, idem: Option<&Idem<'_>>) -> AppResult<Posted> {
     let mut tx = db.begin().await?;
-    let posted = post_on(&mut tx, actor, r, idem, Utc::now(), &Lookups::default()).await?;
+    let look = Lookups::default();
+    let checked = check(&mut tx, actor, r, &look).await?;
+    let idem = idem.map(|i| Idem { key: i.key, scope: i.scope });
+    let posted = one(write_all(&mut tx, vec![Item { actor, checked, idem }], Utc::now(), &look).await?)?;
     tx.commit().await?;
     Ok(posted)
 }
 
-/// One movement's writes and answer inside the caller's transaction (or savepoint).
-async fn post_on(
-    tx: &mut Tx,
-    actor: &Actor,
-    r: &MovementRequest,
-    idem: Option<&Idem<'_>>,
-    now: DateTime<Utc>,
-    look: &Lookups,
-) -> AppResult<Posted> {
-    let (movement, rows) = write(tx, actor, r, now, look).await?;
-    let posted = posted(tx, movement, rows).await?;
-    if let Some(idem) = idem {
-        super::remember(tx, actor, idem, 201, &posted).await?;
-    }
-    Ok(posted)
-}
-
-/// Where movements are posted: on SQLite by a group writer that posts whatever has queued up
-/// in one transaction (a refused movement changes nothing and its caller gets its own error;
-/// see [`post_group`]), so a busy store pays one commit per group
-/// instead of per movement (SQLite has one writer, and its commits, not the statements,
-/// were most of an issue's cost). On PostgreSQL each post is its own transaction: they run
-/// side by side there, and one transaction taking several locations' rows in whatever order
-/// its movements come could deadlock with another.
+/// Where movements are posted: on SQLite by a group writer that checks and writes whatever
+/// has queued up in one transaction ([`write_jobs`]; a refused movement changes nothing and
+/// its caller gets its own error), so a busy store pays one commit and one set of statements
+/// per group instead of per movement (SQLite has one writer, and every statement is a round
+/// trip to its connection's thread). On PostgreSQL each post is its own transaction: they run
+/// side by side there.
 #[derive(Clone)]
 pub struct Poster {
     db: Db,
@@ -565,7 +817,7 @@ struct PostJob {
 }
 
 /// Movements per group at most (a group holds the write lock while it runs).
-const MAX_GROUP: usize = 64;
+const MAX_GROUP: usize = store::stock::MAX_GROUP;
 
 impl Poster {
     /// Each post in the caller's own transaction.
@@ -624,21 +876,14 @@ async fn run_writer(db: Db, mut rx: tokio::sync::mpsc::Receiver<PostJob>) {
     }
 }
 
-async fn savepoint(tx: &mut Tx, sql: &'static str) -> sqlx::Result<()> {
-    crate::on_conn!(tx.conn(), |e| sqlx::query(sql).execute(&mut *e).await.map(|_| ()))
-}
-
-/// Posts a group in one transaction and answers after the commit. A movement between two
-/// locations runs in a savepoint of its own (its second location may be short after the first
-/// was written); any other movement is refused, if at all, before its first write, so it needs
-/// none. When the commit fails, or a movement fails after writing, the group is rolled back
-/// and its movements are posted one by one.
+/// Posts a group in one transaction and answers after the commit ([`write_jobs`]). When a
+/// statement or the commit fails, the group is rolled back and its movements are posted one
+/// by one.
 async fn post_group(db: &Db, jobs: Vec<PostJob>) {
     if jobs.len() == 1 {
-        // Alone in the queue: its own transaction, no savepoint.
+        // Alone in the queue: its own transaction.
         return post_each(db, jobs).await;
     }
-    let now = Utc::now();
     let mut tx = match db.begin().await {
         Ok(t) => t,
         Err(e) => {
@@ -649,47 +894,14 @@ async fn post_group(db: &Db, jobs: Vec<PostJob>) {
             return;
         }
     };
-    let requests: Vec<&MovementRequest> = jobs.iter().map(|j| &j.request).collect();
-    let actors: Vec<&Actor> = jobs.iter().map(|j| &j.actor).collect();
-    let look = match Lookups::read_ahead(&mut tx, &requests, &actors).await {
-        Ok(l) => l,
+    let answers = match write_jobs(&mut tx, &jobs, Utc::now()).await {
+        Ok(a) => a,
         Err(e) => {
-            tracing::warn!(error = ?e, "stock group: reading ahead failed; reading per movement");
-            Lookups::default()
-        }
-    };
-    let mut answers = Vec::with_capacity(jobs.len());
-    for j in &jobs {
-        let idem = j.idem.as_ref().map(|(key, scope)| Idem { key, scope });
-        let guarded = j.request.from_id.is_some() && j.request.to_id.is_some();
-        let answer = if guarded {
-            match savepoint(&mut tx, "SAVEPOINT movement").await {
-                Err(e) => Err(e.into()),
-                Ok(()) => {
-                    let answer = post_on(&mut tx, &j.actor, &j.request, idem.as_ref(), now, &look).await;
-                    let end = if answer.is_ok() { "RELEASE movement" } else { "ROLLBACK TO movement" };
-                    match savepoint(&mut tx, end).await {
-                        Ok(()) if answer.is_err() => {
-                            savepoint(&mut tx, "RELEASE movement").await.map_err(Into::into).and(answer)
-                        }
-                        Ok(()) => answer,
-                        Err(e) => Err(e.into()),
-                    }
-                }
-            }
-        } else {
-            post_on(&mut tx, &j.actor, &j.request, idem.as_ref(), now, &look).await
-        };
-        if let Err(e) = &answer
-            && !guarded
-            && !matches!(e, AppError::Validation(_) | AppError::Forbidden | AppError::NotFound)
-        {
-            tracing::warn!(movements = jobs.len(), error = ?e, "stock group: a movement failed; posting one by one");
+            tracing::warn!(movements = jobs.len(), error = ?e, "stock group failed; posting one by one");
             drop(tx);
             return post_each(db, jobs).await;
         }
-        answers.push(answer);
-    }
+    };
     match tx.commit().await {
         Ok(()) => {
             for (j, a) in jobs.into_iter().zip(answers) {
@@ -703,26 +915,61 @@ async fn post_group(db: &Db, jobs: Vec<PostJob>) {
     }
 }
 
+/// Whether an error refuses one movement (and leaves the transaction usable).
+fn refused(e: &AppError) -> bool {
+    matches!(e, AppError::Validation(_) | AppError::Forbidden | AppError::NotFound)
+}
+
+/// Checks and writes a group's movements in the open transaction. Those checked apart from
+/// the others ([`checked_apart`], nearly all) are checked first and written together; each of
+/// the others is checked and written after everything before it. The outer error means the
+/// transaction must be dropped.
+async fn write_jobs(tx: &mut Tx, jobs: &[PostJob], now: DateTime<Utc>) -> AppResult<Vec<AppResult<Posted>>> {
+    let requests: Vec<&MovementRequest> = jobs.iter().map(|j| &j.request).collect();
+    let actors: Vec<&Actor> = jobs.iter().map(|j| &j.actor).collect();
+    let look = Lookups::read_ahead(tx, &requests, &actors).await?;
+    let mut answers: Vec<Option<AppResult<Posted>>> = jobs.iter().map(|_| None).collect();
+    let (apart, after): (Vec<usize>, Vec<usize>) = (0..jobs.len()).partition(|&i| checked_apart(&jobs[i].request));
+    let mut items = vec![];
+    let mut at = vec![];
+    for i in apart {
+        match check(tx, &jobs[i].actor, &jobs[i].request, &look).await {
+            Ok(checked) => {
+                items.push(Item { actor: &jobs[i].actor, checked, idem: job_idem(&jobs[i]) });
+                at.push(i);
+            }
+            Err(e) if refused(&e) => answers[i] = Some(Err(e)),
+            Err(e) => return Err(e),
+        }
+    }
+    if !items.is_empty() {
+        for (i, a) in at.into_iter().zip(write_all(tx, items, now, &look).await?) {
+            answers[i] = Some(a);
+        }
+    }
+    for i in after {
+        let j = &jobs[i];
+        answers[i] = Some(match check(tx, &j.actor, &j.request, &look).await {
+            Ok(checked) => {
+                one(write_all(tx, vec![Item { actor: &j.actor, checked, idem: job_idem(j) }], now, &look).await?)
+            }
+            Err(e) if refused(&e) => Err(e),
+            Err(e) => return Err(e),
+        });
+    }
+    Ok(answers.into_iter().map(|a| a.expect("every movement answered")).collect())
+}
+
+fn job_idem(j: &PostJob) -> Option<Idem<'_>> {
+    j.idem.as_ref().map(|(key, scope)| Idem { key, scope })
+}
+
 /// Posts each movement in its own transaction.
 async fn post_each(db: &Db, jobs: Vec<PostJob>) {
     for j in jobs {
-        let idem = j.idem.as_ref().map(|(key, scope)| Idem { key, scope });
-        let _ = j.reply.send(post(db, &j.actor, &j.request, idem.as_ref()).await);
+        let answer = post(db, &j.actor, &j.request, job_idem(&j).as_ref()).await;
+        let _ = j.reply.send(answer);
     }
-}
-
-/// The answer to a post: the movement and the stock it left at its locations (rows read
-/// after the writes by [`write`] are taken as they are).
-async fn posted(tx: &mut Tx, movement: Movement, mut read: Vec<StockRow>) -> AppResult<Posted> {
-    let mut stock = vec![];
-    for w in [movement.from_id, movement.to_id].into_iter().flatten() {
-        if let Some(k) = read.iter().position(|r| r.warehouse_id == w) {
-            stock.push(read.swap_remove(k));
-        } else if let Some(row) = store::stock::row(tx.conn(), w, movement.part_id).await? {
-            stock.push(row);
-        }
-    }
-    Ok(Posted { movement, stock })
 }
 
 /// Receives `qty` pieces of a part into a location (opening stock, deliveries) inside the

@@ -6,7 +6,7 @@ use rules::parts::Bin;
 use serde::Serialize;
 use sqlx::AssertSqlSafe;
 
-use crate::db::Conn;
+use crate::db::{Backend, Conn};
 use crate::{from_row, on_conn};
 
 // ------------------------------------------------------------------ movements
@@ -31,34 +31,6 @@ pub struct NewMovement<'a> {
     pub actor_id: Option<i64>,
 }
 
-pub async fn insert_movement(c: Conn<'_>, m: &NewMovement<'_>, now: DateTime<Utc>) -> sqlx::Result<i64> {
-    on_conn!(c, |e| {
-        sqlx::query_scalar(
-            "INSERT INTO stock_movements (kind, part_id, qty, from_id, to_id, order_id, ref_id, serial, old_serial, \
-             batch, supplier, unit_cost_cents, price_cents, note, actor_id, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id",
-        )
-        .bind(m.kind)
-        .bind(m.part_id)
-        .bind(m.qty)
-        .bind(m.from_id)
-        .bind(m.to_id)
-        .bind(m.order_id)
-        .bind(m.ref_id)
-        .bind(m.serial)
-        .bind(m.old_serial)
-        .bind(m.batch)
-        .bind(m.supplier)
-        .bind(m.unit_cost_cents)
-        .bind(m.price_cents)
-        .bind(m.note)
-        .bind(m.actor_id)
-        .bind(now)
-        .fetch_one(&mut *e)
-        .await
-    })
-}
-
 fn column(bin: Bin) -> &'static str {
     match bin {
         Bin::Usable => "on_hand",
@@ -75,60 +47,288 @@ pub struct Levels {
     pub reorder_qty: i64,
     pub updated_at: DateTime<Utc>,
 }
-from_row!(Levels { on_hand: i64, faulty: i64, reorder_point: i64, reorder_qty: i64, updated_at: DateTime<Utc> });
 
-const LEVELS: &str = "RETURNING on_hand, faulty, reorder_point, reorder_qty, updated_at";
+/// A stock row's levels with its keys, as a group of movements reads them.
+pub struct KeyedLevels {
+    pub warehouse_id: i64,
+    pub part_id: i64,
+    pub on_hand: i64,
+    pub faulty: i64,
+    pub reorder_point: i64,
+    pub reorder_qty: i64,
+    pub updated_at: DateTime<Utc>,
+}
+from_row!(KeyedLevels { warehouse_id: i64, part_id: i64, on_hand: i64, faulty: i64, reorder_point: i64,
+    reorder_qty: i64, updated_at: DateTime<Utc> });
 
-/// Changes one bin of one location by `delta` and returns the levels it left. Taking more
-/// than the bin holds changes nothing and returns `None`; the row is locked by the update
-/// itself (PostgreSQL) or by the write transaction (SQLite), so two takers of the last piece
-/// cannot both succeed.
-pub async fn apply(
-    c: Conn<'_>,
-    warehouse_id: i64,
-    part_id: i64,
-    bin: Bin,
-    delta: i64,
-    now: DateTime<Utc>,
-) -> sqlx::Result<Option<Levels>> {
-    let col = column(bin);
-    if delta >= 0 {
-        let (usable, faulty) = if bin == Bin::Usable { (delta, 0) } else { (0, delta) };
-        let sql = format!(
-            "INSERT INTO stock (warehouse_id, part_id, on_hand, faulty, updated_at) VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT (warehouse_id, part_id) DO UPDATE SET on_hand = stock.on_hand + excluded.on_hand, \
-             faulty = stock.faulty + excluded.faulty, updated_at = excluded.updated_at {LEVELS}"
-        );
-        return on_conn!(c, |e| {
-            sqlx::query_as(AssertSqlSafe(sql))
-                .bind(warehouse_id)
-                .bind(part_id)
-                .bind(usable)
-                .bind(faulty)
-                .bind(now)
-                .fetch_optional(&mut *e)
-                .await
-        });
+impl KeyedLevels {
+    pub fn levels(&self) -> Levels {
+        Levels {
+            on_hand: self.on_hand,
+            faulty: self.faulty,
+            reorder_point: self.reorder_point,
+            reorder_qty: self.reorder_qty,
+            updated_at: self.updated_at,
+        }
     }
+}
+
+/// The stock rows of these (location, part) pairs that exist. On PostgreSQL they are locked
+/// until the transaction ends, in location order (as every movement takes them, so two
+/// movements cannot deadlock), and the rows of the pairs in `gaining` are created empty first
+/// where missing, so that they are locked too (two receipts into a new row would otherwise
+/// both find it empty). SQLite's write transaction holds the whole database already.
+pub async fn levels_of(
+    mut c: Conn<'_>,
+    keys: &[(i64, i64)],
+    gaining: &[(i64, i64)],
+    now: DateTime<Utc>,
+) -> sqlx::Result<Vec<KeyedLevels>> {
+    if keys.is_empty() {
+        return Ok(vec![]);
+    }
+    let backend = backend_of(&c);
+    if backend == Backend::Postgres && !gaining.is_empty() {
+        let sql = format!(
+            "INSERT INTO stock (warehouse_id, part_id, on_hand, faulty, updated_at) VALUES {} \
+             ON CONFLICT (warehouse_id, part_id) DO NOTHING",
+            super::bulk::values(backend, gaining.len(), 2, 2, ", 0, 0, $1")
+        );
+        on_conn!(&mut c, |e| {
+            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(now);
+            for (w, p) in gaining {
+                q = q.bind(w).bind(p);
+            }
+            q.execute(&mut **e).await.map(|_| ())
+        })?;
+    }
+    let lock = if backend == Backend::Postgres { " FOR UPDATE OF s" } else { "" };
     let sql = format!(
-        "UPDATE stock SET {col} = {col} + $1, updated_at = $2 WHERE warehouse_id = $3 AND part_id = $4 AND {col} >= $5 \
-         {LEVELS}"
+        "SELECT s.warehouse_id, s.part_id, s.on_hand, s.faulty, s.reorder_point, s.reorder_qty, s.updated_at \
+         FROM (VALUES {}) AS k JOIN stock s ON s.warehouse_id = k.column1 AND s.part_id = k.column2 \
+         ORDER BY s.warehouse_id, s.part_id{lock}",
+        super::bulk::values(backend, keys.len(), 2, 1, "")
     );
     on_conn!(c, |e| {
-        sqlx::query_as(AssertSqlSafe(sql))
-            .bind(delta)
-            .bind(now)
-            .bind(warehouse_id)
-            .bind(part_id)
-            .bind(-delta)
-            .fetch_optional(&mut *e)
-            .await
+        let mut q = sqlx::query_as(AssertSqlSafe(sql));
+        for (w, p) in keys {
+            q = q.bind(w).bind(p);
+        }
+        q.fetch_all(&mut *e).await
     })
 }
 
-/// What one bin of a location holds (0 without a row).
+fn backend_of(c: &Conn<'_>) -> Backend {
+    match c {
+        Conn::Sqlite(_) => Backend::Sqlite,
+        Conn::Pg(_) => Backend::Postgres,
+    }
+}
+
+/// Ids for `n` new movements, in order. SQLite: after the highest ever given (the caller holds
+/// the write transaction, so no one else takes them); PostgreSQL: from the sequence.
+pub async fn reserve_movement_ids(c: Conn<'_>, n: usize) -> sqlx::Result<Vec<i64>> {
+    match c {
+        Conn::Pg(e) => {
+            sqlx::query_scalar(
+                "SELECT nextval(pg_get_serial_sequence('stock_movements', 'id')) FROM generate_series(1, $1::BIGINT) g \
+                 ORDER BY g",
+            )
+            .bind(n as i64)
+            .fetch_all(&mut *e)
+            .await
+        }
+        Conn::Sqlite(e) => {
+            let top: i64 = sqlx::query_scalar(
+                "SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'stock_movements'), 0), \
+                 COALESCE((SELECT MAX(id) FROM stock_movements), 0))",
+            )
+            .fetch_one(&mut *e)
+            .await?;
+            Ok((top + 1..=top + n as i64).collect())
+        }
+    }
+}
+
+/// What one location's stock of a part changes by in a group (the sum of its movements').
+pub struct StockChange {
+    pub warehouse_id: i64,
+    pub part_id: i64,
+    pub on_hand: i64,
+    pub faulty: i64,
+    /// No row was read for it: it is inserted (or, should one have appeared meanwhile on
+    /// PostgreSQL, added to), and only gains.
+    pub new_row: bool,
+}
+
+/// An order's parts cost and charge added by a group's issues (negative: returned).
+pub struct OrderParts {
+    pub order_id: i64,
+    pub cost_cents: i64,
+    pub charge_cents: i64,
+}
+
+/// Everything a group of checked movements writes.
+pub struct Group<'a> {
+    pub changes: &'a [StockChange],
+    pub movements: &'a [(i64, NewMovement<'a>)],
+    pub orders: &'a [OrderParts],
+    pub events: &'a [super::work_orders::NewEvent<'a>],
+    pub audit: &'a [super::audit::NewEntry<'a>],
+    pub remembered: &'a [super::intake::Remembered<'a>],
+}
+
+/// Movements per group at most, so each statement stays within the bound-parameter limits.
+pub const MAX_GROUP: usize = 64;
+
+/// Writes a group inside the caller's transaction, one statement per table; on SQLite all of
+/// them go as one multi-statement query (one hand-over to the connection's thread). Stock
+/// changes are added to the rows (created when missing); a bin taken below zero breaks the
+/// table's CHECK and fails the whole write, so the caller checks the levels first. Orders get
+/// their parts cost and charge added and their version bumped (a report form opened before
+/// the parts were picked must be reloaded). Fails on an idempotency key already stored.
+pub async fn write_group(c: Conn<'_>, g: &Group<'_>, now: DateTime<Utc>) -> sqlx::Result<()> {
+    assert!(
+        g.movements.len() <= MAX_GROUP
+            && g.changes.len() <= 2 * MAX_GROUP
+            && g.orders.len() <= MAX_GROUP
+            && g.events.len() <= MAX_GROUP
+            && g.audit.len() <= MAX_GROUP
+            && g.remembered.len() <= MAX_GROUP,
+        "group too large"
+    );
+    let backend = backend_of(&c);
+    let n = |len: usize, cols: usize| (len > 0).then(|| super::bulk::values(backend, len, cols, 1, ""));
+    // A CHECK holds for the row an INSERT proposes before any conflict is found, so rows
+    // that lose pieces are updated and only new ones inserted.
+    let (added, updated): (Vec<&StockChange>, Vec<&StockChange>) = g.changes.iter().partition(|c| c.new_row);
+    let sqls: [Option<String>; 7] = [
+        n(updated.len(), 5).map(|v| {
+            format!(
+                "UPDATE stock SET on_hand = on_hand + v.column3, faulty = faulty + v.column4, updated_at = v.column5 \
+                 FROM (VALUES {v}) AS v WHERE stock.warehouse_id = v.column1 AND stock.part_id = v.column2"
+            )
+        }),
+        n(added.len(), 5).map(|v| {
+            format!(
+                "INSERT INTO stock (warehouse_id, part_id, on_hand, faulty, updated_at) VALUES {v} \
+                 ON CONFLICT (warehouse_id, part_id) DO UPDATE SET on_hand = stock.on_hand + excluded.on_hand, \
+                 faulty = stock.faulty + excluded.faulty, updated_at = excluded.updated_at"
+            )
+        }),
+        n(g.movements.len(), 17).map(|v| {
+            format!(
+                "INSERT INTO stock_movements (id, kind, part_id, qty, from_id, to_id, order_id, ref_id, serial, \
+                 old_serial, batch, supplier, unit_cost_cents, price_cents, note, actor_id, created_at) VALUES {v}"
+            )
+        }),
+        n(g.orders.len(), 4).map(|v| {
+            format!(
+                "UPDATE work_orders SET parts_cost_cents = parts_cost_cents + v.column2, \
+                 parts_cents = parts_cents + v.column3, version = version + 1, updated_at = v.column4 \
+                 FROM (VALUES {v}) AS v WHERE work_orders.id = v.column1"
+            )
+        }),
+        n(g.events.len(), 8).map(|v| {
+            format!(
+                "INSERT INTO work_order_events (order_id, at, actor_id, actor_label, action, from_status, to_status, \
+                 note) VALUES {v}"
+            )
+        }),
+        (!g.audit.is_empty()).then(|| super::audit::insert_sql(backend, g.audit.len())),
+        n(g.remembered.len(), 6).map(|v| {
+            format!("INSERT INTO idempotency_keys (user_id, key, scope, status, body, created_at) VALUES {v}")
+        }),
+    ];
+    // Binds the rows of statement `i` of `sqls`.
+    macro_rules! bind {
+        ($q:expr, $i:expr) => {{
+            let mut q = $q;
+            match $i {
+                0 | 1 => {
+                    for s in if $i == 0 { &updated } else { &added } {
+                        q = q.bind(s.warehouse_id).bind(s.part_id).bind(s.on_hand).bind(s.faulty).bind(now);
+                    }
+                    q
+                }
+                2 => {
+                    for (id, m) in g.movements {
+                        q = q
+                            .bind(id)
+                            .bind(m.kind)
+                            .bind(m.part_id)
+                            .bind(m.qty)
+                            .bind(m.from_id)
+                            .bind(m.to_id)
+                            .bind(m.order_id)
+                            .bind(m.ref_id)
+                            .bind(m.serial)
+                            .bind(m.old_serial)
+                            .bind(m.batch)
+                            .bind(m.supplier)
+                            .bind(m.unit_cost_cents)
+                            .bind(m.price_cents)
+                            .bind(m.note)
+                            .bind(m.actor_id)
+                            .bind(now);
+                    }
+                    q
+                }
+                3 => {
+                    for o in g.orders {
+                        q = q.bind(o.order_id).bind(o.cost_cents).bind(o.charge_cents).bind(now);
+                    }
+                    q
+                }
+                4 => {
+                    for ev in g.events {
+                        q = q
+                            .bind(ev.order_id)
+                            .bind(ev.at)
+                            .bind(ev.actor_id)
+                            .bind(ev.actor_label)
+                            .bind(ev.action)
+                            .bind(ev.from_status)
+                            .bind(ev.to_status)
+                            .bind(ev.note);
+                    }
+                    q
+                }
+                5 => super::audit::bind_entries!(q, g.audit),
+                _ => {
+                    for r in g.remembered {
+                        q = q.bind(r.user_id).bind(r.key).bind(r.scope).bind(r.status).bind(&r.body).bind(now);
+                    }
+                    q
+                }
+            }
+        }};
+    }
+    match c {
+        Conn::Sqlite(e) => {
+            let sql: Vec<&str> = sqls.iter().flatten().map(String::as_str).collect();
+            let mut q = sqlx::query(AssertSqlSafe(sql.join(";\n")));
+            for (i, _) in sqls.iter().enumerate().filter(|(_, s)| s.is_some()) {
+                q = bind!(q, i);
+            }
+            q.execute(&mut *e).await.map(|_| ())
+        }
+        Conn::Pg(e) => {
+            for (i, sql) in sqls.into_iter().enumerate() {
+                if let Some(sql) = sql {
+                    bind!(sqlx::query(AssertSqlSafe(sql)), i).execute(&mut *e).await?;
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+/// What one bin of a location holds (0 without a row), for a count; on PostgreSQL the row
+/// stays locked until the transaction ends, so the change computed from it is the change made.
 pub async fn held(c: Conn<'_>, warehouse_id: i64, part_id: i64, bin: Bin) -> sqlx::Result<i64> {
-    let sql = format!("SELECT {} FROM stock WHERE warehouse_id = $1 AND part_id = $2", column(bin));
+    let lock = if backend_of(&c) == Backend::Postgres { " FOR UPDATE" } else { "" };
+    let sql = format!("SELECT {} FROM stock WHERE warehouse_id = $1 AND part_id = $2{lock}", column(bin));
     let v: Option<i64> = on_conn!(c, |e| {
         sqlx::query_scalar(AssertSqlSafe(sql)).bind(warehouse_id).bind(part_id).fetch_optional(&mut *e).await
     })?;
@@ -477,12 +677,6 @@ pub async fn totals_mismatches(c: Conn<'_>) -> sqlx::Result<Vec<(i64, StockTotal
     Ok(off)
 }
 
-/// One stock row (its names included).
-pub async fn row(c: Conn<'_>, warehouse_id: i64, part_id: i64) -> sqlx::Result<Option<StockRow>> {
-    let sql = format!("{STOCK_SELECT} WHERE s.warehouse_id = $1 AND s.part_id = $2");
-    on_conn!(c, |e| sqlx::query_as(AssertSqlSafe(sql)).bind(warehouse_id).bind(part_id).fetch_optional(&mut *e).await)
-}
-
 /// Every (location, part, usable, faulty) and the same sums recomputed from the movements,
 /// where they differ: the ledger check (empty when stock equals the sum of its movements).
 /// Stock rows look their sums up by key, then sums without a stock row are added: as a FULL
@@ -510,32 +704,6 @@ pub async fn ledger_mismatches(c: Conn<'_>) -> sqlx::Result<Vec<(i64, i64, i64, 
         )
         .fetch_all(&mut *e)
         .await
-    })
-}
-
-// ------------------------------------------------------------------ work orders
-
-/// Adds issued (or returned, negative) parts to an order's cost and charge, and bumps its
-/// version: a report form opened before the parts were picked must be reloaded.
-pub async fn add_to_order(
-    c: Conn<'_>,
-    order_id: i64,
-    cost_cents: i64,
-    charge_cents: i64,
-    now: DateTime<Utc>,
-) -> sqlx::Result<()> {
-    on_conn!(c, |e| {
-        sqlx::query(
-            "UPDATE work_orders SET parts_cost_cents = parts_cost_cents + $1, parts_cents = parts_cents + $2, \
-             version = version + 1, updated_at = $3 WHERE id = $4",
-        )
-        .bind(cost_cents)
-        .bind(charge_cents)
-        .bind(now)
-        .bind(order_id)
-        .execute(&mut *e)
-        .await
-        .map(|_| ())
     })
 }
 

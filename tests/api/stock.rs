@@ -21,6 +21,7 @@ both!(
     movements_keep_stock_equal_to_their_sum,
     an_engineer_issues_from_his_van_and_returns_pieces,
     concurrent_issues_of_the_last_pieces,
+    a_group_of_movements_answers_each_as_stored,
     picking_accuracy_and_key_part_failure_alerts,
     pages_show_stock_and_post_movements,
     an_engineer_asks_the_warehouse_for_parts,
@@ -452,6 +453,154 @@ async fn concurrent_issues_of_the_last_pieces(app: &TestApp) {
     assert_eq!(on_hand(app, &wh, van, p).await, (0, 0));
     ledger_is_balanced(app).await;
     other.stop().await;
+}
+
+/// What an order's parts cost the company (not shown by the API).
+async fn parts_cost(app: &TestApp, order: i64) -> i64 {
+    let mut c = app.db.read().await.unwrap();
+    aftersales::on_conn!(c.conn(), |e| {
+        sqlx::query_scalar("SELECT parts_cost_cents FROM work_orders WHERE id = $1")
+            .bind(order)
+            .fetch_one(&mut *e)
+            .await
+            .unwrap()
+    })
+}
+
+/// Many movements posted at once through the group writer (on SQLite they are checked and
+/// written together; on PostgreSQL each is its own transaction): each answer is what is
+/// stored, with the stock that movement left; refused ones change nothing; the orders, time
+/// lines, audit trail and stored idempotent answers follow.
+async fn a_group_of_movements_answers_each_as_stored(app: &TestApp) {
+    let wh = app.token("warehouse").await;
+    let me = user_id(app, "engineer").await;
+    let keeper = user_id(app, "warehouse").await;
+    let van = location(app, "VAN-ZW", "van", Some(me)).await;
+    let central = location(app, "C1", "central", None).await;
+    let p = part(app, "G-1", false, false).await;
+    ok(app, &wh, json!({"kind": "receipt", "part_id": p, "qty": 10, "to_id": van})).await;
+    let o = engineers_order(app, me).await;
+    let order = o["order"]["id"].as_i64().unwrap();
+    let cost_before = parts_cost(app, order).await;
+    let first = ok(app, &wh, json!({"kind": "issue", "part_id": p, "qty": 2, "from_id": van, "order_id": order})).await;
+    let first_id = first["movement"]["id"].as_i64().unwrap();
+
+    let poster = Poster::spawn(&app.db);
+    let keeper_actor = Actor {
+        user_id: Some(keeper),
+        label: "warehouse".into(),
+        roles: vec![aftersales::domain::Role::Warehouse],
+        region_code: None,
+        ip: None,
+        request_id: None,
+    };
+    let movement = |kind: &str, qty: Option<i64>| MovementRequest {
+        kind: kind.into(),
+        part_id: Some(p),
+        qty,
+        ..Default::default()
+    };
+    // Fifteen issues of one piece from a van holding eight; three receipts of two into the
+    // central warehouse, with keys; one piece of the first issue back unused and a count at
+    // the central warehouse, both checked against what the others wrote.
+    let mut requests = vec![];
+    for i in 0..20 {
+        let r = match i {
+            3 | 9 | 15 => MovementRequest { to_id: Some(central), ..movement("receipt", Some(2)) },
+            7 => MovementRequest {
+                to_id: Some(van),
+                order_id: Some(order),
+                ref_id: Some(first_id),
+                ..movement("return_unused", Some(1))
+            },
+            12 => MovementRequest { to_id: Some(central), counted: Some(7), ..movement("adjust", None) },
+            _ => MovementRequest { from_id: Some(van), order_id: Some(order), ..movement("issue", Some(1)) },
+        };
+        requests.push((i, r));
+    }
+    let keys: Vec<String> = (0..20).map(|i| format!("group-{i}")).collect();
+    let posts = requests.iter().map(|(i, r)| {
+        let (poster, actor, key) = (poster.clone(), keeper_actor.clone(), keys[*i].as_str());
+        async move {
+            let idem = (r.kind == "receipt").then_some(aftersales::service::Idem { key, scope: "stock_movement" });
+            (*i, r.kind.clone(), poster.post(&actor, r, idem.as_ref()).await)
+        }
+    });
+    let answers = futures_util::future::join_all(posts).await;
+    // (movement id, kind, level it left) at the van and at the central warehouse.
+    let mut at_van = vec![];
+    let mut at_central = vec![];
+    let (mut issued, mut refused) = (0, 0);
+    for (i, kind, answer) in &answers {
+        let posted = match answer {
+            Ok(p) => serde_json::to_value(p).unwrap(),
+            Err(AppError::Validation(f)) => {
+                assert_eq!((kind.as_str(), f[0].field.as_str()), ("issue", "qty"), "{f:?}");
+                refused += 1;
+                continue;
+            }
+            Err(e) => panic!("{i} {kind}: {e:?}"),
+        };
+        let id = posted["movement"]["id"].as_i64().unwrap();
+        let (status, stored) = app.api(Method::GET, &format!("/api/v1/stock/movements/{id}"), &wh, None).await;
+        assert_eq!(status, 200, "{stored}");
+        assert_eq!(posted["movement"], stored, "movement {i} ({kind}) is answered as stored");
+        let level = posted["stock"][0]["on_hand"].as_i64().unwrap();
+        match kind.as_str() {
+            "issue" | "return_unused" => at_van.push((id, kind.clone(), level)),
+            _ => at_central.push((id, kind.clone(), level)),
+        }
+        if kind == "issue" {
+            issued += 1;
+        }
+        if kind == "receipt" {
+            let idem = aftersales::service::Idem { key: &keys[*i], scope: "stock_movement" };
+            let (status, body) =
+                aftersales::service::replay(&app.db, &keeper_actor, &idem).await.unwrap().expect("stored");
+            assert_eq!(status, 201);
+            assert_eq!(serde_json::from_str::<Value>(&body).unwrap(), posted, "the stored answer is the answer");
+        }
+    }
+    // The van held eight, and nine once the unused piece was back (whenever that was).
+    assert!(issued == 8 || issued == 9, "{issued} issued");
+    assert_eq!(issued + refused, 15);
+    // Each movement answered with the level it left, in the order they were written.
+    at_van.sort();
+    let mut level = 8;
+    for (id, kind, left) in &at_van {
+        level += if kind == "issue" { -1 } else { 1 };
+        assert_eq!(*left, level, "movement {id} ({kind}) left {left}: {at_van:?}");
+    }
+    at_central.sort();
+    let mut level = 0;
+    for (id, kind, left) in &at_central {
+        level = if kind == "adjust" { 7 } else { level + 2 };
+        assert_eq!(*left, level, "movement {id} ({kind}) left {left}: {at_central:?}");
+    }
+    assert_eq!(on_hand(app, &wh, van, p).await, (9 - issued as i64, 0));
+    ledger_is_balanced(app).await;
+
+    // The order's cost, its time line and the audit trail follow every movement written.
+    let engineer = app.token("engineer").await;
+    let (status, o2) = app.api(Method::GET, &format!("/api/v1/work-orders/{order}"), &engineer, None).await;
+    assert_eq!(status, 200, "{o2}");
+    assert_eq!(parts_cost(app, order).await - cost_before, (2 + issued as i64 - 1) * 8000);
+    let events = o2["events"].as_array().unwrap();
+    let count = |action: &str| events.iter().filter(|e| e["action"] == action).count();
+    assert_eq!((count("stock_issue"), count("stock_return_unused")), (1 + issued, 1));
+    let mut c = app.db.read().await.unwrap();
+    let (audited, movements): (i64, i64) = aftersales::on_conn!(c.conn(), |e| {
+        sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM audit_log WHERE entity_type = 'stock_movement' \
+             AND entity_id IN (SELECT CAST(id AS TEXT) FROM stock_movements WHERE part_id = $1)), \
+             (SELECT COUNT(*) FROM stock_movements WHERE part_id = $1)",
+        )
+        .bind(p)
+        .fetch_one(&mut *e)
+        .await
+        .unwrap()
+    });
+    assert_eq!((audited, movements), (movements, 2 + 5 + issued as i64), "one audit entry per movement");
 }
 
 async fn picking_accuracy_and_key_part_failure_alerts(app: &TestApp) {
