@@ -215,6 +215,35 @@ pub(crate) fn values(backend: Backend, rows: usize, cols: usize, first: usize, t
     s
 }
 
+/// Runs the statements of a group write (`sqls`, `None` for a table with nothing to write)
+/// inside the caller's transaction on `c`: on SQLite as one multi-statement query (one
+/// hand-over to the connection's thread instead of one per statement), on PostgreSQL one
+/// statement at a time. `$bind!(query, i)` binds the rows of statement `i`.
+macro_rules! execute_all {
+    ($c:expr, $sqls:expr, $bind:ident) => {{
+        let sqls = $sqls;
+        match $c {
+            $crate::db::Conn::Sqlite(e) => {
+                let sql: Vec<&str> = sqls.iter().flatten().map(String::as_str).collect();
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.join(";\n")));
+                for (i, _) in sqls.iter().enumerate().filter(|(_, s)| s.is_some()) {
+                    q = $bind!(q, i);
+                }
+                q.execute(&mut *e).await.map(|_| ())
+            }
+            $crate::db::Conn::Pg(e) => {
+                for (i, sql) in sqls.into_iter().enumerate() {
+                    if let Some(sql) = sql {
+                        $bind!(sqlx::query(sqlx::AssertSqlSafe(sql)), i).execute(&mut *e).await?;
+                    }
+                }
+                Ok(())
+            }
+        }
+    }};
+}
+pub(crate) use execute_all;
+
 /// Inserts customers with their contacts, phone lookup rows and search terms.
 pub async fn insert_customers(
     mut c: Conn<'_>,

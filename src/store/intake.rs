@@ -175,6 +175,26 @@ pub struct Remembered<'a> {
     pub body: String,
 }
 
+/// The INSERT of `n` stored answers (bind them with [`bind_remembered`]).
+pub(crate) fn remembered_sql(backend: Backend, n: usize) -> String {
+    format!(
+        "INSERT INTO idempotency_keys (user_id, key, scope, status, body, created_at) VALUES {}",
+        values(backend, n, 6, 1, "")
+    )
+}
+
+/// Binds stored answers to a query made from [`remembered_sql`].
+macro_rules! bind_remembered {
+    ($q:expr, $rows:expr, $now:expr) => {{
+        let mut q = $q;
+        for r in $rows {
+            q = q.bind(r.user_id).bind(r.key).bind(r.scope).bind(r.status).bind(&r.body).bind($now);
+        }
+        q
+    }};
+}
+pub(crate) use bind_remembered;
+
 /// Orders per group at most, so each statement stays within the bound-parameter limits.
 pub const MAX_GROUP: usize = 64;
 
@@ -211,9 +231,7 @@ pub async fn insert(c: Conn<'_>, backend: Backend, g: &Group<'_>, now: DateTime<
         }),
         (!g.audit.is_empty()).then(|| super::audit::insert_sql(backend, g.audit.len())),
         (!g.messages.is_empty()).then(|| super::outbox::insert_sql(backend, g.messages.len())),
-        n(g.remembered.len(), 6).map(|v| {
-            format!("INSERT INTO idempotency_keys (user_id, key, scope, status, body, created_at) VALUES {v}")
-        }),
+        (!g.remembered.is_empty()).then(|| remembered_sql(backend, g.remembered.len())),
         (!g.clocks.is_empty()).then(|| super::sla::insert_clocks_sql(backend, g.clocks.len())),
     ];
     // Binds the rows of statement `i` of `sqls`.
@@ -292,32 +310,9 @@ pub async fn insert(c: Conn<'_>, backend: Backend, g: &Group<'_>, now: DateTime<
                 3 => super::audit::bind_entries!(q, g.audit),
                 4 => super::outbox::bind_messages!(q, g.messages, now),
                 6 => super::sla::bind_clocks!(q, g.clocks.iter().copied()),
-                _ => {
-                    let mut q = q;
-                    for r in g.remembered {
-                        q = q.bind(r.user_id).bind(r.key).bind(r.scope).bind(r.status).bind(&r.body).bind(now);
-                    }
-                    q
-                }
+                _ => bind_remembered!(q, g.remembered, now),
             }
         }};
     }
-    match c {
-        Conn::Sqlite(e) => {
-            let sql: Vec<&str> = sqls.iter().flatten().map(String::as_str).collect();
-            let mut q = sqlx::query(AssertSqlSafe(sql.join(";\n")));
-            for (i, _) in sqls.iter().enumerate().filter(|(_, s)| s.is_some()) {
-                q = bind!(q, i);
-            }
-            q.execute(&mut *e).await.map(|_| ())
-        }
-        Conn::Pg(e) => {
-            for (i, sql) in sqls.into_iter().enumerate() {
-                if let Some(sql) = sql {
-                    bind!(sqlx::query(AssertSqlSafe(sql)), i).execute(&mut *e).await?;
-                }
-            }
-            Ok(())
-        }
-    }
+    super::bulk::execute_all!(c, sqls, bind)
 }

@@ -236,9 +236,7 @@ pub async fn write_group(c: Conn<'_>, g: &Group<'_>, now: DateTime<Utc>) -> sqlx
             )
         }),
         (!g.audit.is_empty()).then(|| super::audit::insert_sql(backend, g.audit.len())),
-        n(g.remembered.len(), 6).map(|v| {
-            format!("INSERT INTO idempotency_keys (user_id, key, scope, status, body, created_at) VALUES {v}")
-        }),
+        (!g.remembered.is_empty()).then(|| super::intake::remembered_sql(backend, g.remembered.len())),
     ];
     // Binds the rows of statement `i` of `sqls`.
     macro_rules! bind {
@@ -295,33 +293,11 @@ pub async fn write_group(c: Conn<'_>, g: &Group<'_>, now: DateTime<Utc>) -> sqlx
                     q
                 }
                 5 => super::audit::bind_entries!(q, g.audit),
-                _ => {
-                    for r in g.remembered {
-                        q = q.bind(r.user_id).bind(r.key).bind(r.scope).bind(r.status).bind(&r.body).bind(now);
-                    }
-                    q
-                }
+                _ => super::intake::bind_remembered!(q, g.remembered, now),
             }
         }};
     }
-    match c {
-        Conn::Sqlite(e) => {
-            let sql: Vec<&str> = sqls.iter().flatten().map(String::as_str).collect();
-            let mut q = sqlx::query(AssertSqlSafe(sql.join(";\n")));
-            for (i, _) in sqls.iter().enumerate().filter(|(_, s)| s.is_some()) {
-                q = bind!(q, i);
-            }
-            q.execute(&mut *e).await.map(|_| ())
-        }
-        Conn::Pg(e) => {
-            for (i, sql) in sqls.into_iter().enumerate() {
-                if let Some(sql) = sql {
-                    bind!(sqlx::query(AssertSqlSafe(sql)), i).execute(&mut *e).await?;
-                }
-            }
-            Ok(())
-        }
-    }
+    super::bulk::execute_all!(c, sqls, bind)
 }
 
 /// What one bin of a location holds (0 without a row), for a count; on PostgreSQL the row
