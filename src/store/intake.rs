@@ -223,12 +223,8 @@ pub async fn insert(c: Conn<'_>, backend: Backend, g: &Group<'_>, now: DateTime<
                  created_at, updated_at, sla_due_at, sla_warn_at) VALUES {v}"
             )
         }),
-        n(g.events.len(), 9).map(|v| {
-            format!(
-                "INSERT INTO work_order_events (id, order_id, at, actor_id, actor_label, action, from_status, \
-                 to_status, note) VALUES {v}"
-            )
-        }),
+        n(g.events.len(), 9)
+            .map(|v| format!("INSERT INTO work_order_events (id, {}) VALUES {v}", super::work_orders::EVENT_COLUMNS)),
         (!g.audit.is_empty()).then(|| super::audit::insert_sql(backend, g.audit.len())),
         (!g.messages.is_empty()).then(|| super::outbox::insert_sql(backend, g.messages.len())),
         (!g.remembered.is_empty()).then(|| remembered_sql(backend, g.remembered.len())),
@@ -294,16 +290,7 @@ pub async fn insert(c: Conn<'_>, backend: Backend, g: &Group<'_>, now: DateTime<
                 2 => {
                     let mut q = q;
                     for (id, ev) in g.events {
-                        q = q
-                            .bind(id)
-                            .bind(ev.order_id)
-                            .bind(ev.at)
-                            .bind(ev.actor_id)
-                            .bind(ev.actor_label)
-                            .bind(ev.action)
-                            .bind(ev.from_status)
-                            .bind(ev.to_status)
-                            .bind(ev.note);
+                        q = super::work_orders::bind_event!(q.bind(id), ev);
                     }
                     q
                 }

@@ -229,12 +229,8 @@ pub async fn write_group(c: Conn<'_>, g: &Group<'_>, now: DateTime<Utc>) -> sqlx
                  FROM (VALUES {v}) AS v WHERE work_orders.id = v.column1"
             )
         }),
-        n(g.events.len(), 8).map(|v| {
-            format!(
-                "INSERT INTO work_order_events (order_id, at, actor_id, actor_label, action, from_status, to_status, \
-                 note) VALUES {v}"
-            )
-        }),
+        n(g.events.len(), 8)
+            .map(|v| format!("INSERT INTO work_order_events ({}) VALUES {v}", super::work_orders::EVENT_COLUMNS)),
         (!g.audit.is_empty()).then(|| super::audit::insert_sql(backend, g.audit.len())),
         (!g.remembered.is_empty()).then(|| super::intake::remembered_sql(backend, g.remembered.len())),
     ];
@@ -280,15 +276,7 @@ pub async fn write_group(c: Conn<'_>, g: &Group<'_>, now: DateTime<Utc>) -> sqlx
                 }
                 4 => {
                     for ev in g.events {
-                        q = q
-                            .bind(ev.order_id)
-                            .bind(ev.at)
-                            .bind(ev.actor_id)
-                            .bind(ev.actor_label)
-                            .bind(ev.action)
-                            .bind(ev.from_status)
-                            .bind(ev.to_status)
-                            .bind(ev.note);
+                        q = super::work_orders::bind_event!(q, ev);
                     }
                     q
                 }

@@ -672,23 +672,29 @@ pub struct NewEvent<'a> {
     pub note: &'a str,
 }
 
+/// The columns of an event that [`bind_event`] binds, in its order.
+pub(crate) const EVENT_COLUMNS: &str = "order_id, at, actor_id, actor_label, action, from_status, to_status, note";
+
+/// Binds one event's [`EVENT_COLUMNS`].
+macro_rules! bind_event {
+    ($q:expr, $ev:expr) => {{
+        let ev = $ev;
+        $q.bind(ev.order_id)
+            .bind(ev.at)
+            .bind(ev.actor_id)
+            .bind(ev.actor_label)
+            .bind(ev.action)
+            .bind(ev.from_status)
+            .bind(ev.to_status)
+            .bind(ev.note)
+    }};
+}
+pub(crate) use bind_event;
+
 pub async fn insert_event(c: Conn<'_>, ev: &NewEvent<'_>) -> sqlx::Result<i64> {
-    on_conn!(c, |e| {
-        sqlx::query_scalar(
-            "INSERT INTO work_order_events (order_id, at, actor_id, actor_label, action, from_status, to_status, note) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
-        )
-        .bind(ev.order_id)
-        .bind(ev.at)
-        .bind(ev.actor_id)
-        .bind(ev.actor_label)
-        .bind(ev.action)
-        .bind(ev.from_status)
-        .bind(ev.to_status)
-        .bind(ev.note)
-        .fetch_one(&mut *e)
-        .await
-    })
+    let sql =
+        format!("INSERT INTO work_order_events ({EVENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id");
+    on_conn!(c, |e| bind_event!(sqlx::query_scalar(AssertSqlSafe(sql)), ev).fetch_one(&mut *e).await)
 }
 
 pub async fn events(c: Conn<'_>, order_id: i64) -> sqlx::Result<Vec<Event>> {
