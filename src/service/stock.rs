@@ -307,7 +307,7 @@ async fn check(tx: &mut Tx, actor: &Actor, r: &MovementRequest, look: &Lookups) 
         if counted < 0 {
             errors.push(field_error("counted", "stock.error.counted"));
         } else {
-            let held = store::stock::held(tx.conn(), w.id, p.id, Bin::Usable).await?;
+            let held = store::stock::held(tx.conn(), w.id, p.id, Bin::Usable, Utc::now().trunc_subsecs(6)).await?;
             if counted == held {
                 errors.push(field_error("counted", "stock.error.count_matches"));
                 return Err(AppError::Validation(errors));

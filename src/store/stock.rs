@@ -31,13 +31,6 @@ pub struct NewMovement<'a> {
     pub actor_id: Option<i64>,
 }
 
-fn column(bin: Bin) -> &'static str {
-    match bin {
-        Bin::Usable => "on_hand",
-        Bin::Faulty => "faulty",
-    }
-}
-
 /// A location's levels of one part, as a movement left them.
 #[derive(Debug, Clone)]
 pub struct Levels {
@@ -288,15 +281,16 @@ pub async fn write_group(c: Conn<'_>, g: &Group<'_>, now: DateTime<Utc>) -> sqlx
     super::bulk::execute_all!(c, sqls, bind)
 }
 
-/// What one bin of a location holds (0 without a row), for a count; on PostgreSQL the row
-/// stays locked until the transaction ends, so the change computed from it is the change made.
-pub async fn held(c: Conn<'_>, warehouse_id: i64, part_id: i64, bin: Bin) -> sqlx::Result<i64> {
-    let lock = if backend_of(&c) == Backend::Postgres { " FOR UPDATE" } else { "" };
-    let sql = format!("SELECT {} FROM stock WHERE warehouse_id = $1 AND part_id = $2{lock}", column(bin));
-    let v: Option<i64> = on_conn!(c, |e| {
-        sqlx::query_scalar(AssertSqlSafe(sql)).bind(warehouse_id).bind(part_id).fetch_optional(&mut *e).await
-    })?;
-    Ok(v.unwrap_or(0))
+/// What one bin of a location holds (0 without a row), for a count. On PostgreSQL the row stays
+/// locked until the transaction ends, created empty first when missing (so a receipt creating
+/// it meanwhile is waited for and seen): the change computed from it is the change made.
+pub async fn held(c: Conn<'_>, warehouse_id: i64, part_id: i64, bin: Bin, now: DateTime<Utc>) -> sqlx::Result<i64> {
+    let key = [(warehouse_id, part_id)];
+    let row = levels_of(c, &key, &key, now).await?.pop();
+    Ok(row.map_or(0, |r| match bin {
+        Bin::Usable => r.on_hand,
+        Bin::Faulty => r.faulty,
+    }))
 }
 
 /// A movement with the names a page shows.
