@@ -378,14 +378,9 @@ async fn write_pending(tx: &mut ReadConn, group: &mut [Pending]) -> AppResult<Ve
         messages: &messages,
         remembered: &remembered,
     };
-    store::intake::insert(tx.conn(), backend, &g, now).await.map_err(|e| match &e {
-        // A concurrent request with the same key won: this one is told to retry, and then
-        // gets the stored answer.
-        sqlx::Error::Database(d) if d.is_unique_violation() && !remembered.is_empty() => {
-            AppError::Conflict("error.idempotency_in_progress")
-        }
-        _ => AppError::from(e),
-    })?;
+    store::intake::insert(tx.conn(), backend, &g, now)
+        .await
+        .map_err(|e| super::stored_answer_error(e, !remembered.is_empty()))?;
     Ok(group
         .iter()
         .zip(&ids.events)

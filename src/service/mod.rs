@@ -104,10 +104,19 @@ pub async fn remember<T: serde::Serialize>(
         chrono::Utc::now(),
     )
     .await
-    .map_err(|e| match &e {
-        sqlx::Error::Database(d) if d.is_unique_violation() => AppError::Conflict("error.idempotency_in_progress"),
+    .map_err(|e| stored_answer_error(e, true))
+}
+
+/// The error of a write that stored idempotent answers (`keyed`): a unique violation then means
+/// a concurrent request with the same key won, and this one is told to retry (and then gets
+/// the stored answer).
+pub(crate) fn stored_answer_error(e: sqlx::Error, keyed: bool) -> AppError {
+    match &e {
+        sqlx::Error::Database(d) if keyed && d.is_unique_violation() => {
+            AppError::Conflict("error.idempotency_in_progress")
+        }
         _ => e.into(),
-    })
+    }
 }
 
 /// A random secret as 64 hex characters (256 bits) and its SHA-256 hash, which is what the

@@ -179,6 +179,9 @@ struct Checked {
     part: Part,
     qty: i64,
     input: MovementInput,
+    /// Its stock changes, in location order (so concurrent movements lock stock and totals
+    /// rows in one order).
+    effects: Vec<rules::parts::Effect>,
     from: Option<Warehouse>,
     to: Option<Warehouse>,
     order: Option<WorkOrder>,
@@ -195,14 +198,6 @@ struct Checked {
 }
 
 impl Checked {
-    /// Its stock changes, in location order (so concurrent movements lock stock and totals
-    /// rows in one order).
-    fn effects(&self) -> Vec<rules::parts::Effect> {
-        let mut effects = rules::parts::effects(self.kind, &self.input);
-        effects.sort_by_key(|e| e.warehouse);
-        effects
-    }
-
     fn location(&self, id: i64) -> Option<&Warehouse> {
         [&self.from, &self.to].into_iter().flatten().find(|w| w.id == id)
     }
@@ -437,11 +432,14 @@ async fn check(tx: &mut Tx, actor: &Actor, r: &MovementRequest, look: &Lookups) 
             .then(|| part.supplier.clone())
             .filter(|s| !s.is_empty())
     });
+    let mut effects = rules::parts::effects(kind, &input);
+    effects.sort_by_key(|e| e.warehouse);
     Ok(Checked {
         kind,
         part,
         qty,
         input,
+        effects,
         from,
         to,
         order,
@@ -479,12 +477,12 @@ async fn write_all(
     // As stored: PostgreSQL keeps microseconds.
     let now = now.trunc_subsecs(6);
     let mut keys: Vec<(i64, i64)> =
-        items.iter().flat_map(|i| i.checked.effects().into_iter().map(|e| (e.warehouse, i.checked.part.id))).collect();
+        items.iter().flat_map(|i| i.checked.effects.iter().map(|e| (e.warehouse, i.checked.part.id))).collect();
     keys.sort_unstable();
     keys.dedup();
     let mut gaining: Vec<(i64, i64)> = items
         .iter()
-        .flat_map(|i| i.checked.effects().into_iter().filter(|e| e.delta > 0).map(|e| (e.warehouse, i.checked.part.id)))
+        .flat_map(|i| i.checked.effects.iter().filter(|e| e.delta > 0).map(|e| (e.warehouse, i.checked.part.id)))
         .collect();
     gaining.sort_unstable();
     gaining.dedup();
@@ -504,7 +502,7 @@ async fn write_all(
         let c = &item.checked;
         match take(&mut levels, c, now) {
             Ok(left) => {
-                for e in c.effects() {
+                for e in &c.effects {
                     let sums = changes.entry((e.warehouse, c.part.id)).or_default();
                     match e.bin {
                         Bin::Usable => sums.0 += e.delta,
@@ -677,18 +675,13 @@ async fn write_all(
         audit: &audit,
         remembered: &remembered,
     };
-    store::stock::write_group(tx.conn(), &group, now).await.map_err(|e| match &e {
-        // A concurrent request with the same key won: this one is told to retry, and then
-        // gets the stored answer.
-        sqlx::Error::Database(d) if d.is_unique_violation() && !remembered.is_empty() => {
-            AppError::Conflict("error.idempotency_in_progress")
-        }
-        _ => AppError::from(e),
-    })?;
+    store::stock::write_group(tx.conn(), &group, now)
+        .await
+        .map_err(|e| super::stored_answer_error(e, !remembered.is_empty()))?;
 
     // A location that just reached its reorder point tells the warehouse.
     for (i, p) in &posted {
-        for e in items[*i].checked.effects() {
+        for e in &items[*i].checked.effects {
             if let Some(row) = p.stock.iter().find(|r| r.warehouse_id == e.warehouse)
                 && e.bin == Bin::Usable
                 && e.delta < 0
@@ -715,7 +708,7 @@ fn take(
     now: DateTime<Utc>,
 ) -> AppResult<Vec<(i64, store::stock::Levels)>> {
     let mut left: Vec<(i64, store::stock::Levels)> = vec![];
-    for e in c.effects() {
+    for e in &c.effects {
         let mut l = match left.iter().find(|(w, _)| *w == e.warehouse) {
             Some((_, l)) => l.clone(),
             None => levels.get(&(e.warehouse, c.part.id)).cloned().unwrap_or(store::stock::Levels {
