@@ -653,10 +653,11 @@ impl Parts {
 async fn fetch(db: &Db, id: i64) -> AppResult<Parts> {
     use store::work_orders::{HAS_APPROVALS, HAS_ATTACHMENTS, HAS_PAUSES, HAS_QUOTES};
     let mut c = db.read().await?;
-    let order = store::work_orders::get(c.conn(), id).await?.ok_or(AppError::NotFound)?;
+    let (order, events, clocks) = store::work_orders::with_lines(c.conn(), id).await?.ok_or(AppError::NotFound)?;
     let mut p = Parts::new(order);
     let extras = p.order.extras;
-    p.events = store::work_orders::events(c.conn(), id).await?;
+    p.events = events;
+    p.clocks = clocks;
     if extras & HAS_QUOTES != 0 {
         p.quotes = store::work_orders::quotes(c.conn(), id).await?;
     }
@@ -666,7 +667,6 @@ async fn fetch(db: &Db, id: i64) -> AppResult<Parts> {
     if extras & HAS_ATTACHMENTS != 0 {
         p.attachments = store::work_orders::attachments(c.conn(), id).await?;
     }
-    p.clocks = store::sla::clocks_of(c.conn(), id, false).await?;
     if extras & HAS_PAUSES != 0 {
         p.pauses = store::sla::pauses_of(c.conn(), id).await?;
     }

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::AssertSqlSafe;
 
+use super::sla::ClockRow;
 use crate::db::Conn;
 use crate::{from_row, on_conn};
 
@@ -697,16 +698,47 @@ pub async fn insert_event(c: Conn<'_>, ev: &NewEvent<'_>) -> sqlx::Result<i64> {
     on_conn!(c, |e| bind_event!(sqlx::query_scalar(AssertSqlSafe(sql)), ev).fetch_one(&mut *e).await)
 }
 
+const EVENTS_OF: &str = "SELECT id, at, actor_id, actor_label, action, from_status, to_status, note \
+     FROM work_order_events WHERE order_id = $1 ORDER BY id";
+
 pub async fn events(c: Conn<'_>, order_id: i64) -> sqlx::Result<Vec<Event>> {
-    on_conn!(c, |e| {
-        sqlx::query_as(
-            "SELECT id, at, actor_id, actor_label, action, from_status, to_status, note FROM work_order_events \
-             WHERE order_id = $1 ORDER BY id",
-        )
-        .bind(order_id)
-        .fetch_all(&mut *e)
-        .await
-    })
+    on_conn!(c, |e| sqlx::query_as(EVENTS_OF).bind(order_id).fetch_all(&mut *e).await)
+}
+
+/// An order with its time line and its clocks: what every read of one order needs. On SQLite
+/// the three SELECTs go as one multi-statement query, one hand-over to the connection's thread
+/// instead of three (a get of an order is mostly those hand-overs).
+pub async fn with_lines(c: Conn<'_>, id: i64) -> sqlx::Result<Option<(WorkOrder, Vec<Event>, Vec<ClockRow>)>> {
+    match c {
+        Conn::Sqlite(e) => {
+            use futures_util::TryStreamExt;
+            use sqlx::{Either, FromRow};
+            let sql = format!("{SELECT} WHERE o.id = $1; {EVENTS_OF}; {}", super::sla::clocks_of_sql());
+            // Deprecated because only SQLite runs several statements in one prepared statement,
+            // which is exactly what this branch is for (the group writers' INSERTs rely on it too).
+            #[allow(deprecated)]
+            let mut rows = sqlx::query(AssertSqlSafe(sql)).bind(id).fetch_many(&mut *e);
+            let (mut statement, mut order, mut events, mut clocks) = (0, None, vec![], vec![]);
+            while let Some(item) = rows.try_next().await? {
+                match item {
+                    // Each statement ends with its result.
+                    Either::Left(_) => statement += 1,
+                    Either::Right(row) => match statement {
+                        0 => order = Some(WorkOrder::from_row(&row)?),
+                        1 => events.push(Event::from_row(&row)?),
+                        _ => clocks.push(ClockRow::from_row(&row)?),
+                    },
+                }
+            }
+            Ok(order.map(|o| (o, events, clocks)))
+        }
+        Conn::Pg(e) => {
+            let Some(order) = get(Conn::Pg(&mut *e), id).await? else { return Ok(None) };
+            let events = events(Conn::Pg(&mut *e), id).await?;
+            let clocks = super::sla::clocks_of(Conn::Pg(e), id, false).await?;
+            Ok(Some((order, events, clocks)))
+        }
+    }
 }
 
 // ------------------------------------------------------------------ quotes
