@@ -121,21 +121,23 @@ pub async fn plan(db: &Db, from: NaiveDate, to: NaiveDate, progress: impl Fn(u64
     let rules = stored_rules(c.conn()).await?;
     drop(c);
     // A large window writes into most of the table's index pages: keep them cached while it
-    // runs (1 GB at most), then give the memory back.
+    // runs (1 GB at most) and checkpoint seldom, then give the memory and the WAL back.
     let big = (to - from).num_days() > 31;
     if big {
         let mut tx = db.begin().await?;
-        store::care::set_write_cache(tx.conn(), 1 << 20).await?;
+        store::care::set_large_plan(tx.conn(), true).await?;
         tx.commit().await?;
     }
     let result = plan_customers(db, &rules, from, to, &progress).await;
     if big {
         let mut tx = db.begin().await?;
-        store::care::set_write_cache(tx.conn(), crate::db::WRITE_CACHE_KIB).await?;
+        store::care::set_large_plan(tx.conn(), false).await?;
         if result.as_ref().is_ok_and(|o| o.added > 0) {
             store::care::analyze_tasks(tx.conn()).await?;
         }
         tx.commit().await?;
+        let mut c = db.hold_writer().await?;
+        store::care::truncate_wal(c.conn()).await?;
     }
     result
 }
