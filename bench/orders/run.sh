@@ -96,6 +96,9 @@ sleep 5
 RSS_REST=$(rss VmRSS)
 RSS_START_PEAK=$(rss VmHWM)
 echo 5 > "/proc/$SERVER/clear_refs" 2>/dev/null || true
+# The peak of each scenario (reset before each), and the highest of them all.
+PEAK_ALL=0
+peak() { P=$(rss VmHWM); if [ "$P" -gt "$PEAK_ALL" ]; then PEAK_ALL=$P; fi; }
 curl -fs -o /dev/null -c "$WORK/cookies" -d 'login=manager&password=demo1234' "$BASE/login"
 COOKIE="$(awk '$6 == "as_sid" {print $6 "=" $7}' "$WORK/cookies" | head -1)"
 [ -n "$COOKIE" ] || { echo "could not sign in for the page scenarios" >&2; exit 1; }
@@ -123,10 +126,12 @@ for s in "${SCENARIOS[@]}"; do
   code=$(curl -s -o /dev/null -w '%{http_code}' -H "$H" "$BASE$first")
   [ "$code" = 200 ] || { echo "$name: $first answered $code" >&2; exit 1; }
   echo "== $name" >&2
+  echo 5 > "/proc/$SERVER/clear_refs" 2>/dev/null || true
   line=$(WRK_PATHS="$paths" wrk -t"$(( conns > 1 ? 2 : 1 ))" -c"$conns" -d"$DURATION" --latency -H "$H" -s bench/archive/scenario.lua "$BASE" | grep '^RESULT')
   read -r _ reqs secs p50 p95 p99 max errs <<<"$line"
   rps=$(echo "scale=0; $reqs / $secs" | bc)
-  RESULTS+=("| $name | $rps | $p50 | $p95 | $p99 | $max | $errs |")
+  peak
+  RESULTS+=("| $name | $rps | $p50 | $p95 | $p99 | $max | $errs | $P |")
   echo "   $rps req/s, p50 $p50 ms, p95 $p95 ms, p99 $p99 ms, errors $errs" >&2
 done
 # Customers answering their survey links (no account): every request answers another link.
@@ -134,27 +139,31 @@ sql "SELECT token FROM surveys WHERE kind = 'job' AND answered_at IS NULL ORDER 
 LINKS=$(wc -l <"$WORK/tokens.txt")
 if [ "$LINKS" -gt 0 ]; then
   echo "== answer a survey link ($LINKS unanswered links)" >&2
+  echo 5 > "/proc/$SERVER/clear_refs" 2>/dev/null || true
   line=$(WRK_TOKENS="$WORK/tokens.txt" WRK_THREADS=2 wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency -s bench/orders/answer.lua "$BASE" | grep '^RESULT')
   read -r _ reqs secs p50 p95 p99 max errs out <<<"$line"
   rps=$(echo "scale=0; $reqs / $secs" | bc)
   # A thread that used up its links stopped early: the count is not a rate over the run.
   [ "$out" = 1 ] && rps="links ran out after $reqs answers"
-  RESULTS+=("| customer answers a survey link (public API, every request another link of $LINKS unanswered) | $rps | $p50 | $p95 | $p99 | $max | $errs |")
+  peak
+  RESULTS+=("| customer answers a survey link (public API, every request another link of $LINKS unanswered) | $rps | $p50 | $p95 | $p99 | $max | $errs | $P |")
   echo "   $rps req/s, p50 $p50 ms, p95 $p95 ms, p99 $p99 ms, errors $errs" >&2
 fi
 # Creates last: they add orders. Requests arriving together are written in groups (see
 # src/service/intake.rs), so the second run shows what more concurrent callers get.
 for conns in "$CONNECTIONS" 64; do
   echo "== create order, $conns connections" >&2
+  echo 5 > "/proc/$SERVER/clear_refs" 2>/dev/null || true
   line=$(TOKEN="$TOKEN" WRK_PAIRS="$PAIRS" wrk -t2 -c"$conns" -d"$DURATION" --latency -s bench/orders/create.lua "$BASE" | grep '^RESULT')
   read -r _ reqs secs p50 p95 p99 max errs <<<"$line"
   rps=$(echo "scale=0; $reqs / $secs" | bc)
-  RESULTS+=("| create order, $conns connections (API: entitlement, repeat check, time line, audit, outbox) | $rps | $p50 | $p95 | $p99 | $max | $errs |")
+  peak
+  RESULTS+=("| create order, $conns connections (API: entitlement, repeat check, time line, audit, outbox) | $rps | $p50 | $p95 | $p99 | $max | $errs | $P |")
   echo "   $rps req/s, p50 $p50 ms, p95 $p95 ms, p99 $p99 ms, errors $errs" >&2
 done
 PER_GROUP=$(curl -fs "$BASE/metrics" | awk '/^intake_group_orders_(sum|count)/ {v[$1]=$2} END {if (v["intake_group_orders_count"] > 0) printf "%.1f", v["intake_group_orders_sum"] / v["intake_group_orders_count"]}')
 RSS_AFTER=$(rss VmRSS)
-RSS_PEAK=$(rss VmHWM)
+RSS_PEAK=$PEAK_ALL
 
 OUT=$(bench/result-path "bench/results/orders-$ORDERS-$BACKEND-$(date +%Y-%m-%d)")
 {
@@ -171,12 +180,12 @@ OUT=$(bench/result-path "bench/results/orders-$ORDERS-$BACKEND-$(date +%Y-%m-%d)
   echo "  after \`aftersales demo\`: $(printf '%.1f' "$GEN_S") s wall clock; the command said: $(tail -1 "$WORK/gen.txt")"
   echo "- the dashboard's backfill of the generated days (\`aftersales dashboard refresh\`, before serving): $(printf '%.1f' "$REFRESH_S") s"
   echo "- database size after generation: $DB_SIZE"
-  echo "- server RSS: $RSS_REST MiB at rest (5 s after the visit planner's first pass, over after $START_S s, peak $RSS_START_PEAK MiB),"
-  echo "  $RSS_AFTER MiB after the load, peak during the load $RSS_PEAK MiB"
+  echo "- server RSS: $RSS_REST MiB at rest (5 s after the visit planner's first pass, over after $START_S s; start-up peak $RSS_START_PEAK MiB),"
+  echo "  $RSS_AFTER MiB after the load, highest peak of a scenario $RSS_PEAK MiB (each scenario's in the table)"
   echo "- new orders per write transaction during the creates (intake_group_orders): ${PER_GROUP:-n/a} on average"
   echo
-  echo "| scenario | req/s | p50 ms | p95 ms | p99 ms | max ms | errors |"
-  echo "|---|---|---|---|---|---|---|"
+  echo "| scenario | req/s | p50 ms | p95 ms | p99 ms | max ms | errors | peak RSS MiB |"
+  echo "|---|---|---|---|---|---|---|---|"
   printf '%s\n' "${RESULTS[@]}"
 } > "$OUT"
 cat "$OUT"
