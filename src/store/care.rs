@@ -153,7 +153,7 @@ pub async fn set_planned_to(c: Conn<'_>, to: NaiveDate, now: DateTime<Utc>) -> s
 /// every insert read its pages again from the file, so the cache grows to 1 GB while it runs.
 /// It also checkpoints every 50,000 WAL pages (200 MB) instead of every 1,000: an index page
 /// the plan changes again and again is copied back into the database once per checkpoint, not
-/// once per 4 MB written (a year for a million customers: 59 → 52 s). Afterwards the cache
+/// once per 4 MB written (a year for a million customers: about 60 → 56 s). Afterwards the cache
 /// shrinks, the WAL is copied back and truncated, and checkpoints come every 1,000 pages again.
 /// No-op on PostgreSQL, whose buffers and checkpoints are the server's.
 pub async fn set_large_plan(c: Conn<'_>, on: bool) -> sqlx::Result<()> {

@@ -314,14 +314,14 @@ pub async fn insert_clocks(c: Conn<'_>, backend: Backend, rows: &[ClockRow]) -> 
     on_conn!(c, |e| bind_clocks!(sqlx::query(AssertSqlSafe(sql)), rows).execute(&mut *e).await.map(|_| ()))
 }
 
-/// The order's clocks in the policy's order of targets is not kept: by target code. `lock`
-/// takes their rows for the caller's transaction on PostgreSQL (a sweeper holding them makes
-/// the caller wait instead of both writing).
 /// An order's clocks, the order's id as `$1`.
 pub(super) fn clocks_of_sql() -> String {
     format!("SELECT {CLOCK_COLUMNS} FROM work_order_clocks WHERE order_id = $1 ORDER BY target")
 }
 
+/// The order's clocks in the policy's order of targets is not kept: by target code. `lock`
+/// takes their rows for the caller's transaction on PostgreSQL (a sweeper holding them makes
+/// the caller wait instead of both writing).
 pub async fn clocks_of(c: Conn<'_>, order_id: i64, lock: bool) -> sqlx::Result<Vec<ClockRow>> {
     let lock = if lock && matches!(c, Conn::Pg(_)) { " FOR UPDATE" } else { "" };
     let sql = format!("{}{lock}", clocks_of_sql());

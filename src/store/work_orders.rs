@@ -707,7 +707,7 @@ pub async fn events(c: Conn<'_>, order_id: i64) -> sqlx::Result<Vec<Event>> {
 
 /// An order with its time line and its clocks: what every read of one order needs. On SQLite
 /// the three SELECTs go as one multi-statement query, one hand-over to the connection's thread
-/// instead of three (a get of an order is mostly those hand-overs).
+/// instead of three.
 pub async fn with_lines(c: Conn<'_>, id: i64) -> sqlx::Result<Option<(WorkOrder, Vec<Event>, Vec<ClockRow>)>> {
     match c {
         Conn::Sqlite(e) => {
