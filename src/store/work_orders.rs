@@ -713,11 +713,14 @@ pub async fn with_lines(c: Conn<'_>, id: i64) -> sqlx::Result<Option<(WorkOrder,
         Conn::Sqlite(e) => {
             use futures_util::TryStreamExt;
             use sqlx::{Either, FromRow};
-            let sql = format!("{SELECT} WHERE o.id = $1; {EVENTS_OF}; {}", super::sla::clocks_of_sql());
+            // Composed once: every get of an order runs it.
+            static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+                format!("{SELECT} WHERE o.id = $1; {EVENTS_OF}; {}", super::sla::clocks_of_sql())
+            });
             // Deprecated because only SQLite runs several statements in one prepared statement,
             // which is exactly what this branch is for (the group writers' INSERTs rely on it too).
             #[allow(deprecated)]
-            let mut rows = sqlx::query(AssertSqlSafe(sql)).bind(id).fetch_many(&mut *e);
+            let mut rows = sqlx::query(AssertSqlSafe(SQL.as_str())).bind(id).fetch_many(&mut *e);
             let (mut statement, mut order, mut events, mut clocks) = (0, None, vec![], vec![]);
             while let Some(item) = rows.try_next().await? {
                 match item {
