@@ -218,7 +218,9 @@ impl Db {
             .min_connections(1)
             .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(30))
-            .connect_with(base.clone().create_if_missing(true))
+            .connect_with(
+                base.clone().create_if_missing(true).pragma("wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES.to_string()),
+            )
             .await
             .map_err(open_err)?;
         // Readers keep 16 MB of pages each (8 of them), the writer 32 MB: under load at a
@@ -232,6 +234,14 @@ impl Db {
             .await
             .map_err(open_err)?;
         Ok(Db::Sqlite { write, read })
+    }
+
+    /// SQLite: how to open one more read-write connection (the WAL checkpointer's).
+    pub fn sqlite_write_options(&self) -> Option<SqliteConnectOptions> {
+        match self {
+            Db::Sqlite { write, .. } => Some((*write.connect_options()).clone()),
+            Db::Pg(_) => None,
+        }
     }
 
     /// Begin a write transaction (`BEGIN IMMEDIATE` on SQLite).
@@ -346,6 +356,13 @@ macro_rules! migrations {
 // Same file names in both folders; a new migration is added to both lists.
 /// The SQLite writer's page cache in KiB (readers keep 16 MB each).
 pub const WRITE_CACHE_KIB: i64 = 32_000;
+
+/// SQLite: the writer checkpoints when a commit leaves the WAL this long (pages; 16 MB). The
+/// server copies the WAL back on another connection as it grows (`jobs::checkpoint`), so by
+/// then little is left to copy, and the writer's checkpoint lets the WAL start over from its
+/// beginning. (SQLite's default is 1,000 pages; with the copying done beside the writer, 4,000
+/// measured best: see bench/README.md.)
+pub const WAL_AUTOCHECKPOINT_PAGES: i64 = 4000;
 
 const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = migrations!("sqlite": 1 "0001_foundation", 2 "0002_entitlement", 3 "0003_archive", 4 "0004_imports", 5 "0005_calendars", 6 "0006_work_orders", 7 "0007_notifications", 8 "0008_sla", 9 "0009_care", 10 "0010_complaints", 11 "0011_service_reminders", 12 "0012_care_plans", 13 "0013_parts", 15 "0015_certification", 16 "0016_objectives", 17 "0017_corrective_actions", 18 "0018_dashboard", 19 "0019_appraisal", 20 "0020_registers_handbook", 21 "0021_stock_totals", 22 "0022_fault_analysis", 23 "0023_teams", 24 "0024_visit_tasks_lean", 25 "0025_appraisal_reminders", 26 "0026_customer_search_ids", 27 "0027_reminders_when_due", 28 "0028_dashboard_live_indexes");
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = migrations!("postgres": 1 "0001_foundation", 2 "0002_entitlement", 3 "0003_archive", 4 "0004_imports", 5 "0005_calendars", 6 "0006_work_orders", 7 "0007_notifications", 8 "0008_sla", 9 "0009_care", 10 "0010_complaints", 11 "0011_service_reminders", 12 "0012_care_plans", 13 "0013_parts", 15 "0015_certification", 16 "0016_objectives", 17 "0017_corrective_actions", 18 "0018_dashboard", 19 "0019_appraisal", 20 "0020_registers_handbook", 21 "0021_stock_totals", 22 "0022_fault_analysis", 23 "0023_teams", 24 "0024_visit_tasks_lean", 25 "0025_appraisal_reminders", 26 "0026_customer_search_ids", 27 "0027_reminders_when_due", 28 "0028_dashboard_live_indexes");

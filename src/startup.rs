@@ -50,6 +50,7 @@ pub async fn serve(
         state.config.visit_lookahead_days,
         stop_rx.clone(),
     ));
+    let checkpoint = tokio::spawn(crate::jobs::checkpoint::run(state.db.clone(), stop_rx.clone()));
     let dashboard =
         tokio::spawn(crate::jobs::dashboard::run(state.db.clone(), crate::service::dashboard::REFRESH_EVERY, stop_rx));
     let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
@@ -58,6 +59,7 @@ pub async fn serve(
     let _ = jobs.await;
     let _ = outbox.await;
     let _ = sla.await;
+    let _ = checkpoint.await;
     let _ = visits.await;
     let _ = dashboard.await;
     state.db.close().await;

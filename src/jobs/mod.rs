@@ -1,5 +1,6 @@
 //! Scheduled and queued work that runs beside the web server.
 
+pub mod checkpoint;
 pub mod dashboard;
 pub mod outbox;
 pub mod sla;

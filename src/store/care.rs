@@ -161,7 +161,11 @@ pub async fn set_large_plan(c: Conn<'_>, on: bool) -> sqlx::Result<()> {
         let sql = if on {
             "PRAGMA cache_size = -1048576; PRAGMA wal_autocheckpoint = 50000".to_string()
         } else {
-            format!("PRAGMA cache_size = -{}; PRAGMA wal_autocheckpoint = 1000", crate::db::WRITE_CACHE_KIB)
+            format!(
+                "PRAGMA cache_size = -{}; PRAGMA wal_autocheckpoint = {}",
+                crate::db::WRITE_CACHE_KIB,
+                crate::db::WAL_AUTOCHECKPOINT_PAGES
+            )
         };
         sqlx::raw_sql(AssertSqlSafe(sql)).execute(&mut *e).await?;
     }

@@ -18,6 +18,7 @@ pub mod entitlement;
 pub mod handbook;
 pub mod imports;
 pub mod intake;
+pub mod maintenance;
 pub mod objectives;
 pub mod outbox;
 pub mod part_requests;

@@ -21,6 +21,7 @@ both!(
     csrf_rejects_cross_site_posts,
     sessions_are_shared_between_instances,
     resetting_a_password_ends_sessions_at_once,
+    writes_reach_the_database_file_while_serving,
 );
 
 async fn health_metrics_and_openapi(app: &TestApp) {
@@ -457,4 +458,32 @@ async fn sessions_are_shared_between_instances(app: &TestApp) {
     let html = c.get(second.url("/")).send().await.unwrap().text().await.unwrap();
     assert!(html.contains("王建国"), "a session made on one instance works on another");
     second.stop().await;
+}
+
+/// SQLite: the server copies the WAL back into the database file beside the writer, so a
+/// write reaches the file soon, long before the writer's own checkpoint (every 4,000 WAL
+/// pages) would. Read with `immutable`, which looks at the file alone and never at the WAL.
+async fn writes_reach_the_database_file_while_serving(app: &TestApp) {
+    let Some(opts) = app.db.sqlite_write_options() else {
+        return; // PostgreSQL checkpoints by itself.
+    };
+    let token = app.token("admin").await;
+    let (status, body) = app.api(Method::POST, "/api/v1/tokens", &token, Some(json!({"name": "WAL check"}))).await;
+    assert_eq!(status, 201, "{body}");
+    let file_only = opts.read_only(true).immutable(true);
+    let started = std::time::Instant::now();
+    loop {
+        use sqlx::ConnectOptions;
+        let mut c = file_only.connect().await.unwrap();
+        // Until the first checkpoint the file may not even hold the table.
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM api_tokens WHERE name = 'WAL check'")
+            .fetch_one(&mut c)
+            .await
+            .unwrap_or(0);
+        if n == 1 {
+            break;
+        }
+        assert!(started.elapsed().as_secs() < 10, "the new token never reached the database file");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }
