@@ -7,6 +7,8 @@
 # Customers are ORDERS/10 (at least 1,000), units twice that, 200 engineers over the regions.
 # --postgres uses a fresh database on 127.0.0.1:5432 (user postgres, trust), dropped at the end
 # unless KEEP=1. Writes bench/results/orders-ORDERS-BACKEND-DATE.md. Needs wrk, curl, sqlite3/psql.
+# REUSE=NAME reruns the scenarios on a data set kept by an earlier KEEP=1 run (the PostgreSQL
+# database NAME, or the SQLite file NAME) without generating it again; it is kept afterwards.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BACKEND=sqlite
@@ -32,20 +34,24 @@ cargo build --release --quiet
 BIN="$CARGO_TARGET_DIR/release/aftersales"
 WORK=$(mktemp -d)
 PGDB=""
+REUSE=${REUSE:-}
 if [ "$BACKEND" = postgres ]; then
-  PGDB="as_bench_$$"
-  psql -q -h 127.0.0.1 -U postgres -d postgres -c "CREATE DATABASE $PGDB" >/dev/null
+  PGDB="${REUSE:-as_bench_$$}"
+  [ -n "$REUSE" ] || psql -q -h 127.0.0.1 -U postgres -d postgres -c "CREATE DATABASE $PGDB" >/dev/null
   export DATABASE_URL="postgres://postgres@127.0.0.1:5432/$PGDB"
   sql() { psql -Atq -h 127.0.0.1 -U postgres -d "$PGDB" -F: -c "$1"; }
 else
-  export DATABASE_URL="sqlite://$WORK/bench.db"
-  sql() { sqlite3 -separator : "$WORK/bench.db" "$1"; }
+  DBFILE="${REUSE:-$WORK/bench.db}"
+  export DATABASE_URL="sqlite://$DBFILE"
+  sql() { sqlite3 -separator : "$DBFILE" "$1"; }
 fi
 export AFTERSALES_LOG=warn AFTERSALES_FILES_DIR="$WORK/files"
 SERVER=""
 cleanup() {
   [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null && wait "$SERVER" 2>/dev/null
-  if [ "${KEEP:-0}" = 1 ]; then
+  if [ -n "$REUSE" ]; then
+    rm -rf "$WORK" # only this run's logs: the data set is elsewhere, and stays
+  elif [ "${KEEP:-0}" = 1 ]; then
     echo "kept: $DATABASE_URL" >&2
   else
     [ -n "$PGDB" ] && psql -q -h 127.0.0.1 -U postgres -d postgres -c "DROP DATABASE IF EXISTS $PGDB WITH (FORCE)" >/dev/null
@@ -54,19 +60,21 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$BIN" demo >/dev/null
-GEN_START=$(date +%s.%N)
-"$BIN" gen --customers "$CUSTOMERS" --units "$UNITS" --orders "$ORDERS" --engineers "$ENGINEERS" --seed 1 --append | tee "$WORK/gen.txt"
-GEN_S=$(echo "$(date +%s.%N) - $GEN_START" | bc)
-# The dashboard's figures of the generated days, before serving: the server's first refresh
-# would otherwise backfill them while the load runs (a one-off after generation or upgrade).
-REFRESH_START=$(date +%s.%N)
-"$BIN" dashboard refresh >/dev/null 2>&1
-REFRESH_S=$(echo "$(date +%s.%N) - $REFRESH_START" | bc)
+if [ -z "$REUSE" ]; then
+  "$BIN" demo >/dev/null
+  GEN_START=$(date +%s.%N)
+  "$BIN" gen --customers "$CUSTOMERS" --units "$UNITS" --orders "$ORDERS" --engineers "$ENGINEERS" --seed 1 --append | tee "$WORK/gen.txt"
+  GEN_S=$(echo "$(date +%s.%N) - $GEN_START" | bc)
+  # The dashboard's figures of the generated days, before serving: the server's first refresh
+  # would otherwise backfill them while the load runs (a one-off after generation or upgrade).
+  REFRESH_START=$(date +%s.%N)
+  "$BIN" dashboard refresh >/dev/null 2>&1
+  REFRESH_S=$(echo "$(date +%s.%N) - $REFRESH_START" | bc)
+fi
 if [ "$BACKEND" = postgres ]; then
   DB_SIZE=$(psql -Atq -h 127.0.0.1 -U postgres -d postgres -c "SELECT pg_size_pretty(pg_database_size('$PGDB'))")
 else
-  DB_SIZE=$(du -sh "$WORK" | cut -f1)
+  DB_SIZE=$(du -sh "$DBFILE" | cut -f1)
 fi
 TOKEN=$("$BIN" token create --login manager --name bench)
 IDS=$(sql "SELECT id FROM work_orders ORDER BY random() LIMIT 64" | tr '\n' ' ')
@@ -176,10 +184,15 @@ OUT=$(bench/result-path "bench/results/orders-$ORDERS-$BACKEND-$(date +%Y-%m-%d)
   echo "(DURATION=$DURATION CONNECTIONS=$CONNECTIONS; \`wrk -t2 -c$CONNECTIONS -d$DURATION --latency\` with"
   echo "bench/archive/scenario.lua for reads and bench/orders/create.lua for creates)"
   echo
-  echo "- generation: \`aftersales gen --customers $CUSTOMERS --units $UNITS --orders $ORDERS --engineers $ENGINEERS --seed 1 --append\`"
-  echo "  after \`aftersales demo\`: $(printf '%.1f' "$GEN_S") s wall clock; the command said: $(tail -1 "$WORK/gen.txt")"
-  echo "- the dashboard's backfill of the generated days (\`aftersales dashboard refresh\`, before serving): $(printf '%.1f' "$REFRESH_S") s"
-  echo "- database size after generation: $DB_SIZE"
+  if [ -n "$REUSE" ]; then
+    echo "- data set: kept from an earlier run of this script (\`REUSE=$REUSE\`), with the orders its creates added; not generated again"
+    echo "- database size: $DB_SIZE"
+  else
+    echo "- generation: \`aftersales gen --customers $CUSTOMERS --units $UNITS --orders $ORDERS --engineers $ENGINEERS --seed 1 --append\`"
+    echo "  after \`aftersales demo\`: $(printf '%.1f' "$GEN_S") s wall clock; the command said: $(tail -1 "$WORK/gen.txt")"
+    echo "- the dashboard's backfill of the generated days (\`aftersales dashboard refresh\`, before serving): $(printf '%.1f' "$REFRESH_S") s"
+    echo "- database size after generation: $DB_SIZE"
+  fi
   echo "- server RSS: $RSS_REST MiB at rest (5 s after the visit planner's first pass, over after $START_S s; start-up peak $RSS_START_PEAK MiB),"
   echo "  $RSS_AFTER MiB after the load, highest peak of a scenario $RSS_PEAK MiB (each scenario's in the table)"
   echo "- new orders per write transaction during the creates (intake_group_orders): ${PER_GROUP:-n/a} on average"
