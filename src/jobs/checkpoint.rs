@@ -32,18 +32,23 @@ pub async fn run(db: Db, mut stop: watch::Receiver<bool>) {
         }
     };
     let mut last_log = -1;
+    // A failure is told once, not five times a second; the writer's own checkpoints go on.
+    let mut failing = false;
     loop {
-        let pause = match crate::store::maintenance::checkpoint_passive(&mut conn).await {
+        let result = crate::store::maintenance::checkpoint_passive(&mut conn).await;
+        match (&result, failing) {
+            (Err(e), false) => tracing::warn!(error = %e, "WAL checkpoint failed; trying again"),
+            (Ok(_), true) => tracing::info!("WAL checkpoints work again"),
+            _ => {}
+        }
+        failing = result.is_err();
+        let pause = match result {
             // The WAL grew since the last look: more may come right behind.
             Ok((log, _)) if log != last_log => {
                 last_log = log;
                 BUSY_PAUSE
             }
-            Ok(_) => IDLE_PAUSE,
-            Err(e) => {
-                tracing::warn!(error = %e, "WAL checkpoint failed");
-                IDLE_PAUSE
-            }
+            _ => IDLE_PAUSE,
         };
         tokio::select! {
             _ = tokio::time::sleep(pause) => {}
