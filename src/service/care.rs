@@ -137,7 +137,7 @@ pub async fn plan(db: &Db, from: NaiveDate, to: NaiveDate, progress: impl Fn(u64
         }
         tx.commit().await?;
         let mut c = db.hold_writer().await?;
-        store::care::truncate_wal(c.conn()).await?;
+        store::maintenance::truncate_wal(c.conn()).await?;
     }
     result
 }

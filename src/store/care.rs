@@ -154,8 +154,8 @@ pub async fn set_planned_to(c: Conn<'_>, to: NaiveDate, now: DateTime<Utc>) -> s
 /// It also checkpoints every 50,000 WAL pages (200 MB) instead of every 4,000: an index page
 /// the plan changes again and again is copied back into the database once per checkpoint, not
 /// once per 16 MB written (against every 1,000 pages, a year for a million customers went from
-/// about 60 to 56 s). Afterwards the cache
-/// shrinks, the WAL is copied back and truncated, and checkpoints come every
+/// about 60 to 56 s). Afterwards the cache shrinks, the WAL is copied back and truncated
+/// ([`super::maintenance::truncate_wal`]), and checkpoints come every
 /// [`crate::db::WAL_AUTOCHECKPOINT_PAGES`] again.
 /// No-op on PostgreSQL, whose buffers and checkpoints are the server's.
 pub async fn set_large_plan(c: Conn<'_>, on: bool) -> sqlx::Result<()> {
@@ -170,15 +170,6 @@ pub async fn set_large_plan(c: Conn<'_>, on: bool) -> sqlx::Result<()> {
             )
         };
         sqlx::raw_sql(AssertSqlSafe(sql)).execute(&mut *e).await?;
-    }
-    Ok(())
-}
-
-/// SQLite: copies the WAL back into the database and truncates it (outside a transaction; a
-/// reader still on an older snapshot only leaves part of it for the next checkpoint).
-pub async fn truncate_wal(c: Conn<'_>) -> sqlx::Result<()> {
-    if let Conn::Sqlite(e) = c {
-        sqlx::raw_sql("PRAGMA wal_checkpoint(TRUNCATE)").execute(&mut *e).await?;
     }
     Ok(())
 }
