@@ -267,7 +267,7 @@ async fn plan_batches(
         // all over (the unique key is in customer order within the batch anyway).
         tasks.sort_unstable_by(|a, b| (&a.region_code, a.due_on).cmp(&(&b.region_code, b.due_on)));
         let planned = tasks.len() as u64;
-        let tasks = store::care::encode_tasks(backend, tasks, Utc::now()).map_err(sqlx::Error::Encode)?;
+        let tasks = store::care::encode_bulk(backend, tasks, Utc::now()).map_err(sqlx::Error::Encode)?;
         if send.send(Batch { customers: customers.len() as u64, planned, tasks }).await.is_err() {
             break; // the writer stopped (its error is reported)
         }

@@ -330,6 +330,23 @@ async fn visits_are_planned_by_rule_once_and_worked_from_the_queue(app: &TestApp
         .unwrap();
     assert_eq!(status, 200);
     assert!(x[reqwest::header::CONTENT_TYPE].to_str().unwrap().contains("spreadsheet"));
+
+    // A window overlapping one planned before adds only the visits not stored yet (PostgreSQL
+    // copies a batch, meets a stored visit and writes the batch again skipping those).
+    let overlap = care::plan(&app.db, today - Duration::days(120), today - Duration::days(30), |_| {}).await.unwrap();
+    assert!(0 < overlap.added && overlap.added < overlap.planned, "{overlap:?}");
+    let whole = care::plan(&app.db, today - Duration::days(120), later.1, |_| {}).await.unwrap();
+    assert_eq!(whole.added, 0, "{whole:?}");
+    // The planned visits read back as written: due days, region, rule, period, creation time.
+    let customer = t["customer_id"].as_i64().unwrap();
+    let mine = tasks_of(app, customer).await;
+    assert!(mine.len() > 3, "{mine:?}");
+    for v in &mine {
+        assert_eq!((v.customer_id, v.region_code.as_deref()), (customer, region.as_str()), "{v:?}");
+        assert!(today - Duration::days(120) <= v.due_on && v.due_on <= later.1 + Duration::days(200), "{v:?}");
+        assert!(!v.rule_code.is_empty() && !v.period_key.is_empty(), "{v:?}");
+        assert!((Utc::now() - v.created_at).num_minutes().abs() < 10, "{v:?}");
+    }
 }
 
 async fn rules_and_target_are_data_edited_by_managers(app: &TestApp) {
