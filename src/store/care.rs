@@ -428,11 +428,7 @@ pub async fn insert_encoded(c: Conn<'_>, tasks: EncodedTasks) -> sqlx::Result<u6
                 added += sqlx::query_with(AssertSqlSafe(sql), args).execute(&mut *e).await?.rows_affected();
             }
         }
-        (Conn::Pg(e), EncodedChunks::Pg(chunks)) => {
-            for args in chunks {
-                added += sqlx::query_with(PG_INSERT_TASKS, args).execute(&mut *e).await?.rows_affected();
-            }
-        }
+        (Conn::Pg(e), EncodedChunks::Pg(chunks)) => added += insert_unnest(e, chunks).await?,
         (Conn::Pg(e), EncodedChunks::PgCopy { data, rows, now }) => {
             // A savepoint, so that a failed COPY leaves the transaction usable.
             sqlx::query("SAVEPOINT copy_visits").execute(&mut *e).await?;
@@ -455,14 +451,21 @@ pub async fn insert_encoded(c: Conn<'_>, tasks: EncodedTasks) -> sqlx::Result<u6
                         .is_some_and(|d| d.is_unique_violation() || d.code().as_deref() == Some("40P01")) =>
                 {
                     sqlx::query("ROLLBACK TO SAVEPOINT copy_visits").execute(&mut *e).await?;
-                    for args in unnest_args(&rows, now).map_err(sqlx::Error::Encode)? {
-                        added += sqlx::query_with(PG_INSERT_TASKS, args).execute(&mut *e).await?.rows_affected();
-                    }
+                    added += insert_unnest(e, unnest_args(&rows, now).map_err(sqlx::Error::Encode)?).await?;
                 }
                 Err(err) => return Err(err),
             }
         }
         _ => return Err(sqlx::Error::Protocol("tasks encoded for the other database".into())),
+    }
+    Ok(added)
+}
+
+/// Runs `PG_INSERT_TASKS` with each of `chunks`; returns how many visits were new.
+async fn insert_unnest(e: &mut sqlx::PgConnection, chunks: Vec<sqlx::postgres::PgArguments>) -> sqlx::Result<u64> {
+    let mut added = 0;
+    for args in chunks {
+        added += sqlx::query_with(PG_INSERT_TASKS, args).execute(&mut *e).await?.rows_affected();
     }
     Ok(added)
 }
