@@ -337,6 +337,21 @@ async fn visits_are_planned_by_rule_once_and_worked_from_the_queue(app: &TestApp
     assert!(0 < overlap.added && overlap.added < overlap.planned, "{overlap:?}");
     let whole = care::plan(&app.db, today - Duration::days(120), later.1, |_| {}).await.unwrap();
     assert_eq!(whole.added, 0, "{whole:?}");
+    // Every visit the rules plan in that span is stored with its own due day: a day shifted in
+    // writing would move visits across the span's ends.
+    let mut c = app.db.read().await.unwrap();
+    let stored: i64 = aftersales::on_conn!(c.conn(), |e| {
+        sqlx::query_scalar(
+            "SELECT COUNT(*) FROM visit_tasks WHERE due_on BETWEEN $1 AND $2 AND order_id IS NULL AND survey_id IS NULL",
+        )
+        .bind(today - Duration::days(120))
+        .bind(later.1)
+        .fetch_one(&mut *e)
+        .await
+        .unwrap()
+    });
+    drop(c);
+    assert_eq!(u64::try_from(stored).unwrap(), whole.planned, "{whole:?}");
     // The planned visits read back as written: due days, region, rule, period, creation time.
     let customer = t["customer_id"].as_i64().unwrap();
     let mine = tasks_of(app, customer).await;
