@@ -979,7 +979,7 @@ pub async fn insert_warehouses(
 }
 
 /// Inserts generated movements: multi-row values on SQLite, one array per column on PostgreSQL
-/// (see `care::insert_tasks_pg`: one short statement instead of thousands of placeholders).
+/// (as `care::PG_INSERT_TASKS` does: one short statement instead of thousands of placeholders).
 pub async fn insert_movements(mut c: Conn<'_>, backend: Backend, rows: &[NewStockMovement]) -> sqlx::Result<()> {
     const COLS: usize = 16;
     if let Conn::Pg(e) = &mut c {
