@@ -27,6 +27,7 @@ use anyhow::{Context, bail};
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 
 use crate::db::Db;
+use crate::service::hex;
 use crate::store;
 use crate::store::bulk::{Counts, NewCustomer, NewUnit};
 use crate::store::customers::{Contact, CustomerData};
@@ -1569,16 +1570,6 @@ impl UnitPlan {
             owned_from,
         }
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push(DIGITS[usize::from(b >> 4)] as char);
-        s.push(DIGITS[usize::from(b & 15)] as char);
-    }
-    s
 }
 
 #[cfg(test)]

@@ -145,14 +145,9 @@ impl OrderPlan {
         let start = b * ORDER_BATCH;
         let end = (start + ORDER_BATCH).min(self.total);
         let n = (end - start) as usize;
-        let mut secret = vec![0u8; n * 16];
-        getrandom::fill(&mut secret).context("the operating system's random source failed")?;
-        let mut orders: Vec<NewOrder> = (0..n)
-            .map(|k| {
-                let index = start + k as u64;
-                self.order(&mut rng, index, super::hex(&secret[k * 16..k * 16 + 16]))
-            })
-            .collect();
+        let mut secret = vec![[0u8; 12]; n];
+        getrandom::fill(secret.as_flattened_mut()).context("the operating system's random source failed")?;
+        let mut orders: Vec<NewOrder> = (0..n).map(|k| self.order(&mut rng, start + k as u64, &secret[k])).collect();
         // After the job, from a generator of its own: the orders stay what they were before
         // surveys and complaints were generated.
         let mut rng = Rng::for_batch(self.seed, 5, b);
@@ -174,7 +169,7 @@ impl OrderPlan {
         Ok(orders)
     }
 
-    fn order(&self, rng: &mut Rng, index: u64, public_token: String) -> NewOrder {
+    fn order(&self, rng: &mut Rng, index: u64, secret: &[u8; 12]) -> NewOrder {
         let id = self.first_id + index as i64;
         // Ids grow with time, as they do in a live system: order `index` of `total` is that far
         // through the two years, give or take an hour.
@@ -334,7 +329,7 @@ impl OrderPlan {
             labour_cents,
             collected_cents: parts_cents + labour_cents,
             rating: done.then(|| weighted(rng, &[(5, 70), (4, 20), (3, 6), (2, 2), (1, 2)])),
-            public_token,
+            public_token: crate::service::tracking_token_from(created_at, secret),
             created_at,
             events,
             surveys: vec![],

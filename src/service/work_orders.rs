@@ -464,7 +464,6 @@ pub async fn prepare(db: &Db, sla: &super::sla::Sla, r: &Request, f: Facts<'_>) 
     });
     // Microseconds, as both databases keep them: the clocks count from exactly this instant.
     let now = chrono::SubsecRound::trunc_subsecs(Utc::now(), 6);
-    let (secret, _) = super::new_secret();
     // What the insert writes, as a read would return it (the answer needs no read back).
     let text = |s: &str| s.to_string();
     let order = WorkOrder {
@@ -523,7 +522,7 @@ pub async fn prepare(db: &Db, sla: &super::sla::Sla, r: &Request, f: Facts<'_>) 
         signature_id: None,
         rating: None,
         rating_comment: String::new(),
-        public_token: secret[..32].to_string(),
+        public_token: super::tracking_token(now),
         extras: 0,
         created_by: r.actor.user_id,
         version: 1,
