@@ -132,7 +132,7 @@ async fn write_one(db: &Db, sla: &Sla, request: &Request) -> AppResult<Written> 
 /// lets the other writers (order changes, the outbox) have it.
 const HOLD: std::time::Duration = std::time::Duration::from_millis(20);
 
-/// Group writers per instance on PostgreSQL (each with a connection of the pool's 16 while busy).
+/// Group writers per instance on PostgreSQL (each with a connection of the pool's while busy).
 const PG_WRITERS: usize = 4;
 
 /// Takes the next group from the queue: the first request waits, the rest are whatever has
