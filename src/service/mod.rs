@@ -249,7 +249,6 @@ mod tests {
         assert!(a < later && b < later);
         assert_eq!(&a[..8], format!("{:08x}", at.timestamp()));
         assert_eq!(tracking_token_from(at, &[0xab; 12]), format!("{:08x}{}", at.timestamp(), "ab".repeat(12)));
-        assert_eq!(hex(&[0x0f, 0xa0]), "0fa0");
     }
 
     /// Requests arriving while a value is computed share that computation; a failed one is
