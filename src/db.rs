@@ -244,6 +244,22 @@ impl Db {
         }
     }
 
+    /// SQLite: every connection nobody is using drops its page cache. Returns what those
+    /// connections hold afterwards and how many there were. (A connection keeps every page it
+    /// read, up to its cache size, for as long as it lives.)
+    pub async fn shrink_idle_caches(&self) -> sqlx::Result<(crate::store::maintenance::Memory, usize)> {
+        use crate::store::maintenance::{Memory, memory, shrink_memory};
+        let Db::Sqlite { write, read } = self else { return Ok((Memory::default(), 0)) };
+        let mut idle: Vec<_> = std::iter::from_fn(|| read.try_acquire()).collect();
+        idle.extend(write.try_acquire());
+        let mut held = Memory::default();
+        for c in &mut idle {
+            shrink_memory(c).await?;
+            held += memory(c).await?;
+        }
+        Ok((held, idle.len()))
+    }
+
     /// Begin a write transaction (`BEGIN IMMEDIATE` on SQLite).
     pub async fn begin(&self) -> sqlx::Result<Tx> {
         Ok(match self {

@@ -51,6 +51,12 @@ pub async fn serve(
         stop_rx.clone(),
     ));
     let checkpoint = tokio::spawn(crate::jobs::checkpoint::run(state.db.clone(), stop_rx.clone()));
+    let idle = tokio::spawn(crate::jobs::idle::run(
+        state.db.clone(),
+        state.requests.clone(),
+        crate::jobs::idle::QUIET,
+        stop_rx.clone(),
+    ));
     let dashboard =
         tokio::spawn(crate::jobs::dashboard::run(state.db.clone(), crate::service::dashboard::REFRESH_EVERY, stop_rx));
     let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
@@ -60,6 +66,7 @@ pub async fn serve(
     let _ = outbox.await;
     let _ = sla.await;
     let _ = checkpoint.await;
+    let _ = idle.await;
     let _ = visits.await;
     let _ = dashboard.await;
     state.db.close().await;

@@ -27,6 +27,7 @@ pub mod web;
 pub mod work_orders;
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
@@ -71,6 +72,8 @@ pub struct AppState {
     pub sla: crate::service::sla::Sla,
     /// Posts stock movements (in groups on SQLite, see `service::stock::Poster`).
     pub stock: crate::service::stock::Poster,
+    /// Requests begun since the start: the idle job (`jobs::idle`) watches it.
+    pub requests: Arc<AtomicU64>,
 }
 
 impl AppState {
@@ -91,6 +94,7 @@ impl AppState {
             policies: Arc::new(crate::service::entitlement::PolicyCache::new()),
             auth_cache: Arc::new(auth::AuthCache::new()),
             calendars,
+            requests: Arc::new(AtomicU64::new(0)),
         })
     }
 }
@@ -178,6 +182,7 @@ fn client_ip(req: &Request, cfg: &Config) -> String {
 /// language. Then renders any error the handler returned, and counts the request.
 async fn context(State(st): State<AppState>, mut req: Request, next: Next) -> Response {
     let started = Instant::now();
+    st.requests.fetch_add(1, Ordering::Relaxed);
     let rid = request_id();
     let ip = client_ip(&req, &st.config);
     let path = req.uri().path().to_string();

@@ -2,6 +2,7 @@
 
 pub mod checkpoint;
 pub mod dashboard;
+pub mod idle;
 pub mod outbox;
 pub mod sla;
 pub mod visits;
