@@ -100,7 +100,9 @@ until [ "$(sql "SELECT planned_to FROM visit_schedule WHERE id = 1")" \> "$AHEAD
   sleep 1
 done
 START_S=$(( $(date +%s) - STARTED ))
-sleep 5
+# At rest: no request for 25 s, so the idle job (src/jobs/idle.rs, after 10 quiet seconds) has
+# dropped the page caches.
+sleep 25
 RSS_REST=$(rss VmRSS)
 RSS_START_PEAK=$(rss VmHWM)
 echo 5 > "/proc/$SERVER/clear_refs" 2>/dev/null || true
@@ -172,6 +174,8 @@ done
 PER_GROUP=$(curl -fs "$BASE/metrics" | awk '/^intake_group_orders_(sum|count)/ {v[$1]=$2} END {if (v["intake_group_orders_count"] > 0) printf "%.1f", v["intake_group_orders_sum"] / v["intake_group_orders_count"]}')
 RSS_AFTER=$(rss VmRSS)
 RSS_PEAK=$PEAK_ALL
+sleep 25
+RSS_QUIET=$(rss VmRSS)
 
 OUT=$(bench/result-path "bench/results/orders-$ORDERS-$BACKEND-$(date +%Y-%m-%d)")
 {
@@ -193,8 +197,8 @@ OUT=$(bench/result-path "bench/results/orders-$ORDERS-$BACKEND-$(date +%Y-%m-%d)
     echo "- the dashboard's backfill of the generated days (\`aftersales dashboard refresh\`, before serving): $(printf '%.1f' "$REFRESH_S") s"
     echo "- database size after generation: $DB_SIZE"
   fi
-  echo "- server RSS: $RSS_REST MiB at rest (5 s after the visit planner's first pass, over after $START_S s; start-up peak $RSS_START_PEAK MiB),"
-  echo "  $RSS_AFTER MiB after the load, highest peak of a scenario $RSS_PEAK MiB (each scenario's in the table)"
+  echo "- server RSS: $RSS_REST MiB at rest (25 s after the visit planner's first pass, over after $START_S s; start-up peak $RSS_START_PEAK MiB),"
+  echo "  $RSS_AFTER MiB after the load and $RSS_QUIET MiB 25 s later, highest peak of a scenario $RSS_PEAK MiB (each scenario's in the table)"
   echo "- new orders per write transaction during the creates (intake_group_orders): ${PER_GROUP:-n/a} on average"
   echo
   echo "| scenario | req/s | p50 ms | p95 ms | p99 ms | max ms | errors | peak RSS MiB |"

@@ -902,6 +902,9 @@ async fn products_view(
     errors: Vec<FieldError>,
 ) -> AppResult<Response> {
     let actor = ctx.actor()?;
+    // Before taking a connection: the policies take one of their own.
+    let policies =
+        crate::service::entitlement::list_policies(&st.db, &actor).await?.into_iter().map(|p| p.code).collect();
     let mut c = st.db.read().await?;
     let models = store::products::models(c.conn()).await?;
     let f = match (f, edit_id) {
@@ -927,11 +930,7 @@ async fn products_view(
         l: Layout::new(ctx, "archive.products"),
         categories: store::products::categories(c.conn()).await?,
         models,
-        policies: crate::service::entitlement::list_policies(&st.db, &actor)
-            .await?
-            .into_iter()
-            .map(|p| p.code)
-            .collect(),
+        policies,
         f,
         edit_id,
         errors: FormErrors::new(errors, ctx.locale),
