@@ -4,8 +4,10 @@
 //! 32 MB the writer), for as long as it lives: a server that was busy in the afternoon, or whose
 //! visit planner made its first pass over a million orders, would hold them all night. After
 //! [`QUIET`] without a request, each connection nobody is using drops its cache (again after
-//! every further quiet period, since the jobs read too). The next request reads its pages again
-//! from the operating system's file cache. No-op on PostgreSQL, whose server keeps the pages.
+//! every further quiet period, since the jobs read too), and mimalloc is asked to return what is
+//! now free: otherwise the freed pages stay with the allocator until the threads that used them
+//! allocate again. The next request reads its pages again from the operating system's file
+//! cache. No-op on PostgreSQL, whose server keeps the pages.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -35,7 +37,7 @@ pub async fn run(db: Db, requests: Arc<AtomicU64>, quiet: Duration, mut stop: wa
         }
         match db.shrink_idle_caches().await {
             Ok((held, n)) => {
-                // SAFETY: mi_collect only frees memory the allocator holds unused; any thread may call it.
+                // SAFETY: mi_collect only returns memory the allocator holds unused; any thread may call it.
                 unsafe { libmimalloc_sys::mi_collect(true) };
                 tracing::debug!(connections = n, ?held, "quiet: page caches dropped");
                 metrics::gauge!("sqlite_idle_memory_bytes", "kind" => "cache").set(held.cache as f64);

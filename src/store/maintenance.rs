@@ -47,6 +47,7 @@ impl std::ops::AddAssign for Memory {
     }
 }
 
+/// SQLite: what the connection holds now (`sqlite3_db_status`).
 pub async fn memory(c: &mut SqliteConnection) -> sqlx::Result<Memory> {
     use libsqlite3_sys as ffi;
     let mut handle = c.lock_handle().await?;
