@@ -31,8 +31,8 @@ macro_rules! on_conn {
     };
 }
 
-/// Implements `sqlx::FromRow` for a plain struct on both backends: each field is read from the
-/// column of the same name. (sqlx's derive would compile the database drivers a second time
+/// Implements `sqlx::FromRow` for a plain struct on both backends, and `FromRaw` for rows read
+/// on a SQLite handle directly (`store::raw`): each field is read from the column of the same name. (sqlx's derive would compile the database drivers a second time
 /// inside its proc-macro; this keeps builds lean.)
 #[macro_export]
 macro_rules! from_row {
@@ -44,6 +44,12 @@ macro_rules! from_row {
         {
             fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
                 Ok(Self { $($field: row.try_get(stringify!($field))?,)* })
+            }
+        }
+
+        impl $crate::store::raw::FromRaw for $name {
+            fn from_raw(row: &$crate::store::raw::Row<'_>) -> Result<Self, sqlx::Error> {
+                Ok(Self { $($field: row.get::<$ty>(stringify!($field))?,)* })
             }
         }
     };

@@ -5,6 +5,8 @@
 //! recent history in three queries, decides each order (`work_orders::prepare`: entitlement,
 //! repeat repair, review) and writes them all in one transaction with multi-row statements, so
 //! a busy intake pays a handful of statements and one commit per group instead of per order.
+//! On SQLite the writer runs those statements on its own thread, on the writer connection's
+//! handle taken over from sqlx (`store::raw`).
 //! (SQLite has a single writer, and on PostgreSQL every commit waits for the WAL flush: one
 //! order per transaction capped creates near a thousand a second.) Each caller still gets its
 //! own answer: a request the archive contradicts gets its own error, and if a group fails as a
@@ -26,6 +28,7 @@ use crate::store;
 use crate::store::entitlement::NewDecision;
 use crate::store::intake::Remembered;
 use crate::store::outbox::{NewMessage, Recipients};
+use crate::store::raw::Raw;
 use crate::store::work_orders::{Event, NewEvent, WorkOrder};
 
 /// The stored entitlement decision of a new order.
@@ -79,11 +82,11 @@ impl Intake {
 
     /// Starts the group writer; it ends when the last clone of the returned handle is dropped.
     ///
-    /// On SQLite it runs on a thread of its own, so its many short waits for the connection's
-    /// thread are not queued behind the requests being served (measured: about 5 % more
-    /// creates). PostgreSQL connections belong to the runtime that opened them, so there the
-    /// writers stay on the current runtime; and as PostgreSQL runs transactions side by side,
-    /// several writers take groups from the queue at once.
+    /// On SQLite it runs on a thread of its own and runs its statements there itself, on the
+    /// writer connection's handle taken over from sqlx ([`Writer`]), so its work is not queued
+    /// behind the requests being served. PostgreSQL connections belong to the runtime that
+    /// opened them, so there the writers stay on the current runtime; and as PostgreSQL runs
+    /// transactions side by side, several writers take groups from the queue at once.
     pub fn spawn(db: &Db, sla: &Sla) -> Intake {
         let (tx, rx) = mpsc::channel(1024);
         let rx = Arc::new(Mutex::new(rx));
@@ -125,7 +128,33 @@ impl Intake {
 
 async fn write_one(db: &Db, sla: &Sla, request: &Request) -> AppResult<Written> {
     let mut conn = db.hold_writer().await?;
-    write_group(db, sla, &mut conn, std::slice::from_ref(request)).await?.pop().expect("one answer")
+    let mut w = Writer::take(&mut conn).await?;
+    write_group(db, sla, &mut w, std::slice::from_ref(request)).await?.pop().expect("one answer")
+}
+
+/// The writer's connection while it holds it. On SQLite its handle is taken over from sqlx, so
+/// a group's statements run on the writer's own thread (`store::raw`) instead of each being
+/// handed to the connection's thread and back; PostgreSQL keeps the pooled connection.
+enum Writer<'c> {
+    Raw(Raw<'c>),
+    Pooled(&'c mut ReadConn),
+}
+
+impl<'c> Writer<'c> {
+    async fn take(conn: &'c mut ReadConn) -> sqlx::Result<Writer<'c>> {
+        Ok(match conn {
+            ReadConn::Sqlite(c) => Writer::Raw(Raw::lock(c).await?),
+            pooled => Writer::Pooled(pooled),
+        })
+    }
+
+    /// A statement without parameters or rows (`BEGIN`, `COMMIT`, `ROLLBACK`).
+    async fn run(&mut self, sql: &'static str) -> sqlx::Result<()> {
+        match self {
+            Writer::Raw(r) => r.batch(sql),
+            Writer::Pooled(c) => on_conn!(c.conn(), |e| sqlx::query(sql).execute(&mut *e).await.map(|_| ())),
+        }
+    }
 }
 
 /// The writer holds its connection for at most this long while requests keep coming, then
@@ -158,17 +187,21 @@ async fn run(db: Db, sla: Sla, rx: Arc<Mutex<mpsc::Receiver<Job>>>) {
         let mut conn = match db.hold_writer().await {
             Ok(c) => c,
             Err(e) => {
-                let msg = format!("no connection for the order writer: {e}");
-                for j in jobs {
-                    let _ = j.reply.send(Err(AppError::Internal(anyhow::anyhow!("{msg}"))));
-                }
+                fail(jobs, &e);
+                continue;
+            }
+        };
+        let mut w = match Writer::take(&mut conn).await {
+            Ok(w) => w,
+            Err(e) => {
+                fail(jobs, &e);
                 continue;
             }
         };
         // Groups follow each other on the held connection while requests keep arriving: no
         // pool hand-over (and its ping) between them.
         let held = std::time::Instant::now();
-        write_jobs(&db, &sla, &mut conn, jobs).await;
+        write_jobs(&db, &sla, &mut w, jobs).await;
         while held.elapsed() < HOLD {
             // Another writer waiting at the queue gets what comes next; this one lets its
             // connection go rather than wait with it.
@@ -178,15 +211,23 @@ async fn run(db: Db, sla: Sla, rx: Arc<Mutex<mpsc::Receiver<Job>>>) {
             };
             let Some(first) = more else { break };
             let Some(jobs) = next_group(&rx, Some(first)).await else { break };
-            write_jobs(&db, &sla, &mut conn, jobs).await;
+            write_jobs(&db, &sla, &mut w, jobs).await;
         }
     }
 }
 
-async fn write_jobs(db: &Db, sla: &Sla, conn: &mut ReadConn, jobs: Vec<Job>) {
+/// Answers every job of a group the writer could not start on.
+fn fail(jobs: Vec<Job>, e: &sqlx::Error) {
+    let msg = format!("no connection for the order writer: {e}");
+    for j in jobs {
+        let _ = j.reply.send(Err(AppError::Internal(anyhow::anyhow!("{msg}"))));
+    }
+}
+
+async fn write_jobs(db: &Db, sla: &Sla, w: &mut Writer<'_>, jobs: Vec<Job>) {
     metrics::histogram!("intake_group_orders").record(jobs.len() as f64);
     let (requests, replies): (Vec<Request>, Vec<_>) = jobs.into_iter().map(|j| (j.request, j.reply)).unzip();
-    match write_group(db, sla, conn, &requests).await {
+    match write_group(db, sla, w, &requests).await {
         Ok(answers) => {
             for (reply, a) in replies.into_iter().zip(answers) {
                 let _ = reply.send(a);
@@ -198,7 +239,7 @@ async fn write_jobs(db: &Db, sla: &Sla, conn: &mut ReadConn, jobs: Vec<Job>) {
         Err(e) => {
             tracing::debug!(orders = requests.len(), error = ?e, "group write failed; writing one by one");
             for (reply, r) in replies.into_iter().zip(&requests) {
-                let one = write_group(db, sla, conn, std::slice::from_ref(r)).await;
+                let one = write_group(db, sla, w, std::slice::from_ref(r)).await;
                 let _ = reply.send(one.and_then(|mut a| a.pop().expect("one answer")));
             }
         }
@@ -206,40 +247,36 @@ async fn write_jobs(db: &Db, sla: &Sla, conn: &mut ReadConn, jobs: Vec<Job>) {
 }
 
 /// Reads what the requests need from the archive, decides each (a request the archive
-/// contradicts gets its own error) and writes the others, all in one transaction on `conn`.
+/// contradicts gets its own error) and writes the others, all in one transaction on `w`.
 /// The outer error means nothing was written.
 async fn write_group(
     db: &Db,
     sla: &Sla,
-    conn: &mut ReadConn,
+    w: &mut Writer<'_>,
     requests: &[Request],
 ) -> AppResult<Vec<AppResult<Written>>> {
-    let begin = match conn.backend() {
-        Backend::Sqlite => "BEGIN IMMEDIATE",
-        Backend::Postgres => "BEGIN",
+    let begin = match w {
+        Writer::Raw(_) => "BEGIN IMMEDIATE",
+        Writer::Pooled(_) => "BEGIN",
     };
-    run_sql(conn, begin).await?;
-    let result = decide_and_write(db, sla, conn, requests).await;
+    w.run(begin).await?;
+    let result = decide_and_write(db, sla, w, requests).await;
     let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
-    match run_sql(conn, end).await {
+    match w.run(end).await {
         Ok(_) => result,
         // A failed COMMIT leaves nothing written; a failed ROLLBACK changes nothing either.
         Err(e) if result.is_ok() => {
-            let _ = run_sql(conn, "ROLLBACK").await;
+            let _ = w.run("ROLLBACK").await;
             Err(e.into())
         }
         Err(_) => result,
     }
 }
 
-async fn run_sql(conn: &mut ReadConn, sql: &'static str) -> sqlx::Result<()> {
-    on_conn!(conn.conn(), |e| sqlx::query(sql).execute(&mut *e).await.map(|_| ()))
-}
-
 async fn decide_and_write(
     db: &Db,
     sla: &Sla,
-    conn: &mut ReadConn,
+    w: &mut Writer<'_>,
     requests: &[Request],
 ) -> AppResult<Vec<AppResult<Written>>> {
     let mut customer_ids: Vec<i64> = requests.iter().map(|r| r.customer_id).collect();
@@ -248,11 +285,21 @@ async fn decide_and_write(
     let mut unit_ids: Vec<i64> = requests.iter().filter_map(|r| r.unit_id).collect();
     unit_ids.sort_unstable();
     unit_ids.dedup();
-    let customers = store::intake::customers(conn.conn(), &customer_ids, super::work_orders::today()).await?;
-    let units = store::units::get_many(conn.conn(), &unit_ids).await?;
+    let today = super::work_orders::today();
     // The repeat check looks back REPEAT_WINDOW_DAYS; a day more covers its rounding.
     let since = Utc::now() - chrono::Duration::days(rules::work_order::REPEAT_WINDOW_DAYS + 1);
-    let past = store::intake::past_orders(conn.conn(), &unit_ids, since).await?;
+    let (customers, units, past) = match w {
+        Writer::Raw(r) => (
+            store::intake::customers_raw(r, &customer_ids, today)?,
+            store::intake::units_raw(r, &unit_ids)?,
+            store::intake::past_orders_raw(r, &unit_ids, since)?,
+        ),
+        Writer::Pooled(c) => (
+            store::intake::customers(c.conn(), &customer_ids, today).await?,
+            store::units::get_many(c.conn(), &unit_ids).await?,
+            store::intake::past_orders(c.conn(), &unit_ids, since).await?,
+        ),
+    };
     let mut answers: Vec<Option<AppResult<Written>>> = requests.iter().map(|_| None).collect();
     let mut group = vec![];
     for (i, r) in requests.iter().enumerate() {
@@ -268,7 +315,7 @@ async fn decide_and_write(
     }
     if !group.is_empty() {
         let (at, mut pending): (Vec<usize>, Vec<Pending>) = group.into_iter().unzip();
-        let written = write_pending(conn, &mut pending).await?;
+        let written = write_pending(w, &mut pending).await?;
         for (i, w) in at.into_iter().zip(written) {
             answers[i] = Some(Ok(w));
         }
@@ -276,12 +323,14 @@ async fn decide_and_write(
     Ok(answers.into_iter().map(|a| a.expect("every request answered")).collect())
 }
 
-/// Writes the orders inside the open transaction on `tx`, filling in their ids.
-async fn write_pending(tx: &mut ReadConn, group: &mut [Pending]) -> AppResult<Vec<Written>> {
+/// Writes the orders inside the open transaction on `w`, filling in their ids.
+async fn write_pending(w: &mut Writer<'_>, group: &mut [Pending]) -> AppResult<Vec<Written>> {
     let now = Utc::now();
-    let backend = tx.backend();
     let decided = group.iter().filter(|p| p.decision.is_some()).count();
-    let ids = store::intake::reserve(tx.conn(), group.len(), decided).await?;
+    let ids = match w {
+        Writer::Raw(r) => store::intake::reserve_raw(r, group.len(), decided)?,
+        Writer::Pooled(c) => store::intake::reserve(c.conn(), group.len(), decided).await?,
+    };
     let mut decision_ids = ids.decisions.iter();
     for (p, &id) in group.iter_mut().zip(&ids.orders) {
         p.order.id = id;
@@ -352,10 +401,10 @@ async fn write_pending(tx: &mut ReadConn, group: &mut [Pending]) -> AppResult<Ve
             request_id: p.actor.request_id.as_deref(),
         })
         .collect();
-    let hooks = if group.iter().any(|p| p.recipients.active_webhooks > 0) {
-        store::outbox::webhooks(tx.conn()).await?
-    } else {
-        vec![]
+    let hooks = match w {
+        _ if group.iter().all(|p| p.recipients.active_webhooks == 0) => vec![],
+        Writer::Raw(r) => store::intake::webhooks_raw(r)?,
+        Writer::Pooled(c) => store::outbox::webhooks(c.conn()).await?,
     };
     let out: Vec<Outgoing> =
         group.iter().flat_map(|p| compose("order_created", &p.order, &p.recipients, &hooks, now)).collect();
@@ -378,9 +427,14 @@ async fn write_pending(tx: &mut ReadConn, group: &mut [Pending]) -> AppResult<Ve
         messages: &messages,
         remembered: &remembered,
     };
-    store::intake::insert(tx.conn(), backend, &g, now)
-        .await
-        .map_err(|e| super::stored_answer_error(e, !remembered.is_empty()))?;
+    let inserted = match w {
+        Writer::Raw(r) => store::intake::insert_raw(r, &g, now),
+        Writer::Pooled(c) => {
+            let backend = c.backend();
+            store::intake::insert(c.conn(), backend, &g, now).await
+        }
+    };
+    inserted.map_err(|e| super::stored_answer_error(e, !remembered.is_empty()))?;
     Ok(group
         .iter()
         .zip(&ids.events)

@@ -1,6 +1,8 @@
 //! What registering requests reads and writes, shaped for `service::intake`'s batches: one read
 //! of everything intake needs about the customer, and multi-row writes with ids reserved up
-//! front, so a batch of new orders costs the same handful of statements as one order.
+//! front, so a batch of new orders costs the same handful of statements as one order. The
+//! `_raw` functions do the same on a SQLite handle taken over from sqlx (`store::raw`), where a
+//! statement costs no hand-over: there each is prepared once and run per id or per row.
 
 use chrono::{DateTime, Utc};
 use sqlx::{AssertSqlSafe, Row};
@@ -10,10 +12,11 @@ use super::bulk::values;
 use super::customers::Customer;
 use super::entitlement::NewDecision;
 use super::outbox::{NewMessage, Recipients};
+use super::raw::{FromRaw, Raw};
 use super::sla::ClockRow;
 use super::work_orders::{NewEvent, PastOrder, WorkOrder};
 use crate::db::{Backend, Conn};
-use crate::on_conn;
+use crate::{from_row, on_conn};
 
 /// The customer with what intake adds from elsewhere: the first contact (the default contact
 /// of a new order), the settings it consults and who the notifications go to.
@@ -29,12 +32,43 @@ pub struct IntakeCustomer {
     pub contract_code: Option<String>,
 }
 
-/// The customers (not deleted) among `ids`, in no particular order; `today` picks the contracts in force.
-pub async fn customers(c: Conn<'_>, ids: &[i64], today: chrono::NaiveDate) -> sqlx::Result<Vec<IntakeCustomer>> {
-    if ids.is_empty() {
-        return Ok(vec![]);
+/// What the customers query reads besides the customer's own columns.
+struct Extras {
+    contact_name: Option<String>,
+    contact_phone: Option<String>,
+    review_kinds: Option<String>,
+    company_name: Option<String>,
+    active_webhooks: i64,
+    region_calendar: Option<String>,
+    contract_code: Option<String>,
+}
+from_row!(Extras { contact_name: Option<String>, contact_phone: Option<String>, review_kinds: Option<String>,
+    company_name: Option<String>, active_webhooks: i64, region_calendar: Option<String>, contract_code: Option<String> });
+
+impl IntakeCustomer {
+    fn new(customer: Customer, x: Extras) -> IntakeCustomer {
+        let recipients = Recipients {
+            company: x.company_name,
+            customer_email: customer.email.clone(),
+            engineer_email: None,
+            engineer_name: None,
+            active_webhooks: x.active_webhooks,
+        };
+        IntakeCustomer {
+            contact_name: x.contact_name,
+            contact_phone: x.contact_phone,
+            review_kinds: x.review_kinds,
+            region_calendar: x.region_calendar,
+            contract_code: x.contract_code,
+            recipients,
+            customer,
+        }
     }
-    let sql = format!(
+}
+
+/// `$1` is today, `$2…` the `n` ids.
+fn customers_sql(n: usize) -> String {
+    format!(
         "SELECT {}, \
          (SELECT name FROM customer_contacts WHERE customer_id = c.id ORDER BY id LIMIT 1) AS contact_name, \
          (SELECT phone FROM customer_contacts WHERE customer_id = c.id ORDER BY id LIMIT 1) AS contact_phone, \
@@ -46,8 +80,16 @@ pub async fn customers(c: Conn<'_>, ids: &[i64], today: chrono::NaiveDate) -> sq
             AND (k.valid_to IS NULL OR k.valid_to >= $1) ORDER BY k.valid_from DESC, k.id DESC LIMIT 1) AS contract_code \
          FROM customers c WHERE c.id IN ({}) AND c.deleted_at IS NULL",
         super::customers::COLUMNS,
-        super::placeholders(2, ids.len())
-    );
+        super::placeholders(2, n)
+    )
+}
+
+/// The customers (not deleted) among `ids`, in no particular order; `today` picks the contracts in force.
+pub async fn customers(c: Conn<'_>, ids: &[i64], today: chrono::NaiveDate) -> sqlx::Result<Vec<IntakeCustomer>> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let sql = customers_sql(ids.len());
     on_conn!(c, |e| {
         let mut q = sqlx::query(AssertSqlSafe(sql)).bind(today);
         for id in ids {
@@ -55,26 +97,22 @@ pub async fn customers(c: Conn<'_>, ids: &[i64], today: chrono::NaiveDate) -> sq
         }
         let mut found = vec![];
         for row in q.fetch_all(&mut *e).await? {
-            let customer: Customer = sqlx::FromRow::from_row(&row)?;
-            let recipients = Recipients {
-                company: row.try_get("company_name")?,
-                customer_email: customer.email.clone(),
-                engineer_email: None,
-                engineer_name: None,
-                active_webhooks: row.try_get("active_webhooks")?,
-            };
-            found.push(IntakeCustomer {
-                contact_name: row.try_get("contact_name")?,
-                contact_phone: row.try_get("contact_phone")?,
-                review_kinds: row.try_get("review_kinds")?,
-                region_calendar: row.try_get("region_calendar")?,
-                contract_code: row.try_get("contract_code")?,
-                recipients,
-                customer,
-            });
+            found.push(IntakeCustomer::new(sqlx::FromRow::from_row(&row)?, sqlx::FromRow::from_row(&row)?));
         }
         Ok(found)
     })
+}
+
+/// [`customers`] on a SQLite handle taken over from sqlx.
+/// One id at a time: one statement to prepare, whatever the group's size.
+pub fn customers_raw(r: &Raw<'_>, ids: &[i64], today: chrono::NaiveDate) -> sqlx::Result<Vec<IntakeCustomer>> {
+    let sql = customers_sql(1);
+    let mut found = vec![];
+    for id in ids {
+        let q = r.query(&sql)?.bind(today).bind(id);
+        found.extend(q.map(|row| Ok(IntakeCustomer::new(FromRaw::from_raw(row)?, FromRaw::from_raw(row)?)))?);
+    }
+    Ok(found)
 }
 
 /// The units' earlier orders that intake weighs, as (unit id, order), newest first per unit:
@@ -84,14 +122,7 @@ pub async fn past_orders(c: Conn<'_>, unit_ids: &[i64], since: DateTime<Utc>) ->
     if unit_ids.is_empty() {
         return Ok(vec![]);
     }
-    let sql = format!(
-        "SELECT unit_id, id, kind, status, fault_code, problem, created_at, arrived_at, completed_at FROM (\
-         SELECT unit_id, id, kind, status, fault_code, problem, created_at, arrived_at, completed_at, \
-         ROW_NUMBER() OVER (PARTITION BY unit_id ORDER BY id DESC) AS n FROM work_orders WHERE unit_id IN ({}) \
-         AND (created_at >= $1 OR (status IN ('completed', 'closed') AND kind IN ('repair', 'maintenance')))) t \
-         WHERE n <= 200 ORDER BY unit_id, id DESC",
-        super::placeholders(2, unit_ids.len())
-    );
+    let sql = past_orders_sql(unit_ids.len());
     on_conn!(c, |e| {
         let mut q = sqlx::query(AssertSqlSafe(sql)).bind(since);
         for id in unit_ids {
@@ -103,6 +134,46 @@ pub async fn past_orders(c: Conn<'_>, unit_ids: &[i64], since: DateTime<Utc>) ->
         }
         Ok(found)
     })
+}
+
+/// [`past_orders`] on a SQLite handle taken over from sqlx.
+/// One unit at a time, as [`customers_raw`].
+pub fn past_orders_raw(r: &Raw<'_>, unit_ids: &[i64], since: DateTime<Utc>) -> sqlx::Result<Vec<(i64, PastOrder)>> {
+    let sql = past_orders_sql(1);
+    let mut found = vec![];
+    for id in unit_ids {
+        let q = r.query(&sql)?.bind(since).bind(id);
+        found.extend(q.map(|row| Ok((row.get("unit_id")?, FromRaw::from_raw(row)?)))?);
+    }
+    Ok(found)
+}
+
+/// `$1` is the start of the recent window, `$2…` the `n` units.
+fn past_orders_sql(n: usize) -> String {
+    format!(
+        "SELECT unit_id, id, kind, status, fault_code, problem, created_at, arrived_at, completed_at FROM (\
+         SELECT unit_id, id, kind, status, fault_code, problem, created_at, arrived_at, completed_at, \
+         ROW_NUMBER() OVER (PARTITION BY unit_id ORDER BY id DESC) AS n FROM work_orders WHERE unit_id IN ({}) \
+         AND (created_at >= $1 OR (status IN ('completed', 'closed') AND kind IN ('repair', 'maintenance')))) t \
+         WHERE n <= 200 ORDER BY unit_id, id DESC",
+        super::placeholders(2, n)
+    )
+}
+
+/// The units (not deleted) among `ids`, on a SQLite handle taken over from sqlx.
+/// One id at a time, as [`customers_raw`].
+pub fn units_raw(r: &Raw<'_>, ids: &[i64]) -> sqlx::Result<Vec<super::units::Unit>> {
+    let sql = super::units::many_sql(1);
+    let mut found = vec![];
+    for id in ids {
+        found.extend(r.query(&sql)?.bind(id).fetch_all::<super::units::Unit>()?);
+    }
+    Ok(found)
+}
+
+/// Every webhook, on a SQLite handle taken over from sqlx.
+pub fn webhooks_raw(r: &Raw<'_>) -> sqlx::Result<Vec<super::outbox::Webhook>> {
+    r.query(super::outbox::WEBHOOKS)?.fetch_all()
 }
 
 /// Ids for `orders` new orders (and their creation events) and `decisions` decisions, taken
@@ -136,26 +207,34 @@ pub async fn reserve(c: Conn<'_>, orders: usize, decisions: usize) -> sqlx::Resu
             })
         }
         Conn::Sqlite(e) => {
-            let top = |t: &str| {
-                format!(
-                    "MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = '{t}'), 0), \
-                     COALESCE((SELECT MAX(id) FROM {t}), 0))"
-                )
-            };
-            let sql = format!(
-                "SELECT {}, {}, {}",
-                top("work_orders"),
-                top("work_order_events"),
-                top("entitlement_decisions")
-            );
-            let (o, ev, d): (i64, i64, i64) = sqlx::query_as(AssertSqlSafe(sql)).fetch_one(&mut *e).await?;
-            let after = |top: i64, n: usize| (top + 1..=top + n as i64).collect();
-            Ok(Ids { orders: after(o, orders), events: after(ev, orders), decisions: after(d, decisions) })
+            let top: (i64, i64, i64) = sqlx::query_as(SQLITE_TOPS).fetch_one(&mut *e).await?;
+            Ok(sqlite_ids(top, orders, decisions))
         }
     }
 }
 
+/// [`reserve`] on a SQLite handle taken over from sqlx.
+pub fn reserve_raw(r: &Raw<'_>, orders: usize, decisions: usize) -> sqlx::Result<Ids> {
+    let row = r.query(SQLITE_TOPS)?.map(|row| Ok((row.get("o")?, row.get("e")?, row.get("d")?)))?;
+    Ok(sqlite_ids(row.into_iter().next().ok_or(sqlx::Error::RowNotFound)?, orders, decisions))
+}
+
+/// The highest ids ever used for orders (`o`), events (`e`) and decisions (`d`) on SQLite.
+const SQLITE_TOPS: &str = "SELECT \
+     MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'work_orders'), 0), \
+         COALESCE((SELECT MAX(id) FROM work_orders), 0)) AS o, \
+     MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'work_order_events'), 0), \
+         COALESCE((SELECT MAX(id) FROM work_order_events), 0)) AS e, \
+     MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'entitlement_decisions'), 0), \
+         COALESCE((SELECT MAX(id) FROM entitlement_decisions), 0)) AS d";
+
+fn sqlite_ids((o, ev, d): (i64, i64, i64), orders: usize, decisions: usize) -> Ids {
+    let after = |top: i64, n: usize| (top + 1..=top + n as i64).collect();
+    Ids { orders: after(o, orders), events: after(ev, orders), decisions: after(d, decisions) }
+}
+
 /// Everything a group of new orders writes after the ids are reserved.
+#[derive(Clone, Copy)]
 pub struct Group<'a> {
     pub decisions: &'a [(i64, NewDecision<'a>)],
     pub orders: &'a [&'a WorkOrder],
@@ -198,17 +277,136 @@ pub(crate) use bind_remembered;
 /// Orders per group at most, so each statement stays within the bound-parameter limits.
 pub const MAX_GROUP: usize = 64;
 
-/// Writes the group inside the caller's transaction. On SQLite all its statements go to the
-/// database as one multi-statement query (one hand-over to the connection's thread instead of
-/// six); PostgreSQL prepares one statement at a time. Fails on an idempotency key already
-/// stored.
+/// Binds the rows of statement `$i` of [`group_sqls`] for the group `$g`.
+macro_rules! bind_group {
+    ($q:expr, $i:expr, $g:expr, $now:expr) => {{
+        let g = $g;
+        let now = $now;
+        let q = $q;
+        match $i {
+            0 => {
+                let mut q = q;
+                for (id, d) in g.decisions {
+                    q = q
+                        .bind(id)
+                        .bind(d.policy_code)
+                        .bind(d.policy_version)
+                        .bind(d.request_json)
+                        .bind(d.result_json)
+                        .bind(d.remedies)
+                        .bind(d.source)
+                        .bind(d.unit_id)
+                        .bind(d.work_order_id)
+                        .bind(d.decided_by)
+                        .bind(d.decided_by_label)
+                        .bind(d.decided_at);
+                }
+                q
+            }
+            1 => {
+                let mut q = q;
+                for o in g.orders {
+                    q = q
+                        .bind(o.id)
+                        .bind(&o.status)
+                        .bind(&o.channel)
+                        .bind(&o.kind)
+                        .bind(&o.priority)
+                        .bind(o.customer_id)
+                        .bind(o.unit_id)
+                        .bind(&o.region_code)
+                        .bind(&o.category_code)
+                        .bind(&o.contact_name)
+                        .bind(&o.contact_phone)
+                        .bind(&o.address)
+                        .bind(&o.problem)
+                        .bind(o.requested_at)
+                        .bind(&o.entitlement)
+                        .bind(&o.entitlement_note)
+                        .bind(o.decision_id)
+                        .bind(o.repeat_of)
+                        .bind(&o.review_reason)
+                        .bind(&o.public_token)
+                        .bind(o.created_by)
+                        .bind(o.version)
+                        .bind(o.created_at)
+                        .bind(o.updated_at)
+                        .bind(o.sla_due_at)
+                        .bind(o.sla_warn_at);
+                }
+                q
+            }
+            2 => {
+                let mut q = q;
+                for (id, ev) in g.events {
+                    q = super::work_orders::bind_event!(q.bind(id), ev);
+                }
+                q
+            }
+            3 => super::audit::bind_entries!(q, g.audit),
+            4 => super::outbox::bind_messages!(q, g.messages, now),
+            6 => super::sla::bind_clocks!(q, g.clocks.iter().copied()),
+            _ => bind_remembered!(q, g.remembered, now),
+        }
+    }};
+}
+
+/// Writes the group inside the caller's transaction, a multi-row statement per table (on
+/// SQLite sent as one multi-statement query: one hand-over to the connection's thread). Fails
+/// on an idempotency key already stored. The group writer uses it on PostgreSQL, and
+/// [`insert_raw`] on SQLite.
 pub async fn insert(c: Conn<'_>, backend: Backend, g: &Group<'_>, now: DateTime<Utc>) -> sqlx::Result<()> {
+    let sqls = group_sqls(backend, g);
+    macro_rules! bind {
+        ($q:expr, $i:expr) => {
+            bind_group!($q, $i, g, now)
+        };
+    }
+    super::bulk::execute_all!(c, sqls, bind)
+}
+
+/// [`insert`] on a SQLite handle taken over from sqlx: one row at a time, each table's statement
+/// prepared once. With no hand-over between statements, the multi-row statements would only
+/// cost more: SQLite parses each new shape (a tenth of the writer's time in a profile).
+pub fn insert_raw(r: &Raw<'_>, g: &Group<'_>, now: DateTime<Utc>) -> sqlx::Result<()> {
+    let none =
+        Group { decisions: &[], orders: &[], events: &[], audit: &[], messages: &[], remembered: &[], clocks: &[] };
+    for i in 0..7 {
+        let rows = [
+            g.decisions.len(),
+            g.orders.len(),
+            g.events.len(),
+            g.audit.len(),
+            g.messages.len(),
+            g.remembered.len(),
+            g.clocks.len(),
+        ][i];
+        for k in 0..rows {
+            // The group with only row `k` of table `i`.
+            let one = match i {
+                0 => Group { decisions: &g.decisions[k..=k], ..none },
+                1 => Group { orders: &g.orders[k..=k], ..none },
+                2 => Group { events: &g.events[k..=k], ..none },
+                3 => Group { audit: &g.audit[k..=k], ..none },
+                4 => Group { messages: &g.messages[k..=k], ..none },
+                5 => Group { remembered: &g.remembered[k..=k], ..none },
+                _ => Group { clocks: &g.clocks[k..=k], ..none },
+            };
+            let sql = group_sqls(Backend::Sqlite, &one)[i].take().expect("a row to write");
+            bind_group!(r.query(&sql)?, i, &one, now).execute()?;
+        }
+    }
+    Ok(())
+}
+
+/// The statements that write a group, `None` where it has no rows (bound by [`bind_group!`]).
+fn group_sqls(backend: Backend, g: &Group<'_>) -> [Option<String>; 7] {
     assert!(
         g.orders.len() <= MAX_GROUP && g.messages.len() <= 8 * MAX_GROUP && g.clocks.len() <= 16 * MAX_GROUP,
         "group too large"
     );
     let n = |len: usize, cols: usize| (len > 0).then(|| values(backend, len, cols, 1, ""));
-    let sqls: [Option<String>; 7] = [
+    [
         n(g.decisions.len(), 12).map(|v| {
             format!(
                 "INSERT INTO entitlement_decisions (id, policy_code, policy_version, request_json, result_json, \
@@ -229,77 +427,5 @@ pub async fn insert(c: Conn<'_>, backend: Backend, g: &Group<'_>, now: DateTime<
         (!g.messages.is_empty()).then(|| super::outbox::insert_sql(backend, g.messages.len())),
         (!g.remembered.is_empty()).then(|| remembered_sql(backend, g.remembered.len())),
         (!g.clocks.is_empty()).then(|| super::sla::insert_clocks_sql(backend, g.clocks.len())),
-    ];
-    // Binds the rows of statement `i` of `sqls`.
-    macro_rules! bind {
-        ($q:expr, $i:expr) => {{
-            let q = $q;
-            match $i {
-                0 => {
-                    let mut q = q;
-                    for (id, d) in g.decisions {
-                        q = q
-                            .bind(id)
-                            .bind(d.policy_code)
-                            .bind(d.policy_version)
-                            .bind(d.request_json)
-                            .bind(d.result_json)
-                            .bind(d.remedies)
-                            .bind(d.source)
-                            .bind(d.unit_id)
-                            .bind(d.work_order_id)
-                            .bind(d.decided_by)
-                            .bind(d.decided_by_label)
-                            .bind(d.decided_at);
-                    }
-                    q
-                }
-                1 => {
-                    let mut q = q;
-                    for o in g.orders {
-                        q = q
-                            .bind(o.id)
-                            .bind(&o.status)
-                            .bind(&o.channel)
-                            .bind(&o.kind)
-                            .bind(&o.priority)
-                            .bind(o.customer_id)
-                            .bind(o.unit_id)
-                            .bind(&o.region_code)
-                            .bind(&o.category_code)
-                            .bind(&o.contact_name)
-                            .bind(&o.contact_phone)
-                            .bind(&o.address)
-                            .bind(&o.problem)
-                            .bind(o.requested_at)
-                            .bind(&o.entitlement)
-                            .bind(&o.entitlement_note)
-                            .bind(o.decision_id)
-                            .bind(o.repeat_of)
-                            .bind(&o.review_reason)
-                            .bind(&o.public_token)
-                            .bind(o.created_by)
-                            .bind(o.version)
-                            .bind(o.created_at)
-                            .bind(o.updated_at)
-                            .bind(o.sla_due_at)
-                            .bind(o.sla_warn_at);
-                    }
-                    q
-                }
-                2 => {
-                    let mut q = q;
-                    for (id, ev) in g.events {
-                        q = super::work_orders::bind_event!(q.bind(id), ev);
-                    }
-                    q
-                }
-                3 => super::audit::bind_entries!(q, g.audit),
-                4 => super::outbox::bind_messages!(q, g.messages, now),
-                6 => super::sla::bind_clocks!(q, g.clocks.iter().copied()),
-                _ => bind_remembered!(q, g.remembered, now),
-            }
-        }};
-    }
-    super::bulk::execute_all!(c, sqls, bind)
+    ]
 }

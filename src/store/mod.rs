@@ -24,6 +24,7 @@ pub mod outbox;
 pub mod part_requests;
 pub mod parts;
 pub mod products;
+pub mod raw;
 pub mod reports;
 pub mod settings;
 pub mod sla;

@@ -222,12 +222,11 @@ pub async fn insert_webhook(
     })
 }
 
+/// Every webhook, oldest first.
+pub(crate) const WEBHOOKS: &str = "SELECT id, url, events, secret, active, created_at FROM webhooks ORDER BY id";
+
 pub async fn webhooks(c: Conn<'_>) -> sqlx::Result<Vec<Webhook>> {
-    on_conn!(c, |e| {
-        sqlx::query_as("SELECT id, url, events, secret, active, created_at FROM webhooks ORDER BY id")
-            .fetch_all(&mut *e)
-            .await
-    })
+    on_conn!(c, |e| { sqlx::query_as(WEBHOOKS).fetch_all(&mut *e).await })
 }
 
 pub async fn webhook(c: Conn<'_>, id: i64) -> sqlx::Result<Option<Webhook>> {

@@ -188,7 +188,7 @@ pub async fn get_many(c: Conn<'_>, ids: &[i64]) -> sqlx::Result<Vec<Unit>> {
     if ids.is_empty() {
         return Ok(vec![]);
     }
-    let sql = format!("{SELECT} WHERE u.id IN ({}) AND u.deleted_at IS NULL", super::placeholders(1, ids.len()));
+    let sql = many_sql(ids.len());
     on_conn!(c, |e| {
         let mut q = sqlx::query_as(AssertSqlSafe(sql));
         for id in ids {
@@ -196,6 +196,11 @@ pub async fn get_many(c: Conn<'_>, ids: &[i64]) -> sqlx::Result<Vec<Unit>> {
         }
         q.fetch_all(&mut *e).await
     })
+}
+
+/// The units (not deleted) among `n` ids bound as `$1…`.
+pub(crate) fn many_sql(n: usize) -> String {
+    format!("{SELECT} WHERE u.id IN ({}) AND u.deleted_at IS NULL", super::placeholders(1, n))
 }
 
 /// The units with ids from `lo` to `hi` (a bulk write reads back what it wrote, for the audit
