@@ -32,8 +32,9 @@ macro_rules! on_conn {
 }
 
 /// Implements `sqlx::FromRow` for a plain struct on both backends, and `FromRaw` for rows read
-/// on a SQLite handle directly (`store::raw`): each field is read from the column of the same name. (sqlx's derive would compile the database drivers a second time
-/// inside its proc-macro; this keeps builds lean.)
+/// on a SQLite handle directly (`store::raw`): each field is read from the column of the same
+/// name. (sqlx's derive would compile the database drivers a second time inside its
+/// proc-macro; this keeps builds lean.)
 #[macro_export]
 macro_rules! from_row {
     ($name:ident { $($field:ident : $ty:ty),* $(,)? }) => {
