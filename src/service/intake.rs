@@ -15,15 +15,15 @@
 use chrono::Utc;
 use std::sync::Arc;
 
+use sqlx::PgConnection;
 use tokio::sync::{Mutex, mpsc, oneshot};
 
 use super::Actor;
 use super::notifications::{Outgoing, compose};
 use super::sla::Sla;
 use super::work_orders::{Facts, Request};
-use crate::db::{Backend, Db, ReadConn};
+use crate::db::{Backend, Conn, Db, ReadConn};
 use crate::error::{AppError, AppResult};
-use crate::on_conn;
 use crate::store;
 use crate::store::entitlement::NewDecision;
 use crate::store::intake::Remembered;
@@ -137,14 +137,14 @@ async fn write_one(db: &Db, sla: &Sla, request: &Request) -> AppResult<Written> 
 /// handed to the connection's thread and back; PostgreSQL keeps the pooled connection.
 enum Writer<'c> {
     Raw(Raw<'c>),
-    Pooled(&'c mut ReadConn),
+    Pg(&'c mut PgConnection),
 }
 
 impl<'c> Writer<'c> {
     async fn take(conn: &'c mut ReadConn) -> sqlx::Result<Writer<'c>> {
         Ok(match conn {
             ReadConn::Sqlite(c) => Writer::Raw(Raw::lock(c).await?),
-            pooled => Writer::Pooled(pooled),
+            ReadConn::Pg(c) => Writer::Pg(c),
         })
     }
 
@@ -152,7 +152,7 @@ impl<'c> Writer<'c> {
     async fn run(&mut self, sql: &'static str) -> sqlx::Result<()> {
         match self {
             Writer::Raw(r) => r.batch(sql),
-            Writer::Pooled(c) => on_conn!(c.conn(), |e| sqlx::query(sql).execute(&mut *e).await.map(|_| ())),
+            Writer::Pg(c) => sqlx::query(sql).execute(&mut **c).await.map(|_| ()),
         }
     }
 }
@@ -257,7 +257,7 @@ async fn write_group(
 ) -> AppResult<Vec<AppResult<Written>>> {
     let begin = match w {
         Writer::Raw(_) => "BEGIN IMMEDIATE",
-        Writer::Pooled(_) => "BEGIN",
+        Writer::Pg(_) => "BEGIN",
     };
     w.run(begin).await?;
     let result = decide_and_write(db, sla, w, requests).await;
@@ -294,10 +294,10 @@ async fn decide_and_write(
             store::intake::units_raw(r, &unit_ids)?,
             store::intake::past_orders_raw(r, &unit_ids, since)?,
         ),
-        Writer::Pooled(c) => (
-            store::intake::customers(c.conn(), &customer_ids, today).await?,
-            store::units::get_many(c.conn(), &unit_ids).await?,
-            store::intake::past_orders(c.conn(), &unit_ids, since).await?,
+        Writer::Pg(c) => (
+            store::intake::customers(Conn::Pg(c), &customer_ids, today).await?,
+            store::units::get_many(Conn::Pg(c), &unit_ids).await?,
+            store::intake::past_orders(Conn::Pg(c), &unit_ids, since).await?,
         ),
     };
     let mut answers: Vec<Option<AppResult<Written>>> = requests.iter().map(|_| None).collect();
@@ -329,7 +329,7 @@ async fn write_pending(w: &mut Writer<'_>, group: &mut [Pending]) -> AppResult<V
     let decided = group.iter().filter(|p| p.decision.is_some()).count();
     let ids = match w {
         Writer::Raw(r) => store::intake::reserve_raw(r, group.len(), decided)?,
-        Writer::Pooled(c) => store::intake::reserve(c.conn(), group.len(), decided).await?,
+        Writer::Pg(c) => store::intake::reserve(c, group.len(), decided).await?,
     };
     let mut decision_ids = ids.decisions.iter();
     for (p, &id) in group.iter_mut().zip(&ids.orders) {
@@ -404,7 +404,7 @@ async fn write_pending(w: &mut Writer<'_>, group: &mut [Pending]) -> AppResult<V
     let hooks = match w {
         _ if group.iter().all(|p| p.recipients.active_webhooks == 0) => vec![],
         Writer::Raw(r) => store::intake::webhooks_raw(r)?,
-        Writer::Pooled(c) => store::outbox::webhooks(c.conn()).await?,
+        Writer::Pg(c) => store::outbox::webhooks(Conn::Pg(c)).await?,
     };
     let out: Vec<Outgoing> =
         group.iter().flat_map(|p| compose("order_created", &p.order, &p.recipients, &hooks, now)).collect();
@@ -429,10 +429,7 @@ async fn write_pending(w: &mut Writer<'_>, group: &mut [Pending]) -> AppResult<V
     };
     let inserted = match w {
         Writer::Raw(r) => store::intake::insert_raw(r, &g, now),
-        Writer::Pooled(c) => {
-            let backend = c.backend();
-            store::intake::insert(c.conn(), backend, &g, now).await
-        }
+        Writer::Pg(c) => store::intake::insert(Conn::Pg(c), Backend::Postgres, &g, now).await,
     };
     inserted.map_err(|e| super::stored_answer_error(e, !remembered.is_empty()))?;
     Ok(group

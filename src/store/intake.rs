@@ -186,37 +186,33 @@ pub struct Ids {
     pub decisions: Vec<i64>,
 }
 
-pub async fn reserve(c: Conn<'_>, orders: usize, decisions: usize) -> sqlx::Result<Ids> {
+/// PostgreSQL's ids ([`reserve_raw`] takes SQLite's).
+pub async fn reserve(e: &mut sqlx::PgConnection, orders: usize, decisions: usize) -> sqlx::Result<Ids> {
     debug_assert!(decisions <= orders);
-    match c {
-        Conn::Pg(e) => {
-            let rows: Vec<(i64, i64, Option<i64>)> = sqlx::query_as(
-                "SELECT nextval(pg_get_serial_sequence('work_orders', 'id')), \
-                 nextval(pg_get_serial_sequence('work_order_events', 'id')), \
-                 CASE WHEN g <= $2 THEN nextval(pg_get_serial_sequence('entitlement_decisions', 'id')) END \
-                 FROM generate_series(1, $1::BIGINT) g ORDER BY g",
-            )
-            .bind(orders as i64)
-            .bind(decisions as i64)
-            .fetch_all(&mut *e)
-            .await?;
-            Ok(Ids {
-                orders: rows.iter().map(|r| r.0).collect(),
-                events: rows.iter().map(|r| r.1).collect(),
-                decisions: rows.iter().filter_map(|r| r.2).collect(),
-            })
-        }
-        Conn::Sqlite(e) => {
-            let top: (i64, i64, i64) = sqlx::query_as(SQLITE_TOPS).fetch_one(&mut *e).await?;
-            Ok(sqlite_ids(top, orders, decisions))
-        }
-    }
+    let rows: Vec<(i64, i64, Option<i64>)> = sqlx::query_as(
+        "SELECT nextval(pg_get_serial_sequence('work_orders', 'id')), \
+         nextval(pg_get_serial_sequence('work_order_events', 'id')), \
+         CASE WHEN g <= $2 THEN nextval(pg_get_serial_sequence('entitlement_decisions', 'id')) END \
+         FROM generate_series(1, $1::BIGINT) g ORDER BY g",
+    )
+    .bind(orders as i64)
+    .bind(decisions as i64)
+    .fetch_all(&mut *e)
+    .await?;
+    Ok(Ids {
+        orders: rows.iter().map(|r| r.0).collect(),
+        events: rows.iter().map(|r| r.1).collect(),
+        decisions: rows.iter().filter_map(|r| r.2).collect(),
+    })
 }
 
-/// [`reserve`] on a SQLite handle taken over from sqlx.
+/// SQLite's ids, on a handle taken over from sqlx.
 pub fn reserve_raw(r: &Raw<'_>, orders: usize, decisions: usize) -> sqlx::Result<Ids> {
-    let row = r.query(SQLITE_TOPS)?.map(|row| Ok((row.get("o")?, row.get("e")?, row.get("d")?)))?;
-    Ok(sqlite_ids(row.into_iter().next().ok_or(sqlx::Error::RowNotFound)?, orders, decisions))
+    debug_assert!(decisions <= orders);
+    let tops = r.query(SQLITE_TOPS)?.map(|row| Ok((row.get("o")?, row.get("e")?, row.get("d")?)))?;
+    let (o, ev, d): (i64, i64, i64) = tops.into_iter().next().ok_or(sqlx::Error::RowNotFound)?;
+    let after = |top: i64, n: usize| (top + 1..=top + n as i64).collect();
+    Ok(Ids { orders: after(o, orders), events: after(ev, orders), decisions: after(d, decisions) })
 }
 
 /// The highest ids ever used for orders (`o`), events (`e`) and decisions (`d`) on SQLite.
@@ -227,11 +223,6 @@ const SQLITE_TOPS: &str = "SELECT \
          COALESCE((SELECT MAX(id) FROM work_order_events), 0)) AS e, \
      MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'entitlement_decisions'), 0), \
          COALESCE((SELECT MAX(id) FROM entitlement_decisions), 0)) AS d";
-
-fn sqlite_ids((o, ev, d): (i64, i64, i64), orders: usize, decisions: usize) -> Ids {
-    let after = |top: i64, n: usize| (top + 1..=top + n as i64).collect();
-    Ids { orders: after(o, orders), events: after(ev, orders), decisions: after(d, decisions) }
-}
 
 /// Everything a group of new orders writes after the ids are reserved.
 #[derive(Clone, Copy)]
@@ -369,9 +360,24 @@ pub async fn insert(c: Conn<'_>, backend: Backend, g: &Group<'_>, now: DateTime<
 /// prepared once. With no hand-over between statements, the multi-row statements would only
 /// cost more: SQLite parses each new shape (a tenth of the writer's time in a profile).
 pub fn insert_raw(r: &Raw<'_>, g: &Group<'_>, now: DateTime<Utc>) -> sqlx::Result<()> {
+    let first = |n: usize| ..n.min(1);
+    // The single-row statement of every table the group writes to.
+    let sqls = group_sqls(
+        Backend::Sqlite,
+        &Group {
+            decisions: &g.decisions[first(g.decisions.len())],
+            orders: &g.orders[first(g.orders.len())],
+            events: &g.events[first(g.events.len())],
+            audit: &g.audit[first(g.audit.len())],
+            messages: &g.messages[first(g.messages.len())],
+            remembered: &g.remembered[first(g.remembered.len())],
+            clocks: &g.clocks[first(g.clocks.len())],
+        },
+    );
     let none =
         Group { decisions: &[], orders: &[], events: &[], audit: &[], messages: &[], remembered: &[], clocks: &[] };
-    for i in 0..7 {
+    for (i, sql) in sqls.iter().enumerate() {
+        let Some(sql) = sql else { continue };
         let rows = [
             g.decisions.len(),
             g.orders.len(),
@@ -392,8 +398,7 @@ pub fn insert_raw(r: &Raw<'_>, g: &Group<'_>, now: DateTime<Utc>) -> sqlx::Resul
                 5 => Group { remembered: &g.remembered[k..=k], ..none },
                 _ => Group { clocks: &g.clocks[k..=k], ..none },
             };
-            let sql = group_sqls(Backend::Sqlite, &one)[i].take().expect("a row to write");
-            bind_group!(r.query(&sql)?, i, &one, now).execute()?;
+            bind_group!(r.query(sql)?, i, &one, now).execute()?;
         }
     }
     Ok(())

@@ -61,13 +61,20 @@ impl Query<'_> {
 
     fn bound(&mut self) -> sqlx::Result<()> {
         let args = std::mem::take(&mut self.args);
-        for i in 1..=self.stmt.parameter_count() {
+        let count = self.stmt.parameter_count();
+        let mut used = 0;
+        for i in 1..=count {
             // `$N` names its argument; an anonymous `?` takes the next one, as in sqlx.
             let at = self.stmt.parameter_name(i).and_then(|n| n[1..].parse::<usize>().ok()).unwrap_or(i);
-            let v = args.get(at - 1).ok_or_else(|| {
-                sqlx::Error::Protocol(format!("parameter {at} of {} is not bound", self.stmt.parameter_count()))
-            })?;
+            let v = args
+                .get(at - 1)
+                .ok_or_else(|| sqlx::Error::Protocol(format!("parameter {at} of {count} is not bound")))?;
             self.stmt.raw_bind_parameter(i, v).map_err(error)?;
+            used = used.max(at);
+        }
+        // As sqlx: more values than the statement takes is a mistake, not something to drop.
+        if used != args.len() {
+            return Err(sqlx::Error::Protocol(format!("{} values bound to {used} parameters", args.len())));
         }
         Ok(())
     }
@@ -91,10 +98,6 @@ impl Query<'_> {
     /// Every row as a [`from_row!`](crate::from_row) struct.
     pub fn fetch_all<T: FromRaw>(self) -> sqlx::Result<Vec<T>> {
         self.map(|r| T::from_raw(r))
-    }
-
-    pub fn fetch_one<T: FromRaw>(self) -> sqlx::Result<T> {
-        self.fetch_all()?.into_iter().next().ok_or(sqlx::Error::RowNotFound)
     }
 }
 
